@@ -1,0 +1,139 @@
+// Package store is the service database: tenants and their settings, the
+// directory of users with their conferencing profiles, migration status
+// records with per-meeting results, and API tokens.
+//
+// SQLite (modernc.org/sqlite, pure Go) is the default. Queries are portable
+// SQL with text keys and text timestamps so that PostgreSQL can follow with a
+// driver and placeholder rebinding, not a rewrite.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// ErrNotFound is returned when a tenant, user, record or token does not exist.
+var ErrNotFound = errors.New("not found")
+
+// DB is the service database.
+type DB struct {
+	sql *sql.DB
+	now func() time.Time
+}
+
+// Open opens (creating if needed) the database named by dsn and applies the
+// schema migrations. dsn is a file path or "sqlite://PATH" / "file:PATH".
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	path, err := sqlitePath(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("database directory %s: %w", dir, err)
+		}
+	}
+	// WAL lets readers run beside the writer; busy_timeout makes a second
+	// process (mms sandbox seed next to mms dev) wait instead of failing.
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(wal)")
+	q.Add("_pragma", "synchronous(normal)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(on)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	// One connection: SQLite has one writer anyway, and a single connection
+	// turns lock contention inside this process into queueing, not SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxLifetime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	s := &DB{sql: db, now: func() time.Time { return time.Now().UTC() }}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: schema migration: %w", path, err)
+	}
+	return s, nil
+}
+
+func sqlitePath(dsn string) (string, error) {
+	switch {
+	case dsn == "":
+		return "", errors.New("database: empty DSN")
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return "", errors.New("database: PostgreSQL is not supported by this build yet; use a SQLite path")
+	case strings.HasPrefix(dsn, "sqlite://"):
+		return strings.TrimPrefix(dsn, "sqlite://"), nil
+	case strings.HasPrefix(dsn, "file:"):
+		return strings.TrimPrefix(dsn, "file:"), nil
+	}
+	return dsn, nil
+}
+
+func (s *DB) migrate(ctx context.Context) error {
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.sql, migrationsFS())
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// SQL exposes the handle to packages that keep their own tables in this
+// database (the sandbox calendar back end).
+func (s *DB) SQL() *sql.DB { return s.sql }
+
+// Ping checks the database answers; used by /readyz.
+func (s *DB) Ping(ctx context.Context) error { return s.sql.PingContext(ctx) }
+
+// Close closes the database.
+func (s *DB) Close() error { return s.sql.Close() }
+
+// Now is the store's clock, exposed so callers stamp rows consistently.
+func (s *DB) Now() time.Time { return s.now() }
+
+// TimeLayout is how timestamps are stored: fixed width, so text order is time order.
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// FormatTime renders t in the storage layout (UTC).
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+// ParseTime reads a stored timestamp; "" is the zero time.
+func ParseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(TimeLayout, s)
+}
+
+// InTx runs fn in a transaction, committing when fn returns nil.
+func InTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,233 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Migration states, as Get-CsMeetingMigrationStatus names them.
+const (
+	StatePending    = "Pending"
+	StateInProgress = "InProgress"
+	StateSucceeded  = "Succeeded"
+	StateFailed     = "Failed"
+)
+
+// States lists every state in the order admins read them.
+var States = []string{StatePending, StateInProgress, StateFailed, StateSucceeded}
+
+// Migration is one status record, with the cmdlet's field names.
+type Migration struct {
+	CorrelationID     string    `json:"correlationId"`
+	TenantID          string    `json:"tenantId"`
+	UserID            string    `json:"userId"`
+	State             string    `json:"state"`
+	MigrationType     string    `json:"migrationType"`
+	SourceMeetingType string    `json:"sourceMeetingType"`
+	TargetMeetingType string    `json:"targetMeetingType"`
+	TriggerCount      int       `json:"triggerCount"`
+	LastTrigger       string    `json:"lastTrigger"`
+	TotalMeeting      int       `json:"totalMeeting"`
+	SucceededMeeting  int       `json:"succeededMeeting"`
+	FailedMeeting     int       `json:"failedMeeting"`
+	SkippedMeeting    int       `json:"skippedMeeting"`
+	InvitesUpdate     int       `json:"invitesUpdate"`
+	RetryCount        int       `json:"retryCount"`
+	LastMessage       string    `json:"lastMessage"`
+	WorkflowID        string    `json:"workflowId"`
+	CreateDate        time.Time `json:"createDate"`
+	ModifiedDate      time.Time `json:"modifiedDate"`
+}
+
+// Request describes what a trigger asks for.
+type Request struct {
+	TenantID          string
+	UserID            string
+	Trigger           string // why: "manual by admin", "event: conferenceIdChanged", ...
+	MigrationType     string
+	SourceMeetingType string
+	TargetMeetingType string
+	WorkflowID        string
+}
+
+const migrationColumns = `id, tenant_id, user_id, state, migration_type, source_meeting_type,
+	target_meeting_type, trigger_count, last_trigger, total_meeting, succeeded_meeting, failed_meeting,
+	skipped_meeting, invites_update, retry_count, last_message, workflow_id, created_at, modified_at`
+
+// OpenPending returns the user's Pending record, merging this request into
+// it, or creates one. Called before the workflow is signalled so that the
+// caller can read the record back at once.
+func (s *DB) OpenPending(ctx context.Context, r Request) (Migration, error) {
+	var m Migration
+	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
+		var err error
+		m, err = openRecord(ctx, tx, s.now(), r, StatePending)
+		return err
+	})
+	return m, err
+}
+
+// openRecord merges r into the user's record in state, or inserts one.
+// The latest request's meeting types win: it is the admin's latest intent.
+func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state string) (Migration, error) {
+	ts := FormatTime(now)
+	res, err := tx.ExecContext(ctx, `UPDATE migrations SET trigger_count = trigger_count + 1, last_trigger = ?,
+		migration_type = ?, source_meeting_type = ?, target_meeting_type = ?, modified_at = ?
+		WHERE tenant_id = ? AND user_id = ? AND state = ?`,
+		r.Trigger, r.MigrationType, r.SourceMeetingType, r.TargetMeetingType, ts, r.TenantID, r.UserID, state)
+	if err != nil {
+		return Migration{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (id, tenant_id, user_id, state, migration_type,
+			source_meeting_type, target_meeting_type, trigger_count, last_trigger, workflow_id, created_at, modified_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+			uuid.NewString(), r.TenantID, r.UserID, state, r.MigrationType, r.SourceMeetingType,
+			r.TargetMeetingType, r.Trigger, r.WorkflowID, ts, ts); err != nil {
+			return Migration{}, err
+		}
+	}
+	return scanMigration(tx.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
+		WHERE tenant_id = ? AND user_id = ? AND state = ?`, r.TenantID, r.UserID, state))
+}
+
+// BeginRun moves the user's Pending record to InProgress for the workflow run
+// identified by runKey (creating the record when the workflow was started
+// directly, not through the API). It is idempotent for the same runKey, so
+// a retried activity gets the same record. An InProgress record left by
+// another run (terminated by an operator, say) is closed as Failed.
+func (s *DB) BeginRun(ctx context.Context, r Request, runKey string) (Migration, error) {
+	var m Migration
+	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
+		now := FormatTime(s.now())
+		row := tx.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
+			WHERE tenant_id = ? AND user_id = ? AND state = ? AND run_key = ?`,
+			r.TenantID, r.UserID, StateInProgress, runKey)
+		var err error
+		if m, err = scanMigration(row); err == nil {
+			return nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE migrations SET state = ?, last_message = ?, modified_at = ?
+			WHERE tenant_id = ? AND user_id = ? AND state = ?`,
+			StateFailed, "abandoned: the workflow run that owned this record ended without finishing it",
+			now, r.TenantID, r.UserID, StateInProgress); err != nil {
+			return err
+		}
+		pending, err := openRecord(ctx, tx, s.now(), r, StatePending)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE migrations SET state = ?, run_key = ?, modified_at = ? WHERE id = ?`,
+			StateInProgress, runKey, now, pending.CorrelationID); err != nil {
+			return err
+		}
+		m, err = scanMigration(tx.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations WHERE id = ?`,
+			pending.CorrelationID))
+		return err
+	})
+	return m, err
+}
+
+// FinishRun closes an InProgress record as Succeeded or Failed.
+func (s *DB) FinishRun(ctx context.Context, id, state, message string) (Migration, error) {
+	if state != StateSucceeded && state != StateFailed {
+		return Migration{}, fmt.Errorf("finish run: state %q is not final", state)
+	}
+	_, err := s.sql.ExecContext(ctx, `UPDATE migrations SET state = ?, last_message = ?, modified_at = ?
+		WHERE id = ? AND state = ?`, state, message, FormatTime(s.now()), id, StateInProgress)
+	if err != nil {
+		return Migration{}, err
+	}
+	return s.Migration(ctx, id)
+}
+
+// FailPending closes a Pending record that could not be handed to a workflow.
+func (s *DB) FailPending(ctx context.Context, id, message string) error {
+	_, err := s.sql.ExecContext(ctx, `UPDATE migrations SET state = ?, last_message = ?, modified_at = ?
+		WHERE id = ? AND state = ?`, StateFailed, message, FormatTime(s.now()), id, StatePending)
+	return err
+}
+
+// Migration returns one record by correlation ID.
+func (s *DB) Migration(ctx context.Context, id string) (Migration, error) {
+	m, err := scanMigration(s.sql.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Migration{}, fmt.Errorf("migration %q: %w", id, ErrNotFound)
+	}
+	return m, err
+}
+
+// LatestMigration returns the user's most recent record, or ErrNotFound.
+func (s *DB) LatestMigration(ctx context.Context, tenantID, userID string) (Migration, error) {
+	m, err := scanMigration(s.sql.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
+		WHERE tenant_id = ? AND user_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`, tenantID, userID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Migration{}, fmt.Errorf("no migration for user %q in tenant %q: %w", userID, tenantID, ErrNotFound)
+	}
+	return m, err
+}
+
+// Filter selects records for a listing.
+type Filter struct {
+	UserID string
+	State  string
+	Limit  int
+	Offset int
+}
+
+// Migrations lists a tenant's records, newest first.
+func (s *DB) Migrations(ctx context.Context, tenantID string, f Filter) ([]Migration, error) {
+	q := `SELECT ` + migrationColumns + ` FROM migrations WHERE tenant_id = ?`
+	args := []any{tenantID}
+	if f.UserID != "" {
+		q += ` AND user_id = ?`
+		args = append(args, f.UserID)
+	}
+	if f.State != "" {
+		q += ` AND state = ?`
+		args = append(args, f.State)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
+	args = append(args, f.Limit, f.Offset)
+	rows, err := s.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Migration{}
+	for rows.Next() {
+		m, err := scanMigration(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func scanMigration(r scanner) (Migration, error) {
+	var m Migration
+	var created, modified string
+	err := r.Scan(&m.CorrelationID, &m.TenantID, &m.UserID, &m.State, &m.MigrationType, &m.SourceMeetingType,
+		&m.TargetMeetingType, &m.TriggerCount, &m.LastTrigger, &m.TotalMeeting, &m.SucceededMeeting,
+		&m.FailedMeeting, &m.SkippedMeeting, &m.InvitesUpdate, &m.RetryCount, &m.LastMessage, &m.WorkflowID,
+		&created, &modified)
+	if err != nil {
+		return Migration{}, err
+	}
+	if m.CreateDate, err = ParseTime(created); err != nil {
+		return Migration{}, err
+	}
+	m.ModifiedDate, err = ParseTime(modified)
+	return m, err
+}

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Per-meeting outcomes.
+const (
+	OutcomeUpdated  = "Updated"  // block replaced, attendees notified
+	OutcomeUpToDate = "UpToDate" // block already equal to the target: nothing sent
+	OutcomeSkipped  = "Skipped"  // not selected, with the reason
+	OutcomeFailed   = "Failed"   // could not be updated, with the error
+)
+
+// MeetingResult is what a run did to one meeting.
+type MeetingResult struct {
+	MeetingID   string    `json:"meetingId"`
+	Subject     string    `json:"subject"`
+	Start       time.Time `json:"start"`
+	Outcome     string    `json:"outcome"`
+	Reason      string    `json:"reason,omitempty"`
+	InvitesSent int       `json:"invitesSent"`
+}
+
+// RecordResults stores per-meeting outcomes (replacing earlier ones for the
+// same meetings, so a retried batch does not count twice) and recomputes the
+// record's counters from them in the same transaction.
+func (s *DB) RecordResults(ctx context.Context, migrationID string, results []MeetingResult) (Migration, error) {
+	now := FormatTime(s.now())
+	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO meeting_results (migration_id, meeting_id, subject,
+			start_time, outcome, reason, invites_sent, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (migration_id, meeting_id) DO UPDATE SET subject = excluded.subject,
+			start_time = excluded.start_time, outcome = excluded.outcome, reason = excluded.reason,
+			invites_sent = excluded.invites_sent, updated_at = excluded.updated_at`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, r := range results {
+			if _, err := stmt.ExecContext(ctx, migrationID, r.MeetingID, r.Subject, FormatTime(r.Start),
+				r.Outcome, r.Reason, r.InvitesSent, now); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE migrations SET
+			total_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome <> 'Skipped'),
+			succeeded_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome IN ('Updated', 'UpToDate')),
+			failed_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome = 'Failed'),
+			skipped_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome = 'Skipped'),
+			invites_update = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.invites_sent > 0),
+			last_message = COALESCE((SELECT r.reason FROM meeting_results r WHERE r.migration_id = migrations.id
+				AND r.outcome = 'Failed' ORDER BY r.updated_at DESC LIMIT 1), last_message),
+			modified_at = ?
+			WHERE id = ?`, now, migrationID)
+		return err
+	})
+	if err != nil {
+		return Migration{}, err
+	}
+	return s.Migration(ctx, migrationID)
+}
+
+// MeetingResults lists a record's per-meeting outcomes by meeting start.
+func (s *DB) MeetingResults(ctx context.Context, migrationID string) ([]MeetingResult, error) {
+	rows, err := s.sql.QueryContext(ctx, `SELECT meeting_id, subject, start_time, outcome, reason, invites_sent
+		FROM meeting_results WHERE migration_id = ? ORDER BY start_time, meeting_id`, migrationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []MeetingResult{}
+	for rows.Next() {
+		var r MeetingResult
+		var start string
+		if err := rows.Scan(&r.MeetingID, &r.Subject, &start, &r.Outcome, &r.Reason, &r.InvitesSent); err != nil {
+			return nil, err
+		}
+		if r.Start, err = ParseTime(start); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func open(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "mms.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.PutTenant(context.Background(), Tenant{ID: "t1", DisplayName: "T1", Settings: DefaultTenantSettings()}); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestOpenTwiceKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mms.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutTenant(ctx, Tenant{ID: "t1", DisplayName: "T1", Settings: DefaultTenantSettings()}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(ctx, path) // migrations already applied: a no-op
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, err := db.Tenant(ctx, "t1")
+	if err != nil || got.Settings.ParticipantLimit != 250 || !got.Settings.MeetingMigrationEnabled {
+		t.Fatalf("tenant after reopen = %+v, %v", got, err)
+	}
+	if _, err := db.Tenant(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown tenant: %v, want ErrNotFound", err)
+	}
+}
+
+func TestOpenRejectsPostgresForNow(t *testing.T) {
+	if _, err := Open(context.Background(), "postgres://localhost/mms"); err == nil {
+		t.Fatal("want an error for a PostgreSQL DSN in this build")
+	}
+}
+
+func TestPendingMergesThenBeginRunIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	req := Request{TenantID: "t1", UserID: "u1", Trigger: "first", MigrationType: "ToSameType",
+		SourceMeetingType: "All", TargetMeetingType: "Current", WorkflowID: "wf"}
+	a, err := db.OpenPending(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Trigger = "second"
+	b, err := db.OpenPending(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.CorrelationID != b.CorrelationID || b.TriggerCount != 2 || b.LastTrigger != "second" || b.State != StatePending {
+		t.Fatalf("second trigger should merge into the Pending record: %+v then %+v", a, b)
+	}
+	r1, err := db.BeginRun(ctx, req, "wf/run/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := db.BeginRun(ctx, req, "wf/run/1") // a retried activity
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.CorrelationID != a.CorrelationID || r2.CorrelationID != a.CorrelationID || r2.State != StateInProgress {
+		t.Fatalf("BeginRun should claim the Pending record once: %+v, %+v", r1, r2)
+	}
+	// A trigger during the run opens a new Pending record for the follow-up.
+	c, err := db.OpenPending(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CorrelationID == a.CorrelationID || c.State != StatePending {
+		t.Fatalf("trigger during a run should open a new record: %+v", c)
+	}
+	// A new run while the old one is InProgress (its workflow was terminated)
+	// closes the stale record.
+	if _, err := db.BeginRun(ctx, req, "wf/run2/1"); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := db.Migration(ctx, a.CorrelationID)
+	if old.State != StateFailed || old.LastMessage == "" {
+		t.Fatalf("stale InProgress record = %+v, want Failed with a message", old)
+	}
+}
+
+func TestRecordResultsCountsOnceAcrossRetries(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	req := Request{TenantID: "t1", UserID: "u1", Trigger: "x", MigrationType: "ToSameType",
+		SourceMeetingType: "All", TargetMeetingType: "Current", WorkflowID: "wf"}
+	m, err := db.BeginRun(ctx, req, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
+	batch := []MeetingResult{
+		{MeetingID: "a", Subject: "A", Start: start, Outcome: OutcomeUpdated, InvitesSent: 3},
+		{MeetingID: "b", Subject: "B", Start: start, Outcome: OutcomeUpToDate},
+		{MeetingID: "c", Subject: "C", Start: start, Outcome: OutcomeSkipped, Reason: "not organizer"},
+		{MeetingID: "d", Subject: "D", Start: start, Outcome: OutcomeFailed, Reason: "boom"},
+	}
+	for range 2 { // the same batch recorded twice, as after a retried activity
+		if m, err = db.RecordResults(ctx, m.CorrelationID, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.TotalMeeting != 3 || m.SucceededMeeting != 2 || m.FailedMeeting != 1 || m.SkippedMeeting != 1 ||
+		m.InvitesUpdate != 1 || m.LastMessage != "boom" {
+		t.Fatalf("counters = %+v", m)
+	}
+	done, err := db.FinishRun(ctx, m.CorrelationID, StateFailed, "1 failed")
+	if err != nil || done.State != StateFailed {
+		t.Fatalf("finish = %+v, %v", done, err)
+	}
+	if _, err := db.FinishRun(ctx, m.CorrelationID, StatePending, ""); err == nil {
+		t.Fatal("Pending is not a final state")
+	}
+	res, err := db.MeetingResults(ctx, m.CorrelationID)
+	if err != nil || len(res) != 4 || !res[0].Start.Equal(start) {
+		t.Fatalf("results = %+v, %v", res, err)
+	}
+}
+
+func TestTokensAreHashedAndScoped(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	secret, err := db.CreateToken(ctx, "ops", "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := db.SQL().QueryRow(`SELECT token_hash FROM api_tokens`).Scan(&stored); err != nil || stored == secret {
+		t.Fatalf("token stored as %q (%v): must be a hash", stored, err)
+	}
+	tok, err := db.LookupToken(ctx, secret)
+	if err != nil || tok.TenantID != "t1" || tok.Name != "ops" {
+		t.Fatalf("lookup = %+v, %v", tok, err)
+	}
+	if _, err := db.LookupToken(ctx, secret+"x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	if err := db.ImportToken(ctx, "dev", "", "short"); err == nil {
+		t.Fatal("short token accepted")
+	}
+}

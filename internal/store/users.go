@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// User is a directory entry: who the user is and the conferencing profile
+// their meeting blocks must show.
+type User struct {
+	TenantID    string          `json:"tenantId"`
+	ID          string          `json:"id"`
+	DisplayName string          `json:"displayName"`
+	Profile     json.RawMessage `json:"profile"`
+	UpdatedAt   time.Time       `json:"updatedAt"`
+}
+
+// PutUser creates or replaces a user. The tenant must exist.
+func (s *DB) PutUser(ctx context.Context, u User) error {
+	if len(u.Profile) == 0 {
+		u.Profile = json.RawMessage(`{}`)
+	}
+	_, err := s.sql.ExecContext(ctx, `
+		INSERT INTO users (tenant_id, id, display_name, profile, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (tenant_id, id) DO UPDATE SET display_name = excluded.display_name,
+			profile = excluded.profile, updated_at = excluded.updated_at`,
+		u.TenantID, u.ID, u.DisplayName, string(u.Profile), FormatTime(s.now()))
+	return err
+}
+
+// User returns one user, or ErrNotFound.
+func (s *DB) User(ctx context.Context, tenantID, id string) (User, error) {
+	row := s.sql.QueryRowContext(ctx, `SELECT tenant_id, id, display_name, profile, updated_at
+		FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id)
+	u, err := scanUser(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("user %q in tenant %q: %w", id, tenantID, ErrNotFound)
+	}
+	return u, err
+}
+
+// Users lists a tenant's users ordered by ID.
+func (s *DB) Users(ctx context.Context, tenantID string) ([]User, error) {
+	rows, err := s.sql.QueryContext(ctx, `SELECT tenant_id, id, display_name, profile, updated_at
+		FROM users WHERE tenant_id = ? ORDER BY id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(r scanner) (User, error) {
+	var u User
+	var profile, updated string
+	if err := r.Scan(&u.TenantID, &u.ID, &u.DisplayName, &profile, &updated); err != nil {
+		return User{}, err
+	}
+	u.Profile = json.RawMessage(profile)
+	var err error
+	u.UpdatedAt, err = ParseTime(updated)
+	return u, err
+}

@@ -1,0 +1,131 @@
+package meetingblock
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// icalUnfold undoes RFC 5545 folding at the byte level.
+func icalUnfold(s string) string {
+	s = strings.ReplaceAll(s, "\r\n ", "")
+	s = strings.ReplaceAll(s, "\r\n\t", "")
+	s = strings.ReplaceAll(s, "\n ", "")
+	return strings.ReplaceAll(s, "\n\t", "")
+}
+
+func TestICalReplaceFoldsAndEscapes(t *testing.T) {
+	in := readBody(t, "teams_recurring.ics")
+	res := Replace(in, FormatICal, dialProfile(), TargetCurrent)
+	if res.Outcome != Replaced {
+		t.Fatalf("%s: %s", res.Outcome, res.Reason)
+	}
+	// Every line we wrote fits in 75 octets; lines that were too long in
+	// the input (UID, ONLINEMEETINGCONFLINK) are input bytes.
+	inLines := map[string]bool{}
+	for _, l := range strings.Split(in, "\r\n") {
+		inLines[l] = true
+	}
+	for i, l := range strings.Split(res.Body, "\r\n") {
+		if len(l) > maxLine && !inLines[l] {
+			t.Errorf("line %d has %d octets: %q", i+1, len(l), l)
+		}
+	}
+	// The unfolded output is valid UTF-8 (the input splits a character
+	// across a fold, outside the block) and carries the new dial-in in both
+	// the text and the HTML part of both events.
+	un := icalUnfold(res.Body)
+	if !utf8.ValidString(un) {
+		t.Error("unfolded output is not valid UTF-8")
+	}
+	if n := strings.Count(un, `903 184 275#`); n != 4 {
+		t.Errorf("new conference ID appears %d times, want 4 (2 events x text and HTML)", n)
+	}
+	if n := strings.Count(un, `tel:+12065550142\,\,903184275#`); n != 4 {
+		t.Errorf("escaped tel: link appears %d times, want 4", n)
+	}
+	for _, keep := range []string{"DESCRIPTION:REMINDER\r\n", "SUMMARY;LANGUAGE=en-us:Quarterly planning\\, Q3\\; budget\r\n", "X-MICROSOFT-SKYPETEAMSMEETINGURL:"} {
+		if strings.Count(res.Body, keep) != strings.Count(in, keep) {
+			t.Errorf("%q changed", keep)
+		}
+	}
+}
+
+func TestICalPropDecode(t *testing.T) {
+	body := "BEGIN:VEVENT\r\nDESCRIPTION;LANGUAGE=\"en:US\":a\\,b\\;c\\\\d\\ne\r\n f\\\r\n ng\\x\r\nEND:VEVENT\r\n"
+	start := strings.Index(body, "DESCRIPTION")
+	end := strings.Index(body, "\r\nEND")
+	name, params, vstart := splitContentLine(body, start, end)
+	if name != "DESCRIPTION" || params != `LANGUAGE="en:US"` {
+		t.Fatalf("name %q params %q", name, params)
+	}
+	p := decodeProp(body, start, vstart, end)
+	if want := "a,b;c\\d\nef\ng\\x"; p.value != want {
+		t.Errorf("value %q, want %q", p.value, want)
+	}
+	// Offsets map back to the raw bytes of the same characters.
+	for l := 0; l < len(p.value); l++ {
+		r := p.raw(l)
+		c := p.value[l]
+		switch {
+		case c == '\n' || c == ',' || c == ';' || c == '\\' && body[r+1] == '\\':
+			if body[r] != '\\' {
+				t.Errorf("value[%d]=%q maps to raw %q", l, c, body[r])
+			}
+		case body[r] != c:
+			t.Errorf("value[%d]=%q maps to raw %q", l, c, body[r])
+		}
+	}
+	if p.raw(len(p.value)) != end {
+		t.Errorf("end maps to %d, want %d", p.raw(len(p.value)), end)
+	}
+}
+
+func TestICalWriteValue(t *testing.T) {
+	var b strings.Builder
+	s := strings.Repeat("日本語, ok; \\ \n", 20)
+	col := writeValue(&b, s, len("DESCRIPTION:"), "\r\n")
+	out := "DESCRIPTION:" + b.String()
+	for _, l := range strings.Split(out, "\r\n") {
+		if len(l) > maxLine {
+			t.Errorf("line of %d octets", len(l))
+		}
+		if !utf8.ValidString(l) {
+			t.Errorf("fold splits a character: %q", l)
+		}
+	}
+	if last := out[strings.LastIndex(out, "\n")+1:]; col != len(last) {
+		t.Errorf("column %d, last line %d", col, len(last))
+	}
+	start := 0
+	end := len(out)
+	_, _, vstart := splitContentLine(out, start, end)
+	if got := decodeProp(out, start, vstart, end).value; got != s {
+		t.Errorf("round trip:\n%q\n%q", got, s)
+	}
+}
+
+func TestICalErrors(t *testing.T) {
+	block := strings.ReplaceAll(strings.ReplaceAll(readBody(t, "teams_gen2_2021.txt"), "\r\n", "\\n"), ",", "\\,")
+	tests := []struct {
+		name, body string
+		want       string
+	}{
+		{"no event", "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "no block found"},
+		{"alarm only", "BEGIN:VEVENT\r\nBEGIN:VALARM\r\nDESCRIPTION:" + block + "\r\nEND:VALARM\r\nEND:VEVENT\r\n", "no block found"},
+		{"two descriptions", "BEGIN:VEVENT\r\nDESCRIPTION:a\r\nDESCRIPTION:" + block + "\r\nEND:VEVENT\r\n", "more than one block"},
+		{"invalid UTF-8", "BEGIN:VEVENT\r\nDESCRIPTION:\xff" + block + "\r\nEND:VEVENT\r\n", "body is not valid UTF-8"},
+	}
+	for _, tc := range tests {
+		res := Replace(tc.body, FormatICal, dialProfile(), TargetCurrent)
+		if res.Outcome != NotReplaced || res.Reason != tc.want || res.Body != tc.body {
+			t.Errorf("%s: %q %q", tc.name, res.Outcome, res.Reason)
+		}
+	}
+	// A VEVENT without X-ALT-DESC is fine; the text-only block is replaced.
+	body := "BEGIN:VEVENT\nDESCRIPTION:" + block + "\nEND:VEVENT\n"
+	res := Replace(body, FormatICal, dialProfile(), TargetCurrent)
+	if res.Outcome != Replaced || !strings.HasSuffix(res.Body, "\nEND:VEVENT\n") || strings.Contains(res.Body, "\r") {
+		t.Errorf("LF text-only event: %q %q", res.Outcome, res.Reason)
+	}
+}

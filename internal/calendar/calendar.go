@@ -1,0 +1,137 @@
+// Package calendar defines what the migration needs from a calendar back end
+// (the sandbox, Microsoft Graph, CalDAV): list a mailbox's meetings, update a
+// meeting's body so its attendees are told, and obtain Teams meetings.
+package calendar
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors a back end returns so that activities can decide what to retry.
+var (
+	// ErrConflict: the meeting changed since it was read (etag mismatch).
+	// Re-read and re-apply.
+	ErrConflict = errors.New("calendar: meeting changed since it was read")
+	// ErrNotFound: no such mailbox or meeting.
+	ErrNotFound = errors.New("calendar: not found")
+)
+
+// Item kinds. A series is updated once, at its master; an edited occurrence
+// is an exception and is updated on its own.
+const (
+	KindSingle       = "single"
+	KindSeriesMaster = "seriesMaster"
+	KindException    = "exception"
+)
+
+// Body formats.
+const (
+	BodyHTML = "html"
+	BodyText = "text"
+)
+
+// Online meeting providers, as Graph names them.
+const (
+	ProviderTeams      = "teamsForBusiness"
+	ProviderSkype      = "skypeForBusiness"
+	ProviderThirdParty = "thirdParty"
+)
+
+// Mailbox is a user's calendar home.
+type Mailbox struct {
+	Address     string `json:"address"`
+	DisplayName string `json:"displayName"`
+	// Online is false for an on-premises mailbox, which cannot be migrated.
+	Online bool `json:"online"`
+}
+
+// Attendee is an invited participant.
+type Attendee struct {
+	Address string `json:"address"`
+	Name    string `json:"name,omitempty"`
+}
+
+// OnlineMeeting is the metadata an "add online meeting" button stamps on an
+// item; a block pasted into an ordinary meeting has none.
+type OnlineMeeting struct {
+	Provider     string `json:"provider"`
+	JoinURL      string `json:"joinUrl,omitempty"`
+	ConferenceID string `json:"conferenceId,omitempty"`
+}
+
+// Meeting is one calendar item as the migration sees it.
+type Meeting struct {
+	ID             string         `json:"id"`
+	Subject        string         `json:"subject"`
+	Organizer      string         `json:"organizer"`
+	IsOrganizer    bool           `json:"isOrganizer"` // the mailbox owner organizes it
+	Attendees      []Attendee     `json:"attendees"`
+	Start          time.Time      `json:"start"`
+	End            time.Time      `json:"end"`
+	Kind           string         `json:"kind"`
+	SeriesMasterID string         `json:"seriesMasterId,omitempty"`
+	Recurrence     string         `json:"recurrence,omitempty"`
+	SeriesEnd      time.Time      `json:"seriesEnd,omitzero"` // zero: no end
+	Body           string         `json:"body"`
+	BodyType       string         `json:"bodyType"`
+	OnlineMeeting  *OnlineMeeting `json:"onlineMeeting,omitempty"`
+	ETag           string         `json:"etag"`
+}
+
+// Participants counts the organizer and the attendees, as the 250 limit does.
+func (m Meeting) Participants() int {
+	n := 1
+	for _, a := range m.Attendees {
+		if a.Address != m.Organizer {
+			n++
+		}
+	}
+	return n
+}
+
+// Page is one page of a listing; NextCursor is "" on the last page.
+type Page struct {
+	Meetings   []Meeting
+	NextCursor string
+}
+
+// Update asks a back end to replace a meeting's body and tell its attendees.
+type Update struct {
+	Mailbox   string
+	MeetingID string
+	ETag      string // If-Match
+	Body      string
+	// OnlineMeeting, when set, replaces the item's online-meeting metadata
+	// (a conversion to Teams).
+	OnlineMeeting *OnlineMeeting
+	// IdempotencyKey identifies this change: a back end that sees it again
+	// reports the earlier result and sends nothing more.
+	IdempotencyKey string
+}
+
+// UpdateResult says what an update did.
+type UpdateResult struct {
+	ETag string
+	// InvitesSent is how many attendees were sent the update.
+	InvitesSent int
+}
+
+// Backend is a calendar system holding the organizers' mailboxes.
+type Backend interface {
+	// Mailbox returns the user's mailbox, or ErrNotFound.
+	Mailbox(ctx context.Context, tenantID, user string) (Mailbox, error)
+	// ListMeetings returns the items of a mailbox that overlap [from, to):
+	// single meetings, series masters whose series overlaps, and exceptions.
+	// Items the user attends but does not organize are included, marked so.
+	ListMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time, cursor string, pageSize int) (Page, error)
+	// GetMeeting re-reads one item (after a conflict).
+	GetMeeting(ctx context.Context, tenantID, mailbox, id string) (Meeting, error)
+	// UpdateMeeting writes the new body and notifies the attendees, once per
+	// idempotency key. ErrConflict when the etag no longer matches.
+	UpdateMeeting(ctx context.Context, tenantID string, u Update) (UpdateResult, error)
+	// EnsureTeamsMeeting returns the Teams meeting for a calendar item,
+	// creating it on first call and returning the same one afterwards.
+	EnsureTeamsMeeting(ctx context.Context, tenantID, organizer, itemID string) (OnlineMeeting, error)
+}

@@ -1,0 +1,256 @@
+// Package sandbox is a real, persistent calendar back end kept in the
+// service's own database: mailboxes, meetings (single, series masters,
+// exceptions) with HTML or text bodies and online-meeting metadata, and an
+// outbox recording every notification "sent". It behaves like Microsoft
+// Graph where it matters to a migration: etags with If-Match, and an update
+// of the organizer's item notifies the attendees in the same step.
+package sandbox
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/openmms/mms/internal/calendar"
+	"github.com/openmms/mms/internal/store"
+)
+
+// Backend is the sandbox calendar back end.
+type Backend struct {
+	db *store.DB
+}
+
+// New returns the sandbox back end over the service database.
+func New(db *store.DB) *Backend { return &Backend{db: db} }
+
+var _ calendar.Backend = (*Backend)(nil)
+
+// Mailbox implements calendar.Backend.
+func (b *Backend) Mailbox(ctx context.Context, tenantID, user string) (calendar.Mailbox, error) {
+	var m calendar.Mailbox
+	var location string
+	err := b.db.SQL().QueryRowContext(ctx, `SELECT address, display_name, location FROM sandbox_mailboxes
+		WHERE tenant_id = ? AND address = ?`, tenantID, user).Scan(&m.Address, &m.DisplayName, &location)
+	if errors.Is(err, sql.ErrNoRows) {
+		return calendar.Mailbox{}, fmt.Errorf("mailbox %q: %w", user, calendar.ErrNotFound)
+	}
+	m.Online = location == LocationOnline
+	return m, err
+}
+
+const meetingColumns = `id, mailbox, organizer, subject, start_time, end_time, kind, series_master_id,
+	recurrence, series_end, attendees, body, body_type, online_meeting, version`
+
+// ListMeetings implements calendar.Backend with keyset paging on (start, id).
+func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time, cursor string, pageSize int) (calendar.Page, error) {
+	if pageSize <= 0 {
+		pageSize = 100
+	}
+	afterStart, afterID := "", ""
+	if cursor != "" {
+		var ok bool
+		afterStart, afterID, ok = strings.Cut(cursor, "|")
+		if !ok {
+			return calendar.Page{}, fmt.Errorf("sandbox: malformed cursor %q", cursor)
+		}
+	}
+	f, t := store.FormatTime(from), store.FormatTime(to)
+	rows, err := b.db.SQL().QueryContext(ctx, `SELECT `+meetingColumns+` FROM sandbox_meetings
+		WHERE tenant_id = ? AND mailbox = ? AND start_time < ?
+		AND ((kind <> 'seriesMaster' AND end_time > ?) OR (kind = 'seriesMaster' AND (series_end = '' OR series_end > ?)))
+		AND (start_time > ? OR (start_time = ? AND id > ?))
+		ORDER BY start_time, id LIMIT ?`,
+		tenantID, mailbox, t, f, f, afterStart, afterStart, afterID, pageSize+1)
+	if err != nil {
+		return calendar.Page{}, err
+	}
+	defer rows.Close()
+	var page calendar.Page
+	for rows.Next() {
+		m, err := scanMeeting(rows)
+		if err != nil {
+			return calendar.Page{}, err
+		}
+		page.Meetings = append(page.Meetings, m)
+	}
+	if err := rows.Err(); err != nil {
+		return calendar.Page{}, err
+	}
+	if len(page.Meetings) > pageSize {
+		page.Meetings = page.Meetings[:pageSize]
+		last := page.Meetings[pageSize-1]
+		page.NextCursor = store.FormatTime(last.Start) + "|" + last.ID
+	}
+	return page, nil
+}
+
+// GetMeeting implements calendar.Backend.
+func (b *Backend) GetMeeting(ctx context.Context, tenantID, mailbox, id string) (calendar.Meeting, error) {
+	m, err := scanMeeting(b.db.SQL().QueryRowContext(ctx, `SELECT `+meetingColumns+` FROM sandbox_meetings
+		WHERE tenant_id = ? AND mailbox = ? AND id = ?`, tenantID, mailbox, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return calendar.Meeting{}, fmt.Errorf("meeting %q in %q: %w", id, mailbox, calendar.ErrNotFound)
+	}
+	return m, err
+}
+
+// UpdateMeeting implements calendar.Backend: body (and metadata) written and
+// one notification per attendee queued in the same transaction, so a
+// meeting is never updated without its attendees being told, or twice.
+func (b *Backend) UpdateMeeting(ctx context.Context, tenantID string, u calendar.Update) (calendar.UpdateResult, error) {
+	var res calendar.UpdateResult
+	err := store.InTx(ctx, b.db.SQL(), func(tx *sql.Tx) error {
+		var version int
+		var lastKey, organizer, subject, attendeesJSON string
+		err := tx.QueryRowContext(ctx, `SELECT version, last_update_key, organizer, subject, attendees
+			FROM sandbox_meetings WHERE tenant_id = ? AND mailbox = ? AND id = ?`,
+			tenantID, u.Mailbox, u.MeetingID).Scan(&version, &lastKey, &organizer, &subject, &attendeesJSON)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("meeting %q in %q: %w", u.MeetingID, u.Mailbox, calendar.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if u.IdempotencyKey != "" && lastKey == u.IdempotencyKey {
+			// The same change again (a retried activity): report, send nothing.
+			res.ETag = strconv.Itoa(version)
+			return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sandbox_outbox WHERE idempotency_key = ?`,
+				u.IdempotencyKey).Scan(&res.InvitesSent)
+		}
+		if u.ETag != strconv.Itoa(version) {
+			return fmt.Errorf("meeting %q: etag %s, stored %d: %w", u.MeetingID, u.ETag, version, calendar.ErrConflict)
+		}
+		now := store.FormatTime(b.db.Now())
+		online := ""
+		if u.OnlineMeeting != nil {
+			raw, err := json.Marshal(u.OnlineMeeting)
+			if err != nil {
+				return err
+			}
+			online = string(raw)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sandbox_meetings SET body = ?, version = version + 1,
+			last_update_key = ?, updated_at = ?, online_meeting = CASE WHEN ? = '' THEN online_meeting ELSE ? END
+			WHERE tenant_id = ? AND mailbox = ? AND id = ?`,
+			u.Body, u.IdempotencyKey, now, online, online, tenantID, u.Mailbox, u.MeetingID); err != nil {
+			return err
+		}
+		var attendees []calendar.Attendee
+		if err := json.Unmarshal([]byte(attendeesJSON), &attendees); err != nil {
+			return fmt.Errorf("meeting %q: attendees: %w", u.MeetingID, err)
+		}
+		key := u.IdempotencyKey
+		if key == "" {
+			key = uuid.NewString()
+		}
+		for _, a := range attendees {
+			if a.Address == organizer {
+				continue
+			}
+			r, err := tx.ExecContext(ctx, `INSERT INTO sandbox_outbox (id, tenant_id, meeting_id, sender, recipient,
+				subject, body, idempotency_key, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (idempotency_key, recipient) DO NOTHING`,
+				uuid.NewString(), tenantID, u.MeetingID, organizer, a.Address, "Updated: "+subject, u.Body, key, now)
+			if err != nil {
+				return err
+			}
+			if n, _ := r.RowsAffected(); n > 0 {
+				res.InvitesSent++
+			}
+		}
+		res.ETag = strconv.Itoa(version + 1)
+		return nil
+	})
+	return res, err
+}
+
+// EnsureTeamsMeeting implements calendar.Backend like Graph's
+// onlineMeetings/createOrGet: keyed by the calendar item.
+func (b *Backend) EnsureTeamsMeeting(ctx context.Context, tenantID, organizer, itemID string) (calendar.OnlineMeeting, error) {
+	code, err := digits(13)
+	if err != nil {
+		return calendar.OnlineMeeting{}, err
+	}
+	pass, err := passcode()
+	if err != nil {
+		return calendar.OnlineMeeting{}, err
+	}
+	key := organizer + "/" + itemID
+	if _, err := b.db.SQL().ExecContext(ctx, `INSERT INTO sandbox_online_meetings (tenant_id, external_id, join_url,
+		meeting_code, passcode, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, external_id) DO NOTHING`,
+		tenantID, key, "https://teams.microsoft.com/meet/"+code+"?p="+pass, code, pass,
+		store.FormatTime(b.db.Now())); err != nil {
+		return calendar.OnlineMeeting{}, err
+	}
+	om := calendar.OnlineMeeting{Provider: calendar.ProviderTeams}
+	// The dial-in conference ID is the organizer's, from their profile.
+	err = b.db.SQL().QueryRowContext(ctx, `SELECT join_url FROM sandbox_online_meetings
+		WHERE tenant_id = ? AND external_id = ?`, tenantID, key).Scan(&om.JoinURL)
+	return om, err
+}
+
+func scanMeeting(r interface{ Scan(...any) error }) (calendar.Meeting, error) {
+	var m calendar.Meeting
+	var mailbox, start, end, seriesEnd, attendees, online string
+	var version int
+	if err := r.Scan(&m.ID, &mailbox, &m.Organizer, &m.Subject, &start, &end, &m.Kind, &m.SeriesMasterID,
+		&m.Recurrence, &seriesEnd, &attendees, &m.Body, &m.BodyType, &online, &version); err != nil {
+		return calendar.Meeting{}, err
+	}
+	var err error
+	if m.Start, err = store.ParseTime(start); err != nil {
+		return m, err
+	}
+	if m.End, err = store.ParseTime(end); err != nil {
+		return m, err
+	}
+	if m.SeriesEnd, err = store.ParseTime(seriesEnd); err != nil {
+		return m, err
+	}
+	if err := json.Unmarshal([]byte(attendees), &m.Attendees); err != nil {
+		return m, fmt.Errorf("meeting %q: attendees: %w", m.ID, err)
+	}
+	if online != "" {
+		m.OnlineMeeting = &calendar.OnlineMeeting{}
+		if err := json.Unmarshal([]byte(online), m.OnlineMeeting); err != nil {
+			return m, fmt.Errorf("meeting %q: online meeting: %w", m.ID, err)
+		}
+	}
+	m.IsOrganizer = strings.EqualFold(m.Organizer, mailbox)
+	m.ETag = strconv.Itoa(version)
+	return m, nil
+}
+
+func digits(n int) (string, error) {
+	var sb strings.Builder
+	for range n {
+		d, err := rand.Int(rand.Reader, big.NewInt(10))
+		if err != nil {
+			return "", err
+		}
+		sb.WriteByte(byte('0' + d.Int64()))
+	}
+	return sb.String(), nil
+}
+
+func passcode() (string, error) {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
+	var sb strings.Builder
+	for range 6 {
+		d, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			return "", err
+		}
+		sb.WriteByte(alphabet[d.Int64()])
+	}
+	return sb.String(), nil
+}

@@ -1,0 +1,186 @@
+// Package activities holds the side effects of a migration: reading the
+// directory and the calendar back end, replacing blocks, updating meetings
+// and recording status. Each activity is idempotent, because Temporal may
+// run it again after a crash or a timeout.
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/openmms/mms/internal/calendar"
+	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/store"
+)
+
+// Activities are registered on the worker as one struct; its dependencies
+// are shared by every activity execution.
+type Activities struct {
+	DB       *store.DB
+	Calendar calendar.Backend
+	// Horizon is how far ahead meetings are migrated (default two years).
+	Horizon time.Duration
+	// PageSize is the number of meetings one ProcessPage handles.
+	PageSize int
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Meeting types admins select, as Start-CsExMeetingMigration names them.
+const (
+	SourceAll   = "All"
+	SourceSfB   = "SfB"
+	SourceTeams = "Teams"
+
+	TargetCurrent = "Current"
+	TargetTeams   = "Teams"
+)
+
+// Migration types, as Get-CsMeetingMigrationStatus reports them.
+const (
+	TypeSfbToTeams   = "SfbToTeams"
+	TypeTeamsToTeams = "TeamsToTeams"
+	TypeToSameType   = "ToSameType"
+	TypeAllToTeams   = "AllToTeams"
+)
+
+// MigrationType names what a source and target selection does.
+func MigrationType(source, target string) string {
+	if target != TargetTeams {
+		return TypeToSameType
+	}
+	switch source {
+	case SourceSfB:
+		return TypeSfbToTeams
+	case SourceTeams:
+		return TypeTeamsToTeams
+	}
+	return TypeAllToTeams
+}
+
+// BeginRunInput opens a run for the triggers the workflow merged.
+type BeginRunInput struct {
+	TenantID          string `json:"tenantId"`
+	UserID            string `json:"userId"`
+	RunKey            string `json:"runKey"` // workflow ID, run ID and round: idempotency of BeginRun
+	WorkflowID        string `json:"workflowId"`
+	Trigger           string `json:"trigger"`
+	SourceMeetingType string `json:"sourceMeetingType"`
+	TargetMeetingType string `json:"targetMeetingType"`
+}
+
+// RunPlan is everything a run needs, decided once at its start.
+type RunPlan struct {
+	MigrationID       string               `json:"migrationId"`
+	TenantID          string               `json:"tenantId"`
+	UserID            string               `json:"userId"`
+	Mailbox           string               `json:"mailbox"`
+	Profile           meetingblock.Profile `json:"profile"`
+	SourceMeetingType string               `json:"sourceMeetingType"`
+	TargetMeetingType string               `json:"targetMeetingType"`
+	ParticipantLimit  int                  `json:"participantLimit"`
+	From              time.Time            `json:"from"` // "now" for this run: earlier meetings are past
+	To                time.Time            `json:"to"`
+	// Blocked, when set, is why the run cannot proceed (retrying cannot help).
+	Blocked string `json:"blocked,omitempty"`
+}
+
+// BeginRun moves the user's record to InProgress and checks preconditions.
+func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, error) {
+	rec, err := a.DB.BeginRun(ctx, store.Request{TenantID: in.TenantID, UserID: in.UserID, Trigger: in.Trigger,
+		MigrationType:     MigrationType(in.SourceMeetingType, in.TargetMeetingType),
+		SourceMeetingType: in.SourceMeetingType, TargetMeetingType: in.TargetMeetingType,
+		WorkflowID: in.WorkflowID}, in.RunKey)
+	if err != nil {
+		return RunPlan{}, err
+	}
+	now := a.now()
+	horizon := a.Horizon
+	if horizon <= 0 {
+		horizon = 2 * 365 * 24 * time.Hour
+	}
+	plan := RunPlan{MigrationID: rec.CorrelationID, TenantID: in.TenantID, UserID: in.UserID, Mailbox: in.UserID,
+		SourceMeetingType: in.SourceMeetingType, TargetMeetingType: in.TargetMeetingType, From: now, To: now.Add(horizon)}
+	tenant, err := a.DB.Tenant(ctx, in.TenantID)
+	if errors.Is(err, store.ErrNotFound) {
+		plan.Blocked = fmt.Sprintf("tenant %q does not exist", in.TenantID)
+		return plan, nil
+	} else if err != nil {
+		return RunPlan{}, err
+	}
+	plan.ParticipantLimit = tenant.Settings.ParticipantLimit
+	user, err := a.DB.User(ctx, in.TenantID, in.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		plan.Blocked = fmt.Sprintf("user %q is not in the directory of tenant %q", in.UserID, in.TenantID)
+		return plan, nil
+	} else if err != nil {
+		return RunPlan{}, err
+	}
+	if err := json.Unmarshal(user.Profile, &plan.Profile); err != nil {
+		plan.Blocked = fmt.Sprintf("conferencing profile of %q is not valid JSON: %v", in.UserID, err)
+		return plan, nil
+	}
+	if err := plan.Profile.Validate(); err != nil {
+		plan.Blocked = fmt.Sprintf("conferencing profile of %q: %v", in.UserID, err)
+		return plan, nil
+	}
+	if plan.Profile.Provider == "ThirdParty" {
+		plan.Blocked = "the user's audio conferencing provider is a third party: meetings keep its numbers"
+		return plan, nil
+	}
+	mb, err := a.Calendar.Mailbox(ctx, in.TenantID, in.UserID)
+	if errors.Is(err, calendar.ErrNotFound) {
+		plan.Blocked = fmt.Sprintf("no mailbox for %q in the calendar back end", in.UserID)
+		return plan, nil
+	} else if err != nil {
+		return RunPlan{}, err
+	}
+	if !mb.Online {
+		plan.Blocked = "the organizer's mailbox is on premises; only mailboxes in the online service can be migrated"
+		return plan, nil
+	}
+	plan.Mailbox = mb.Address
+	activity.GetLogger(ctx).Info("run started", "tenant", in.TenantID, "user", in.UserID, "correlationId", rec.CorrelationID)
+	return plan, nil
+}
+
+// FinishRunInput closes a run.
+type FinishRunInput struct {
+	MigrationID string `json:"migrationId"`
+	// Message, when set, fails the run with it (blocked, or an error).
+	Message string `json:"message,omitempty"`
+}
+
+// FinishRun sets the final state: Failed when a message is given or any
+// meeting failed, Succeeded otherwise.
+func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (store.Migration, error) {
+	rec, err := a.DB.Migration(ctx, in.MigrationID)
+	if err != nil {
+		return store.Migration{}, temporal.NewNonRetryableApplicationError(err.Error(), "NotFound", err)
+	}
+	if rec.State != store.StateInProgress {
+		return rec, nil // already finished by an earlier attempt
+	}
+	state, msg := store.StateSucceeded, in.Message
+	switch {
+	case in.Message != "":
+		state = store.StateFailed
+	case rec.FailedMeeting > 0:
+		state, msg = store.StateFailed, fmt.Sprintf("%d of %d meetings failed; last error: %s",
+			rec.FailedMeeting, rec.TotalMeeting, rec.LastMessage)
+	}
+	return a.DB.FinishRun(ctx, in.MigrationID, state, msg)
+}

@@ -1,0 +1,197 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/openmms/mms/internal/calendar"
+	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/store"
+)
+
+// PageInput asks for one page of the organizer's meetings to be migrated.
+type PageInput struct {
+	Plan   RunPlan `json:"plan"`
+	Cursor string  `json:"cursor"`
+}
+
+// PageResult is what one page did; NextCursor "" means the last page.
+type PageResult struct {
+	NextCursor string `json:"nextCursor"`
+	Updated    int    `json:"updated"`
+	UpToDate   int    `json:"upToDate"`
+	Skipped    int    `json:"skipped"`
+	Failed     int    `json:"failed"`
+	Invites    int    `json:"invites"`
+}
+
+// progress is heartbeated after each meeting, so a retried attempt resumes
+// after the last meeting it finished instead of starting the page again.
+type progress struct {
+	Next    int                   `json:"next"`
+	Results []store.MeetingResult `json:"results"`
+}
+
+// conflictAttempts bounds re-reads when the organizer keeps editing a meeting.
+const conflictAttempts = 3
+
+// ProcessPage lists one page of the mailbox, decides each meeting, replaces
+// and updates the selected ones, and records every outcome.
+func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult, error) {
+	pageSize := a.PageSize
+	if pageSize <= 0 {
+		pageSize = 50
+	}
+	p := in.Plan
+	page, err := a.Calendar.ListMeetings(ctx, p.TenantID, p.Mailbox, p.From, p.To, in.Cursor, pageSize)
+	if err != nil {
+		return PageResult{}, fmt.Errorf("list meetings of %s: %w", p.Mailbox, err)
+	}
+	var prog progress
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil || prog.Next > len(page.Meetings) {
+			prog = progress{} // unusable details: redo the page, updates are idempotent
+		}
+	}
+	for i := prog.Next; i < len(page.Meetings); i++ {
+		if err := ctx.Err(); err != nil {
+			return PageResult{}, err
+		}
+		r, err := a.migrateMeeting(ctx, p, page.Meetings[i])
+		if err != nil {
+			return PageResult{}, err // transient: the activity is retried from the heartbeat
+		}
+		prog.Results = append(prog.Results, r)
+		prog.Next = i + 1
+		activity.RecordHeartbeat(ctx, prog)
+	}
+	if _, err := a.DB.RecordResults(ctx, p.MigrationID, prog.Results); err != nil {
+		return PageResult{}, err
+	}
+	out := PageResult{NextCursor: page.NextCursor}
+	for _, r := range prog.Results {
+		switch r.Outcome {
+		case store.OutcomeUpdated:
+			out.Updated++
+		case store.OutcomeUpToDate:
+			out.UpToDate++
+		case store.OutcomeSkipped:
+			out.Skipped++
+		case store.OutcomeFailed:
+			out.Failed++
+		}
+		if r.InvitesSent > 0 {
+			out.Invites++
+		}
+	}
+	return out, nil
+}
+
+// migrateMeeting returns the meeting's outcome, or an error worth a retry.
+func (a *Activities) migrateMeeting(ctx context.Context, p RunPlan, m calendar.Meeting) (store.MeetingResult, error) {
+	res := store.MeetingResult{MeetingID: m.ID, Subject: m.Subject, Start: m.Start}
+	if reason := SkipReason(p, m); reason != "" {
+		res.Outcome, res.Reason = store.OutcomeSkipped, reason
+		return res, nil
+	}
+	for attempt := 1; ; attempt++ {
+		r, err := a.replaceAndUpdate(ctx, p, m)
+		if err == nil {
+			return r, nil
+		}
+		switch {
+		case errors.Is(err, calendar.ErrConflict) && attempt < conflictAttempts:
+			// The organizer edited the meeting since we read it: re-read and
+			// re-apply, so their edit outside the block survives.
+			if m, err = a.Calendar.GetMeeting(ctx, p.TenantID, p.Mailbox, m.ID); err != nil {
+				if errors.Is(err, calendar.ErrNotFound) {
+					res.Outcome, res.Reason = store.OutcomeSkipped, "deleted during the migration"
+					return res, nil
+				}
+				return res, err
+			}
+		case errors.Is(err, calendar.ErrConflict):
+			res.Outcome, res.Reason = store.OutcomeFailed, fmt.Sprintf("still changing after %d attempts: %v", attempt, err)
+			return res, nil
+		case errors.Is(err, calendar.ErrNotFound):
+			res.Outcome, res.Reason = store.OutcomeSkipped, "deleted during the migration"
+			return res, nil
+		default:
+			return res, err
+		}
+	}
+}
+
+func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar.Meeting) (store.MeetingResult, error) {
+	res := store.MeetingResult{MeetingID: m.ID, Subject: m.Subject, Start: m.Start}
+	profile := p.Profile
+	target := meetingblock.TargetCurrent
+	var online *calendar.OnlineMeeting
+	if p.TargetMeetingType == TargetTeams {
+		target = meetingblock.TargetTeams
+		if m.OnlineMeeting.Provider != calendar.ProviderTeams {
+			// A Skype meeting becomes a Teams meeting of its own, obtained
+			// idempotently so a retry does not create a second one.
+			om, err := a.Calendar.EnsureTeamsMeeting(ctx, p.TenantID, p.Mailbox, m.ID)
+			if err != nil {
+				return res, fmt.Errorf("teams meeting for %s: %w", m.ID, err)
+			}
+			profile.MeetingType, profile.JoinURL = string(meetingblock.KindTeams), om.JoinURL
+			om.ConferenceID = profile.ConferenceID
+			online = &om
+		}
+	}
+	format := meetingblock.FormatHTML
+	if m.BodyType == calendar.BodyText {
+		format = meetingblock.FormatText
+	}
+	r := meetingblock.Replace(m.Body, format, profile, target)
+	switch r.Outcome {
+	case meetingblock.UpToDate:
+		res.Outcome = store.OutcomeUpToDate
+		return res, nil
+	case meetingblock.NotReplaced:
+		res.Outcome, res.Reason = store.OutcomeSkipped, r.Reason
+		return res, nil
+	}
+	u, err := a.Calendar.UpdateMeeting(ctx, p.TenantID, calendar.Update{Mailbox: p.Mailbox, MeetingID: m.ID,
+		ETag: m.ETag, Body: r.Body, OnlineMeeting: online, IdempotencyKey: p.MigrationID + "/" + m.ID})
+	if err != nil {
+		return res, err
+	}
+	res.Outcome, res.InvitesSent = store.OutcomeUpdated, u.InvitesSent
+	return res, nil
+}
+
+// SkipReason says why a meeting is not migrated, or "" when it is.
+func SkipReason(p RunPlan, m calendar.Meeting) string {
+	switch {
+	case !m.IsOrganizer:
+		return "not organizer: " + m.Organizer + " organizes this meeting"
+	case m.Kind != calendar.KindSeriesMaster && m.Start.Before(p.From):
+		return "past meeting: started " + m.Start.Format(time.RFC3339)
+	case m.OnlineMeeting == nil:
+		return "not created as an online meeting (no online-meeting metadata)"
+	case m.OnlineMeeting.Provider == calendar.ProviderThirdParty:
+		return "third-party audio conferencing provider"
+	case p.ParticipantLimit > 0 && m.Participants() > p.ParticipantLimit:
+		return fmt.Sprintf("%d participants, more than the limit of %d", m.Participants(), p.ParticipantLimit)
+	case !sourceSelected(p.SourceMeetingType, m.OnlineMeeting.Provider):
+		return "source meeting type not selected (" + p.SourceMeetingType + ")"
+	}
+	return ""
+}
+
+func sourceSelected(source, provider string) bool {
+	switch source {
+	case SourceSfB:
+		return provider == calendar.ProviderSkype
+	case SourceTeams:
+		return provider == calendar.ProviderTeams
+	}
+	return true
+}

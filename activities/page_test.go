@@ -1,0 +1,133 @@
+package activities
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/openmms/mms/internal/calendar"
+	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/store"
+)
+
+// editingBackend is the real sandbox, plus an organizer who edits the agenda
+// of a meeting right after the migration read it.
+type editingBackend struct {
+	*sandbox.Backend
+	tenant, mailbox string
+	edited          map[string]bool
+}
+
+func (e *editingBackend) UpdateMeeting(ctx context.Context, tenant string, u calendar.Update) (calendar.UpdateResult, error) {
+	if !e.edited[u.MeetingID] {
+		e.edited[u.MeetingID] = true
+		m, err := e.GetMeeting(ctx, tenant, e.mailbox, u.MeetingID)
+		if err != nil {
+			return calendar.UpdateResult{}, err
+		}
+		body := strings.Replace(m.Body, "Notes:", "Notes (edited by the organizer):", 1)
+		if _, err := e.Backend.UpdateMeeting(ctx, tenant, calendar.Update{Mailbox: e.mailbox, MeetingID: m.ID,
+			ETag: m.ETag, Body: body, IdempotencyKey: "organizer-edit/" + m.ID}); err != nil {
+			return calendar.UpdateResult{}, err
+		}
+	}
+	return e.Backend.UpdateMeeting(ctx, tenant, u)
+}
+
+func TestProcessPageReappliesAfterConcurrentEdit(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mms.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	users, err := sandbox.SeedBulk(ctx, db, sandbox.BulkOptions{Tenant: "t", Users: 1, Meetings: 3}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := users[0]
+	be := &editingBackend{Backend: sandbox.New(db), tenant: "t", mailbox: user, edited: map[string]bool{}}
+	a := &Activities{DB: db, Calendar: be, PageSize: 10}
+
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	v, err := env.ExecuteActivity(a.BeginRun, BeginRunInput{TenantID: "t", UserID: user, RunKey: "k", WorkflowID: "wf",
+		Trigger: "test", SourceMeetingType: SourceAll, TargetMeetingType: TargetCurrent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan RunPlan
+	if err := v.Get(&plan); err != nil || plan.Blocked != "" {
+		t.Fatalf("plan = %+v, %v", plan, err)
+	}
+	v, err = env.ExecuteActivity(a.ProcessPage, PageInput{Plan: plan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr PageResult
+	if err := v.Get(&pr); err != nil || pr.Updated != 3 || pr.Failed != 0 || pr.NextCursor != "" {
+		t.Fatalf("page = %+v, %v", pr, err)
+	}
+	ms, _ := be.Meetings(ctx, "t", user)
+	for _, m := range ms {
+		if !strings.Contains(m.Body, "Notes (edited by the organizer):") {
+			t.Errorf("%s: the organizer's concurrent edit was lost", m.Subject)
+		}
+		format := meetingblock.FormatHTML
+		if m.BodyType == calendar.BodyText {
+			format = meetingblock.FormatText
+		}
+		blk, err := meetingblock.Find(m.Body, format)
+		if err != nil || blk.ConferenceID != "300200100" {
+			t.Errorf("%s: block = %+v, %v; want the new conference ID", m.Subject, blk, err)
+		}
+	}
+	rec, _ := db.Migration(ctx, plan.MigrationID)
+	if rec.SucceededMeeting != 3 || rec.InvitesUpdate != 3 {
+		t.Fatalf("record = %+v", rec)
+	}
+}
+
+func TestSkipReasons(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := RunPlan{From: now, ParticipantLimit: 250, SourceMeetingType: SourceAll}
+	ok := calendar.Meeting{IsOrganizer: true, Start: now.Add(time.Hour), Kind: calendar.KindSingle,
+		OnlineMeeting: &calendar.OnlineMeeting{Provider: calendar.ProviderTeams}}
+	many := make([]calendar.Attendee, 250)
+	for i := range many {
+		many[i] = calendar.Attendee{Address: string(rune('a'+i%26)) + strings.Repeat("x", i/26) + "@x"}
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*calendar.Meeting, *RunPlan)
+		want string
+	}{
+		{"selected", func(*calendar.Meeting, *RunPlan) {}, ""},
+		{"not organizer", func(m *calendar.Meeting, _ *RunPlan) { m.IsOrganizer = false }, "not organizer"},
+		{"past", func(m *calendar.Meeting, _ *RunPlan) { m.Start = now.Add(-time.Minute) }, "past meeting"},
+		{"series started in the past", func(m *calendar.Meeting, _ *RunPlan) {
+			m.Start, m.Kind = now.Add(-24*time.Hour), calendar.KindSeriesMaster
+		}, ""},
+		{"pasted block", func(m *calendar.Meeting, _ *RunPlan) { m.OnlineMeeting = nil }, "not created as an online meeting"},
+		{"third party", func(m *calendar.Meeting, _ *RunPlan) { m.OnlineMeeting.Provider = calendar.ProviderThirdParty }, "third-party"},
+		{"251 participants", func(m *calendar.Meeting, _ *RunPlan) { m.Attendees = many }, "251 participants"},
+		{"250 participants", func(m *calendar.Meeting, _ *RunPlan) { m.Attendees = many[:249] }, ""},
+		{"source SfB, meeting Teams", func(_ *calendar.Meeting, p *RunPlan) { p.SourceMeetingType = SourceSfB }, "source meeting type"},
+		{"source Teams, meeting Teams", func(_ *calendar.Meeting, p *RunPlan) { p.SourceMeetingType = SourceTeams }, ""},
+	} {
+		m, pl := ok, p
+		om := *ok.OnlineMeeting
+		m.OnlineMeeting = &om
+		tc.edit(&m, &pl)
+		got := SkipReason(pl, m)
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: SkipReason = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

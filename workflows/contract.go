@@ -1,0 +1,106 @@
+// Package workflows holds the migration workflow: one durable execution per
+// tenant and user that merges triggers, then migrates the user's meetings.
+//
+// The names and types in this file are a public contract: upstream systems
+// start and signal the workflow with any Temporal SDK or the temporal CLI.
+package workflows
+
+import (
+	"strconv"
+
+	"github.com/openmms/mms/activities"
+)
+
+// The contract.
+const (
+	// TaskQueue is where the mms workers poll.
+	TaskQueue = "mms-migrations"
+	// MigrationWorkflowType is the registered workflow type name.
+	MigrationWorkflowType = "MeetingMigration"
+	// TriggerSignal carries a Trigger; signal-with-start it.
+	TriggerSignal = "trigger"
+	// StatusQuery returns a Status.
+	StatusQuery = "status"
+)
+
+// Search attributes the workflow maintains, for the Temporal UI and list filters.
+const (
+	SearchAttrTenant = "MmsTenant"
+	SearchAttrUser   = "MmsUser"
+	SearchAttrState  = "MmsState"
+)
+
+// WorkflowID is the stable ID of a user's migration workflow, so that every
+// trigger for the user reaches the same execution.
+func WorkflowID(tenantID, userID string) string {
+	return "mms-migration/" + tenantID + "/" + userID
+}
+
+// Input starts the workflow.
+type Input struct {
+	TenantID string `json:"tenantId"`
+	UserID   string `json:"userId"`
+	// Pending carries triggers over a continue-as-new; callers leave it empty.
+	Pending []Trigger `json:"pending,omitempty"`
+}
+
+// Trigger asks for a migration of the user's meetings.
+type Trigger struct {
+	// Reason says why, for the status record ("manual", "event: ...").
+	Reason string `json:"reason"`
+	// RequestedBy names who asked (an admin token's name, a system).
+	RequestedBy string `json:"requestedBy,omitempty"`
+	// SourceMeetingType selects meetings: All (default), SfB or Teams.
+	SourceMeetingType string `json:"sourceMeetingType,omitempty"`
+	// TargetMeetingType: Current (default) keeps each meeting's kind,
+	// Teams converts Skype meetings to Teams meetings.
+	TargetMeetingType string `json:"targetMeetingType,omitempty"`
+	// QuietPeriodSeconds: the run starts once no trigger has arrived for
+	// this long. 0 runs at once.
+	QuietPeriodSeconds int `json:"quietPeriodSeconds,omitempty"`
+}
+
+// Workflow-level states (the record in the database has the final ones).
+const (
+	StatePending    = "Pending"
+	StateInProgress = "InProgress"
+	StateIdle       = "Idle" // between runs, before the workflow completes
+)
+
+// Status is the StatusQuery answer.
+type Status struct {
+	TenantID        string `json:"tenantId"`
+	UserID          string `json:"userId"`
+	State           string `json:"state"`
+	CorrelationID   string `json:"correlationId,omitempty"`
+	Round           int    `json:"round"`
+	PendingTriggers int    `json:"pendingTriggers"`
+	Pages           int    `json:"pages"`
+	Updated         int    `json:"updated"`
+	UpToDate        int    `json:"upToDate"`
+	Skipped         int    `json:"skipped"`
+	Failed          int    `json:"failed"`
+	LastResult      string `json:"lastResult,omitempty"`
+
+	indexed string // the MmsState search attribute's current value
+}
+
+// merged folds triggers into one run's selection: the latest trigger's
+// meeting types win (the admin's latest intent).
+func merged(ts []Trigger) (source, target, reason string) {
+	source, target = activities.SourceAll, activities.TargetCurrent
+	for _, t := range ts {
+		if t.SourceMeetingType != "" {
+			source = t.SourceMeetingType
+		}
+		if t.TargetMeetingType != "" {
+			target = t.TargetMeetingType
+		}
+	}
+	last := ts[len(ts)-1]
+	reason = last.Reason
+	if len(ts) > 1 {
+		reason = last.Reason + " (+" + strconv.Itoa(len(ts)-1) + " merged)"
+	}
+	return source, target, reason
+}

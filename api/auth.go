@@ -1,0 +1,62 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/openmms/mms/internal/store"
+)
+
+const tokenKey = "mms.token"
+
+// authenticate requires a valid bearer token; nothing runs without one.
+func (s *Server) authenticate(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	secret, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || secret == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="mms"`)
+		abort(c, http.StatusUnauthorized, "unauthorized", "missing bearer token (Authorization: Bearer <token>)")
+		return
+	}
+	tok, err := s.DB.LookupToken(c, secret)
+	if errors.Is(err, store.ErrNotFound) {
+		c.Header("WWW-Authenticate", `Bearer realm="mms", error="invalid_token"`)
+		abort(c, http.StatusUnauthorized, "unauthorized", "invalid bearer token")
+		return
+	}
+	if err != nil {
+		abort(c, http.StatusInternalServerError, "internal", "token lookup failed")
+		return
+	}
+	c.Set(tokenKey, tok)
+	c.Next()
+}
+
+func token(c *gin.Context) store.Token {
+	t, _ := c.Get(tokenKey)
+	tok, _ := t.(store.Token)
+	return tok
+}
+
+// tenantAccess lets a tenant-bound token reach only its tenant. Another
+// tenant answers exactly like a tenant that does not exist.
+func (s *Server) tenantAccess(c *gin.Context) {
+	id := c.Param("tenant")
+	if tok := token(c); tok.TenantID != "" && tok.TenantID != id {
+		abort(c, http.StatusNotFound, "not_found", "tenant "+quote(id)+" not found")
+		return
+	}
+	if _, err := s.DB.Tenant(c, id); errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusNotFound, "not_found", "tenant "+quote(id)+" not found")
+		return
+	} else if err != nil {
+		abort(c, http.StatusInternalServerError, "internal", "tenant lookup failed")
+		return
+	}
+	c.Next()
+}
+
+func quote(s string) string { return `"` + s + `"` }

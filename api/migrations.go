@@ -1,0 +1,188 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/openmms/mms/activities"
+	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/workflows"
+)
+
+func (s *Server) listTenants(c *gin.Context) {
+	all, err := s.DB.Tenants(c)
+	if err != nil {
+		s.internal(c, "list tenants", err)
+		return
+	}
+	visible := []store.Tenant{}
+	for _, t := range all {
+		if tok := token(c); tok.TenantID == "" || tok.TenantID == t.ID {
+			visible = append(visible, t)
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"tenants": visible})
+}
+
+func (s *Server) listUsers(c *gin.Context) {
+	users, err := s.DB.Users(c, c.Param("tenant"))
+	if err != nil {
+		s.internal(c, "list users", err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"users": users})
+}
+
+// StartRequest is the body of POST /v1/tenants/{tenant}/migrations, the
+// equivalent of Start-CsExMeetingMigration.
+type StartRequest struct {
+	User              string `json:"user"`
+	SourceMeetingType string `json:"sourceMeetingType"`
+	TargetMeetingType string `json:"targetMeetingType"`
+	// QuietPeriodSeconds delays the run; a manual start runs at once by default.
+	QuietPeriodSeconds *int `json:"quietPeriodSeconds"`
+}
+
+func (r *StartRequest) validate() error {
+	switch {
+	case r.User == "":
+		return errors.New("user: required")
+	case r.SourceMeetingType != "" && r.SourceMeetingType != activities.SourceAll &&
+		r.SourceMeetingType != activities.SourceSfB && r.SourceMeetingType != activities.SourceTeams:
+		return fmt.Errorf("sourceMeetingType: must be All, SfB or Teams, not %q", r.SourceMeetingType)
+	case r.TargetMeetingType != "" && r.TargetMeetingType != activities.TargetCurrent &&
+		r.TargetMeetingType != activities.TargetTeams:
+		return fmt.Errorf("targetMeetingType: must be Current or Teams, not %q", r.TargetMeetingType)
+	case r.QuietPeriodSeconds != nil && (*r.QuietPeriodSeconds < 0 || *r.QuietPeriodSeconds > 86400):
+		return fmt.Errorf("quietPeriodSeconds: must be between 0 and 86400, not %d", *r.QuietPeriodSeconds)
+	}
+	return nil
+}
+
+// startMigration records a Pending migration for the user and hands the
+// trigger to the user's workflow (signal-with-start: one execution per user).
+func (s *Server) startMigration(c *gin.Context) {
+	var req StartRequest
+	if err := decodeJSON(c, &req); err != nil {
+		badRequest(c, err.Error())
+		return
+	}
+	if err := req.validate(); err != nil {
+		badRequest(c, err.Error())
+		return
+	}
+	if req.SourceMeetingType == "" {
+		req.SourceMeetingType = activities.SourceAll
+	}
+	if req.TargetMeetingType == "" {
+		req.TargetMeetingType = activities.TargetCurrent
+	}
+	tenant := c.Param("tenant")
+	if _, err := s.DB.User(c, tenant, req.User); errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusNotFound, "not_found", "user "+quote(req.User)+" not found in tenant "+quote(tenant))
+		return
+	} else if err != nil {
+		s.internal(c, "user lookup", err)
+		return
+	}
+	trigger := workflows.Trigger{Reason: "manual", RequestedBy: token(c).Name,
+		SourceMeetingType: req.SourceMeetingType, TargetMeetingType: req.TargetMeetingType}
+	if req.QuietPeriodSeconds != nil {
+		trigger.QuietPeriodSeconds = *req.QuietPeriodSeconds
+	}
+	wfID := workflows.WorkflowID(tenant, req.User)
+	rec, err := s.DB.OpenPending(c, store.Request{TenantID: tenant, UserID: req.User, Trigger: "manual by " + trigger.RequestedBy,
+		MigrationType:     activities.MigrationType(req.SourceMeetingType, req.TargetMeetingType),
+		SourceMeetingType: req.SourceMeetingType, TargetMeetingType: req.TargetMeetingType, WorkflowID: wfID})
+	if err != nil {
+		s.internal(c, "open migration record", err)
+		return
+	}
+	_, err = s.Temporal.SignalWithStartWorkflow(c, wfID, workflows.TriggerSignal, trigger, client.StartWorkflowOptions{
+		ID: wfID, TaskQueue: workflows.TaskQueue, TypedSearchAttributes: workflows.SearchAttributes(tenant, req.User),
+	}, workflows.MigrationWorkflowType, workflows.Input{TenantID: tenant, UserID: req.User})
+	if err != nil {
+		msg := "could not hand the migration to Temporal: " + err.Error()
+		_ = s.DB.FailPending(c, rec.CorrelationID, msg)
+		s.Logger.Error("signal-with-start failed", "workflowId", wfID, "error", err)
+		abort(c, http.StatusServiceUnavailable, "unavailable", msg)
+		return
+	}
+	c.Header("Location", "/v1/tenants/"+url.PathEscape(tenant)+"/migrations/"+url.PathEscape(req.User))
+	c.JSON(http.StatusAccepted, rec)
+}
+
+func (s *Server) listMigrations(c *gin.Context) {
+	f := store.Filter{UserID: c.Query("user"), State: c.Query("state")}
+	if f.State != "" && !slices.Contains(store.States, f.State) {
+		badRequest(c, fmt.Sprintf("state: must be one of %v, not %q", store.States, f.State))
+		return
+	}
+	var err error
+	if f.Limit, err = intParam(c, "limit", 100, 1, 1000); err != nil {
+		badRequest(c, err.Error())
+		return
+	}
+	if f.Offset, err = intParam(c, "offset", 0, 0, 1<<30); err != nil {
+		badRequest(c, err.Error())
+		return
+	}
+	recs, err := s.DB.Migrations(c, c.Param("tenant"), f)
+	if err != nil {
+		s.internal(c, "list migrations", err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"migrations": recs})
+}
+
+// MigrationDetail is a user's latest record with its per-meeting results.
+type MigrationDetail struct {
+	store.Migration
+	Meetings []store.MeetingResult `json:"meetings"`
+}
+
+func (s *Server) getMigration(c *gin.Context) {
+	tenant, user := c.Param("tenant"), c.Param("user")
+	rec, err := s.DB.LatestMigration(c, tenant, user)
+	if errors.Is(err, store.ErrNotFound) {
+		if _, uerr := s.DB.User(c, tenant, user); errors.Is(uerr, store.ErrNotFound) {
+			abort(c, http.StatusNotFound, "not_found", "user "+quote(user)+" not found in tenant "+quote(tenant))
+			return
+		}
+		abort(c, http.StatusNotFound, "not_found", "no migration for user "+quote(user)+" yet")
+		return
+	} else if err != nil {
+		s.internal(c, "get migration", err)
+		return
+	}
+	meetings, err := s.DB.MeetingResults(c, rec.CorrelationID)
+	if err != nil {
+		s.internal(c, "meeting results", err)
+		return
+	}
+	c.JSON(http.StatusOK, MigrationDetail{Migration: rec, Meetings: meetings})
+}
+
+func (s *Server) internal(c *gin.Context, what string, err error) {
+	s.Logger.Error(what, "error", err)
+	abort(c, http.StatusInternalServerError, "internal", what+" failed")
+}
+
+func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) {
+	raw := c.Query(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%s: must be an integer between %d and %d, not %q", name, lo, hi, raw)
+	}
+	return n, nil
+}

@@ -1,0 +1,64 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/openmms/mms/internal/meetingblock"
+)
+
+// MaxPreviewBytes bounds a preview request: meeting bodies can be several MB.
+const MaxPreviewBytes = 16 << 20
+
+// PreviewRequest is the body of POST /v1/preview.
+type PreviewRequest struct {
+	Body    string                `json:"body"`
+	Format  meetingblock.Format   `json:"format"`
+	Profile *meetingblock.Profile `json:"profile"`
+	Target  meetingblock.Target   `json:"target"`
+}
+
+func (r *PreviewRequest) validate() error {
+	switch {
+	case r.Body == "":
+		return errors.New("body: required")
+	case r.Profile == nil:
+		return errors.New("profile: required")
+	}
+	switch r.Format {
+	case "":
+		r.Format = meetingblock.FormatHTML
+	case meetingblock.FormatHTML, meetingblock.FormatText, meetingblock.FormatICal:
+	default:
+		return fmt.Errorf("format: must be html, text or ical, not %q", r.Format)
+	}
+	switch r.Target {
+	case "":
+		r.Target = meetingblock.TargetCurrent
+	case meetingblock.TargetCurrent, meetingblock.TargetTeams:
+	default:
+		return fmt.Errorf("target: must be Current or Teams, not %q", r.Target)
+	}
+	if err := r.Profile.Validate(); err != nil {
+		return fmt.Errorf("profile.%v", err)
+	}
+	return nil
+}
+
+// preview runs the block engine on a body without touching any meeting.
+func (s *Server) preview(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxPreviewBytes)
+	var req PreviewRequest
+	if err := decodeJSON(c, &req); err != nil {
+		badRequest(c, err.Error())
+		return
+	}
+	if err := req.validate(); err != nil {
+		badRequest(c, err.Error())
+		return
+	}
+	c.JSON(http.StatusOK, meetingblock.Preview(req.Body, req.Format, *req.Profile, req.Target))
+}

@@ -1,0 +1,68 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/openmms/mms/internal/meetingblock"
+)
+
+func post(t *testing.T, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestPreview(t *testing.T) {
+	srv, db := newAPI(t)
+	tok, _ := db.CreateToken(context.Background(), "reader", "contoso")
+	old := meetingblock.Profile{MeetingType: "Teams", Provider: "Microsoft", ConferenceID: "111222333",
+		TollNumber: "+1 425-555-0100", JoinURL: "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0"}
+	block, err := meetingblock.Render(old, meetingblock.KindTeams, meetingblock.FormatHTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "<html><body><p>Agenda — 日本語 🎉</p>" + block + "<p>Bye</p></body></html>"
+	req := map[string]any{"body": body, "format": "html",
+		"profile": map[string]any{"meetingType": "Teams", "provider": "Microsoft", "conferenceId": "987654321", "tollNumber": "+1 206-555-0199"}}
+	raw, _ := json.Marshal(req)
+	code, out := post(t, srv.URL+"/v1/preview", tok, string(raw))
+	var res meetingblock.PreviewResult
+	if code != 200 || json.Unmarshal([]byte(out), &res) != nil {
+		t.Fatalf("preview = %d %s", code, out)
+	}
+	if res.Outcome != meetingblock.Replaced || !strings.Contains(res.Body, "987654321") ||
+		!strings.HasPrefix(res.Body, "<html><body><p>Agenda — 日本語 🎉</p>") || !strings.HasSuffix(res.Body, "<p>Bye</p></body></html>") ||
+		!strings.Contains(res.Diff, "+") || res.Old.ConferenceID != "111222333" {
+		t.Fatalf("preview result = %+v", res)
+	}
+	req["body"] = res.Body // the new body again: nothing left to do
+	raw, _ = json.Marshal(req)
+	if code, out := post(t, srv.URL+"/v1/preview", tok, string(raw)); code != 200 || !strings.Contains(out, `"outcome":"up-to-date"`) {
+		t.Fatalf("second preview = %d %s", code, out)
+	}
+	for bad, want := range map[string]string{
+		`{"format":"html","profile":{"meetingType":"Teams"}}`:             "body: required",
+		`{"body":"x","format":"rtf","profile":{"meetingType":"Teams"}}`:   "format: must be html, text or ical",
+		`{"body":"x","profile":{"meetingType":"Zoom"}}`:                   "profile.meetingType",
+		`{"body":"x","target":"Webex","profile":{"meetingType":"Teams"}}`: "target: must be Current or Teams",
+		`{"body":"x"}`: "profile: required",
+		`{"body":"x","profile":{"meetingType":"Teams"},"extra":1}`:            "extra: unknown field",
+		`{"body":"x","profile":{"meetingType":"Teams","conferenceId":12345}}`: "profile.conferenceId: must be string",
+	} {
+		if code, out := post(t, srv.URL+"/v1/preview", tok, bad); code != 400 || !strings.Contains(out, want) {
+			t.Errorf("%s: %d %s, want 400 with %q", bad, code, out, want)
+		}
+	}
+}

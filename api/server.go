@@ -1,0 +1,87 @@
+// Package api is the HTTP API: admins and upstream systems start migrations
+// and read their status here. Every /v1 route needs a bearer token; a token
+// bound to a tenant sees only that tenant.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+	"go.temporal.io/sdk/client"
+
+	"github.com/openmms/mms/internal/store"
+)
+
+// MaxBodyBytes bounds request bodies.
+const MaxBodyBytes = 1 << 20
+
+// Server holds the API's dependencies.
+type Server struct {
+	DB       *store.DB
+	Temporal client.Client
+	Logger   *slog.Logger
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.ContextWithFallback = true // handlers' contexts carry the request's (and its trace)
+	r.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
+		s.Logger.Error("panic in handler", "path", c.FullPath(), "panic", err)
+		abort(c, http.StatusInternalServerError, "internal", "internal error")
+	}))
+	r.Use(otelgin.Middleware("mms-api"), s.logRequests)
+	r.HandleMethodNotAllowed = true
+	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not_found", "no such route: "+c.Request.URL.Path) })
+	r.NoMethod(func(c *gin.Context) {
+		abort(c, http.StatusMethodNotAllowed, "method_not_allowed", c.Request.Method+" is not allowed on "+c.Request.URL.Path)
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.ready)
+
+	v1 := r.Group("/v1", s.authenticate)
+	v1.POST("/preview", s.preview) // has its own, larger body limit
+	v1.GET("/tenants", limitBody, s.listTenants)
+	t := v1.Group("/tenants/:tenant", limitBody, s.tenantAccess)
+	t.GET("/users", s.listUsers)
+	t.POST("/migrations", s.startMigration)
+	t.GET("/migrations", s.listMigrations)
+	t.GET("/migrations/:user", s.getMigration)
+	return r
+}
+
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c, 2*time.Second)
+	defer cancel()
+	checks := gin.H{"database": "ok", "temporal": "ok"}
+	status := http.StatusOK
+	if err := s.DB.Ping(ctx); err != nil {
+		checks["database"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	c.JSON(status, checks)
+}
+
+func (s *Server) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	level := slog.LevelDebug
+	if c.Writer.Status() >= 500 {
+		level = slog.LevelError
+	}
+	s.Logger.Log(c, level, "request", "method", c.Request.Method, "path", c.Request.URL.Path,
+		"status", c.Writer.Status(), "duration", time.Since(start))
+}
+
+func limitBody(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+	c.Next()
+}

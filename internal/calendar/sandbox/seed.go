@@ -68,7 +68,7 @@ func SeedDemo(ctx context.Context, db *store.DB, now time.Time) (bool, error) {
 		Settings: store.DefaultTenantSettings()}); err != nil {
 		return false, err
 	}
-	day := now.UTC().Truncate(time.Hour)
+	day := now.UTC().Truncate(24 * time.Hour) // meetings on round hours, UTC
 	var items []NewItem
 	for _, u := range demoUsers() {
 		if err := putUser(ctx, db, b, DemoTenant, u.id, u.name, u.online, u.actual); err != nil {

@@ -1,0 +1,61 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X main.version=$(VERSION)
+# Static binaries (FROM scratch images), and the same build configuration for
+# binaries, vet, staticcheck and tests so they share one build cache: the
+# Temporal server takes ~7 minutes to compile cold. Only -race needs cgo.
+export CGO_ENABLED := 0
+# Packages that link the embedded Temporal server: no -race (it would compile
+# the server a second time, ~10 minutes cold) and as few test binaries as possible.
+SERVER_PKGS := ./internal/devserver ./internal/devstack ./cmd/mms
+RACE_PKGS    = $(shell $(GO) list ./... | grep -v -e /internal/devserver -e /internal/devstack -e /cmd/mms)
+
+.PHONY: run build build-slim test lint vet fmt-check test-race test-server fuzz sizes clean
+
+## run: build mms and start the whole service on this machine (mms dev)
+run: build
+	./bin/mms dev
+
+## build: the full binary (with the embedded Temporal server and UI for `mms dev`)
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/mms ./cmd/mms
+
+## build-slim: the production binary without the embedded server (worker, api, admin verbs)
+build-slim:
+	$(GO) build -tags nodevserver -ldflags '$(LDFLAGS)' -o bin/mms-slim ./cmd/mms
+
+## test: formatting, vet, staticcheck, then every test (race detector where concurrency runs)
+test: fmt-check vet lint test-race test-server fuzz
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+lint:
+	$(GO) run $(STATICCHECK) ./...
+
+test-race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
+
+test-server:
+	$(GO) test -count=1 -timeout 15m $(SERVER_PKGS)
+
+## fuzz: each fuzz target briefly (the committed corpus always runs in `go test`)
+FUZZTIME ?= 10s
+fuzz:
+	@for t in $$($(GO) test -list '^Fuzz' ./internal/meetingblock | grep '^Fuzz'); do \
+		echo "fuzz $$t ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./internal/meetingblock || exit 1; \
+	done
+
+## sizes: print both binaries' sizes (the README quotes them)
+sizes: build build-slim
+	@ls -l bin/mms bin/mms-slim | awk '{printf "%s %.0f MB\n", $$9, $$5/1048576}'
+
+clean:
+	rm -rf bin

@@ -1,0 +1,74 @@
+//go:build !nodevserver
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openmms/mms/internal/devstack"
+	"github.com/openmms/mms/internal/telemetry"
+)
+
+// The dev command links the Temporal server; build with -tags nodevserver
+// for a small binary with only the production commands.
+func init() { extraServiceCommands = append(extraServiceCommands, devCommand) }
+
+func devCommand() *cobra.Command {
+	var cfg devstack.Config
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything on this machine: Temporal server and Web UI, worker, API, sandbox calendars",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := logger(cmd)
+			if err != nil {
+				return err
+			}
+			cfg.Logger, cfg.SeedDemo = log, true
+			shutdown, err := telemetry.Setup(cmd.Context(), "mms-dev")
+			if err != nil {
+				return err
+			}
+			defer shutdown(context.Background())
+			start := time.Now()
+			st, err := devstack.Start(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "mms dev is ready in %s\n\n", time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(out, "  API          %s   (health: %s/readyz)\n", st.APIURL, st.APIURL)
+			if st.UIURL != "" {
+				fmt.Fprintf(out, "  Temporal UI  %s/namespaces/%s/workflows\n", st.UIURL, devstack.Namespace)
+			}
+			fmt.Fprintf(out, "  Temporal     %s   (namespace %s)\n", st.Temporal.FrontendAddr(), devstack.Namespace)
+			fmt.Fprintf(out, "  Data         %s\n", cfg.DataDir)
+			fmt.Fprintf(out, "  Admin token  %s   (also in %s/admin-token)\n\n", st.AdminToken, cfg.DataDir)
+			self := os.Args[0]
+			fmt.Fprintf(out, "Try:  %s start --tenant contoso --user alice@contoso.com\n", self)
+			fmt.Fprintf(out, "      %s status --tenant contoso --user alice@contoso.com\n", self)
+			fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
+			select {
+			case <-cmd.Context().Done():
+			case err := <-st.Served():
+				st.Stop(context.Background())
+				return fmt.Errorf("api server: %w", err)
+			}
+			fmt.Fprintln(out, "\nstopping: draining the API and the worker...")
+			st.Stop(context.Background())
+			fmt.Fprintln(out, "stopped")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", env("MMS_DATA_DIR", ".mms"), "directory for the databases and the admin token (MMS_DATA_DIR)")
+	f.StringVar(&cfg.APIAddr, "api-addr", env("MMS_API_ADDR", "127.0.0.1:8080"), "HTTP API address (MMS_API_ADDR)")
+	f.StringVar(&cfg.TemporalAddr, "temporal-addr", env("MMS_TEMPORAL_ADDR", "127.0.0.1:7233"), "Temporal frontend address (MMS_TEMPORAL_ADDR)")
+	f.StringVar(&cfg.UIAddr, "ui-addr", env("MMS_UI_ADDR", "127.0.0.1:8233"), `Temporal Web UI address, "-" for none (MMS_UI_ADDR)`)
+	return cmd
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openmms/mms/activities"
+	"github.com/openmms/mms/api"
+	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/telemetry"
+	"github.com/openmms/mms/internal/temporalclient"
+	"github.com/openmms/mms/worker"
+)
+
+// extraServiceCommands are added by files with build tags (dev).
+var extraServiceCommands []func() *cobra.Command
+
+func serviceCommands() []*cobra.Command {
+	cmds := []*cobra.Command{workerCommand(), apiCommand(), tokenCommand()}
+	for _, f := range extraServiceCommands {
+		cmds = append(cmds, f())
+	}
+	return cmds
+}
+
+// clusterFlags are shared by the commands that run against a Temporal cluster.
+type clusterFlags struct {
+	database  string
+	temporal  temporalclient.Config
+	saPrepare bool
+}
+
+func (c *clusterFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&c.database, "database", env("MMS_DATABASE", ".mms/mms.db"), "service database: a SQLite file path (MMS_DATABASE)")
+	f.StringVar(&c.temporal.Address, "temporal-address", "", "Temporal frontend host:port (default: TEMPORAL_ADDRESS, then 127.0.0.1:7233)")
+	f.StringVar(&c.temporal.Namespace, "namespace", "", "Temporal namespace (default: TEMPORAL_NAMESPACE, then default)")
+}
+
+func workerCommand() *cobra.Command {
+	var cf clusterFlags
+	var maxActivities int
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run a migration worker against a Temporal cluster (TEMPORAL_* variables configure the connection)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := logger(cmd)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			shutdown, err := telemetry.Setup(ctx, "mms-worker")
+			if err != nil {
+				return err
+			}
+			defer shutdown(context.Background())
+			db, err := store.Open(ctx, cf.database)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			cf.temporal.RegisterSearchAttributes = cf.saPrepare
+			c, err := temporalclient.Dial(ctx, cf.temporal, log)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			w := worker.New(c, &activities.Activities{DB: db, Calendar: sandbox.New(db)}, worker.Options{MaxConcurrentActivities: maxActivities})
+			if err := w.Start(); err != nil {
+				return fmt.Errorf("worker: %w", err)
+			}
+			log.Info("worker started", "taskQueue", "mms-migrations")
+			<-ctx.Done()
+			log.Info("worker draining")
+			w.Stop()
+			return nil
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().BoolVar(&cf.saPrepare, "register-search-attributes", true, "register the MmsTenant/MmsUser/MmsState search attributes if missing")
+	cmd.Flags().IntVar(&maxActivities, "max-activities", 0, "concurrent activity executions (0: SDK default)")
+	return cmd
+}
+
+func apiCommand() *cobra.Command {
+	var cf clusterFlags
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "api",
+		Short: "Serve the HTTP API against a Temporal cluster and the service database",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := logger(cmd)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			shutdown, err := telemetry.Setup(ctx, "mms-api")
+			if err != nil {
+				return err
+			}
+			defer shutdown(context.Background())
+			db, err := store.Open(ctx, cf.database)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			c, err := temporalclient.Dial(ctx, cf.temporal, log)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			srv := &http.Server{Addr: addr, Handler: (&api.Server{DB: db, Temporal: c, Logger: log}).Handler(),
+				ReadHeaderTimeout: 10 * time.Second}
+			errc := make(chan error, 1)
+			go func() { errc <- srv.ListenAndServe() }()
+			log.Info("api listening", "addr", addr)
+			select {
+			case err := <-errc:
+				return fmt.Errorf("api %s: %w", addr, err)
+			case <-ctx.Done():
+			}
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringVar(&addr, "addr", env("MMS_API_ADDR", "127.0.0.1:8080"), "listen address (MMS_API_ADDR)")
+	return cmd
+}
+
+func tokenCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens in the service database"}
+	var database, name, tenant string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create an API token and print it (it is stored only as a hash)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := store.Open(cmd.Context(), database)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if tenant != "" {
+				if _, err := db.Tenant(cmd.Context(), tenant); err != nil {
+					return err
+				}
+			}
+			tok, err := db.CreateToken(cmd.Context(), name, tenant)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&database, "database", env("MMS_DATABASE", ".mms/mms.db"), "service database (MMS_DATABASE)")
+	create.Flags().StringVar(&name, "name", "admin", "a name for the token, shown in status records")
+	create.Flags().StringVar(&tenant, "tenant", "", "bind the token to one tenant (default: every tenant)")
+	cmd.AddCommand(create)
+	return cmd
+}

@@ -1,0 +1,221 @@
+// Package devstack runs the whole service in one process for `mms dev` and
+// the end-to-end tests: the embedded Temporal server and Web UI, the
+// service database with the sandbox calendar back end, a worker and the
+// HTTP API. It is the only production package that links the Temporal
+// server, so `mms worker` and `mms api` builds can leave it out.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/openmms/mms/activities"
+	"github.com/openmms/mms/api"
+	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/devserver"
+	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/temporalclient"
+	"github.com/openmms/mms/worker"
+)
+
+// Namespace is the Temporal namespace of the dev server.
+const Namespace = "default"
+
+// Config says where everything listens and lives.
+type Config struct {
+	DataDir      string // default ./.mms
+	APIAddr      string // default 127.0.0.1:8080
+	TemporalAddr string // default 127.0.0.1:7233
+	UIAddr       string // default 127.0.0.1:8233; "-" for no UI
+	Logger       *slog.Logger
+	// SeedDemo seeds the demo tenant on first start.
+	SeedDemo bool
+	// PageSize of ProcessPage (0: the activities' default).
+	PageSize int
+}
+
+// Stack is a running service.
+type Stack struct {
+	Temporal   *devserver.Server
+	DB         *store.DB
+	Client     client.Client
+	Sandbox    *sandbox.Backend
+	AdminToken string
+	APIURL     string
+	UIURL      string
+
+	worker   sdkworker.Worker
+	http     *http.Server
+	served   chan error
+	logger   *slog.Logger
+	stopping atomic.Bool
+}
+
+// Start brings the stack up; on error everything started so far is stopped.
+func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
+	cfg = withDefaults(cfg)
+	if err := writableDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		return nil, fmt.Errorf("api address %s: %w", cfg.APIAddr, unwrapSyscall(err))
+	}
+	s := &Stack{served: make(chan error, 1)}
+	s.logger = slog.New(quietHandler{Handler: cfg.Logger.Handler(), stopping: &s.stopping})
+	cfg.Logger = s.logger
+	defer func() {
+		if err != nil {
+			ln.Close()
+			s.Stop(context.Background())
+		}
+	}()
+	uiAddr := cfg.UIAddr
+	if uiAddr == "-" {
+		uiAddr = ""
+	}
+	if s.Temporal, err = devserver.Start(ctx, devserver.Options{DataDir: cfg.DataDir, FrontendAddr: cfg.TemporalAddr,
+		UIAddr: uiAddr, Namespace: Namespace, SearchAttributes: temporalclient.SearchAttributes,
+		Logger: cfg.Logger}); err != nil {
+		return nil, err
+	}
+	s.UIURL = s.Temporal.UIURL()
+	if s.DB, err = store.Open(ctx, filepath.Join(cfg.DataDir, "mms.db")); err != nil {
+		return nil, err
+	}
+	s.Sandbox = sandbox.New(s.DB)
+	if cfg.SeedDemo {
+		seeded, err := sandbox.SeedDemo(ctx, s.DB, time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("seed demo tenant: %w", err)
+		}
+		if seeded {
+			cfg.Logger.Info("seeded the demo tenant", "tenant", sandbox.DemoTenant)
+		}
+	}
+	if s.AdminToken, err = adminToken(ctx, s.DB, cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if s.Client, err = temporalclient.Dial(ctx, temporalclient.Config{Address: s.Temporal.FrontendAddr(),
+		Namespace: Namespace}, cfg.Logger); err != nil {
+		return nil, err
+	}
+	acts := &activities.Activities{DB: s.DB, Calendar: s.Sandbox, PageSize: cfg.PageSize}
+	s.worker = worker.New(s.Client, acts, worker.Options{})
+	if err = s.worker.Start(); err != nil {
+		s.worker = nil
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	srv := &api.Server{DB: s.DB, Temporal: s.Client, Logger: cfg.Logger}
+	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.APIURL = "http://" + ln.Addr().String()
+	go func() { s.served <- s.http.Serve(ln) }()
+	return s, nil
+}
+
+// Stop drains the API, then the worker, then stops the server. Safe on a
+// partly started stack.
+func (s *Stack) Stop(ctx context.Context) {
+	s.stopping.Store(true)
+	if s.http != nil {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := s.http.Shutdown(sctx); err != nil {
+			s.logger.Warn("api shutdown", "error", err)
+		}
+		cancel()
+	}
+	if s.worker != nil {
+		s.worker.Stop()
+	}
+	if s.Client != nil {
+		s.Client.Close()
+	}
+	if s.Temporal != nil {
+		s.Temporal.Stop()
+	}
+	if s.DB != nil {
+		s.DB.Close()
+	}
+}
+
+// Served reports the API server's exit (an error other than a shutdown).
+func (s *Stack) Served() <-chan error { return s.served }
+
+func withDefaults(c Config) Config {
+	if c.DataDir == "" {
+		c.DataDir = ".mms"
+	}
+	if c.APIAddr == "" {
+		c.APIAddr = "127.0.0.1:8080"
+	}
+	if c.TemporalAddr == "" {
+		c.TemporalAddr = "127.0.0.1:7233"
+	}
+	if c.UIAddr == "" {
+		c.UIAddr = "127.0.0.1:8233"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func writableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, unwrapSyscall(err))
+	}
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", dir, unwrapSyscall(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// adminToken returns the dev admin token kept in <data-dir>/admin-token,
+// creating it on first start, and makes sure the database knows it.
+func adminToken(ctx context.Context, db *store.DB, dir string) (string, error) {
+	path := filepath.Join(dir, "admin-token")
+	raw, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(raw))) > 0 {
+		tok := strings.TrimSpace(string(raw))
+		return tok, db.ImportToken(ctx, "dev-admin", "", tok)
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("admin token %s: %w", path, err)
+	}
+	tok, err := db.CreateToken(ctx, "dev-admin", "")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("admin token %s: %w", path, err)
+	}
+	return tok, nil
+}
+
+// unwrapSyscall shortens "listen tcp 127.0.0.1:8080: bind: address already
+// in use" style errors to their last, meaningful part.
+func unwrapSyscall(err error) error {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Err != nil {
+		return opErr.Err
+	}
+	var pathErr *os.PathError
+	if errors.As(err, &pathErr) {
+		return pathErr.Err
+	}
+	return err
+}

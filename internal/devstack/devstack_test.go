@@ -1,0 +1,317 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openmms/mms/api"
+	"github.com/openmms/mms/internal/calendar"
+	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/workflows"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startStack(t *testing.T, cfg Config) *Stack {
+	t.Helper()
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg.SeedDemo = true
+	st, err := Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+type client_ struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+func (c client_) do(method, path, token string, body any) (int, []byte) {
+	c.t.Helper()
+	var rd io.Reader
+	if s, ok := body.(string); ok {
+		rd = strings.NewReader(s)
+	} else if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw
+}
+
+func (c client_) waitFinal(user string) api.MigrationDetail {
+	c.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, raw := c.do("GET", "/v1/tenants/contoso/migrations/"+user, c.token, nil)
+		var d api.MigrationDetail
+		if code == 200 {
+			if err := json.Unmarshal(raw, &d); err != nil {
+				c.t.Fatal(err)
+			}
+			if d.State == store.StateSucceeded || d.State == store.StateFailed {
+				return d
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("migration of %s not final after 60s: %d %s", user, code, raw)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestEndToEnd migrates a seeded user through the HTTP API on the embedded
+// stack and checks every meeting, byte for byte, then restarts the stack.
+func TestEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{DataDir: dir, APIAddr: freeAddr(t), TemporalAddr: freeAddr(t), UIAddr: freeAddr(t)}
+	st := startStack(t, cfg)
+	stopped := false
+	defer func() {
+		if !stopped {
+			st.Stop(context.Background())
+		}
+	}()
+	ctx := context.Background()
+	c := client_{t: t, base: st.APIURL, token: st.AdminToken}
+	const alice = "alice@contoso.com"
+
+	if code, raw := c.do("GET", "/readyz", "", nil); code != 200 {
+		t.Fatalf("readyz = %d %s", code, raw)
+	}
+	resp, err := http.Get(st.UIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(bytes.ToLower(page), []byte("<html")) {
+		t.Fatalf("Temporal UI = %d, %.80q", resp.StatusCode, page)
+	}
+
+	// Bad input changes nothing and starts nothing.
+	for _, tc := range []struct {
+		name, token, path string
+		body              any
+		code              int
+		want              string
+	}{
+		{"no token", "", "/v1/tenants/contoso/migrations", `{"user":"alice@contoso.com"}`, 401, "bearer token"},
+		{"wrong token", "mms_wrong-token-0123456789", "/v1/tenants/contoso/migrations", `{"user":"alice@contoso.com"}`, 401, "invalid"},
+		{"malformed", st.AdminToken, "/v1/tenants/contoso/migrations", `{"user":`, 400, "malformed"},
+		{"missing user", st.AdminToken, "/v1/tenants/contoso/migrations", `{}`, 400, "user: required"},
+		{"wrong type", st.AdminToken, "/v1/tenants/contoso/migrations", `{"user":5}`, 400, "user: must be string"},
+		{"unknown field", st.AdminToken, "/v1/tenants/contoso/migrations", `{"user":"a","colour":"red"}`, 400, "colour: unknown field"},
+		{"bad enum", st.AdminToken, "/v1/tenants/contoso/migrations", `{"user":"alice@contoso.com","targetMeetingType":"Zoom"}`, 400, "targetMeetingType"},
+		{"unknown user", st.AdminToken, "/v1/tenants/contoso/migrations", `{"user":"nobody@contoso.com"}`, 404, "nobody@contoso.com"},
+		{"unknown tenant", st.AdminToken, "/v1/tenants/fabrikam/migrations", `{"user":"alice@contoso.com"}`, 404, "fabrikam"},
+	} {
+		code, raw := c.do("POST", tc.path, tc.token, tc.body)
+		var e struct{ Error api.Error }
+		if code != tc.code || json.Unmarshal(raw, &e) != nil || !strings.Contains(e.Error.Message, tc.want) || e.Error.Code == "" {
+			t.Errorf("%s: %d %s, want %d with a message containing %q", tc.name, code, raw, tc.code, tc.want)
+		}
+	}
+	if recs, _ := st.DB.Migrations(ctx, "contoso", store.Filter{}); len(recs) != 0 {
+		t.Fatalf("bad requests created records: %+v", recs)
+	}
+
+	before, err := st.Sandbox.Meetings(ctx, "contoso", alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": alice})
+	if code != 202 {
+		t.Fatalf("start = %d %s", code, raw)
+	}
+	d := c.waitFinal(alice)
+	if d.State != store.StateSucceeded || d.TotalMeeting != 4 || d.SucceededMeeting != 4 || d.FailedMeeting != 0 ||
+		d.SkippedMeeting != 3 || d.InvitesUpdate != 4 || d.MigrationType != "ToSameType" {
+		t.Fatalf("record = %+v", d.Migration)
+	}
+
+	after, err := st.Sandbox.Meetings(ctx, "contoso", alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	updated := 0
+	for i, old := range before {
+		nu := after[i]
+		selected := old.IsOrganizer && old.OnlineMeeting != nil && old.Participants() <= 250 &&
+			(old.Kind == calendar.KindSeriesMaster || old.Start.After(now))
+		if !selected {
+			if nu.Body != old.Body || nu.ETag != old.ETag {
+				t.Errorf("%q (not selected) was changed", old.Subject)
+			}
+			continue
+		}
+		updated++
+		format := meetingblock.FormatHTML
+		if old.BodyType == calendar.BodyText {
+			format = meetingblock.FormatText
+		}
+		ob, err := meetingblock.Find(old.Body, format)
+		if err != nil {
+			t.Fatalf("%q: old block: %v", old.Subject, err)
+		}
+		nb, err := meetingblock.Find(nu.Body, format)
+		if err != nil {
+			t.Fatalf("%q: new block: %v", old.Subject, err)
+		}
+		if old.Body[:ob.Start] != nu.Body[:nb.Start] || old.Body[ob.End:] != nu.Body[nb.End:] {
+			t.Errorf("%q: bytes outside the block changed", old.Subject)
+		}
+		block := nu.Body[nb.Start:nb.End]
+		if !strings.Contains(block, "987654321") || strings.Contains(block, "111222333") ||
+			!strings.Contains(block, "206-555-0199") || nb.JoinURL != ob.JoinURL {
+			t.Errorf("%q: new block does not show the new dial-in with the meeting's own link:\n%s", old.Subject, block)
+		}
+		sent, err := st.Sandbox.Outbox(ctx, "contoso", old.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sent) != len(old.Attendees) {
+			t.Errorf("%q: %d notifications, want one per attendee (%d)", old.Subject, len(sent), len(old.Attendees))
+		}
+	}
+	if updated != 4 {
+		t.Fatalf("%d meetings selected by the test's own rule, want 4", updated)
+	}
+	outcomes := map[string]string{}
+	for _, m := range d.Meetings {
+		outcomes[m.Subject] = m.Outcome + " " + m.Reason
+	}
+	for subject, want := range map[string]string{
+		"All hands":          "Skipped 301 participants",
+		"Lunch & learn":      "Skipped not created as an online meeting",
+		"Architecture board": "Skipped not organizer",
+		"Weekly sync":        "Updated",
+	} {
+		if !strings.HasPrefix(outcomes[subject], want) {
+			t.Errorf("%s: outcome %q, want %q", subject, outcomes[subject], want)
+		}
+	}
+
+	// A second run finds every block up to date and sends nothing.
+	allSent, _ := st.Sandbox.Outbox(ctx, "contoso", "")
+	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": alice}); code != 202 {
+		t.Fatalf("second start = %d %s", code, raw)
+	}
+	d2 := c.waitFinal(alice)
+	for d2.CorrelationID == d.CorrelationID {
+		time.Sleep(50 * time.Millisecond)
+		d2 = c.waitFinal(alice)
+	}
+	if d2.State != store.StateSucceeded || d2.SucceededMeeting != 4 || d2.InvitesUpdate != 0 {
+		t.Fatalf("re-run = %+v", d2.Migration)
+	}
+	if again, _ := st.Sandbox.Outbox(ctx, "contoso", ""); len(again) != len(allSent) {
+		t.Fatalf("re-run sent %d more notifications", len(again)-len(allSent))
+	}
+
+	// A Skype for Business user moved online: the same kind of block, his new
+	// meeting URL and dial-in.
+	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": "bob@contoso.com"}); code != 202 {
+		t.Fatalf("start bob = %d %s", code, raw)
+	}
+	if db := c.waitFinal("bob@contoso.com"); db.State != store.StateSucceeded || db.SucceededMeeting != 2 {
+		t.Fatalf("bob = %+v", db.Migration)
+	}
+	bobs, _ := st.Sandbox.Meetings(ctx, "contoso", "bob@contoso.com")
+	for _, m := range bobs {
+		format := meetingblock.FormatHTML
+		if m.BodyType == calendar.BodyText {
+			format = meetingblock.FormatText
+		}
+		blk, err := meetingblock.Find(m.Body, format)
+		if err != nil || blk.Kind != meetingblock.KindSfB || blk.JoinURL != "https://meet.lync.com/contoso/bob/Z3JT9W5M" ||
+			blk.ConferenceID != "88213047" {
+			t.Errorf("bob's %q: block %+v, %v", m.Subject, blk, err)
+		}
+	}
+
+	// An on-premises mailbox fails with a clear reason.
+	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": "carol@contoso.com"}); code != 202 {
+		t.Fatalf("start carol = %d %s", code, raw)
+	}
+	if dc := c.waitFinal("carol@contoso.com"); dc.State != store.StateFailed || !strings.Contains(dc.LastMessage, "on premises") {
+		t.Fatalf("carol = %+v", dc.Migration)
+	}
+
+	// Restart on the same data directory: the records and the workflow history survive.
+	st.Stop(ctx)
+	stopped = true
+	st2 := startStack(t, cfg)
+	defer st2.Stop(ctx)
+	c2 := client_{t: t, base: st2.APIURL, token: st2.AdminToken}
+	if st2.AdminToken != st.AdminToken {
+		t.Fatal("admin token changed across a restart")
+	}
+	if d3 := c2.waitFinal(alice); d3.CorrelationID != d2.CorrelationID || d3.State != store.StateSucceeded {
+		t.Fatalf("after restart = %+v", d3.Migration)
+	}
+	desc, err := st2.Client.DescribeWorkflowExecution(ctx, workflows.WorkflowID("contoso", alice), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.GetWorkflowExecutionInfo().GetStatus().String() != "Completed" {
+		t.Fatalf("workflow after restart: %v", desc.GetWorkflowExecutionInfo().GetStatus())
+	}
+	if seeded, _ := sandbox.SeedDemo(ctx, st2.DB, time.Now()); seeded {
+		t.Fatal("demo seeded twice")
+	}
+}
+
+// TestStartErrors: a port in use or an unwritable data directory is one clear error.
+func TestStartErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	_, err = Start(context.Background(), Config{DataDir: t.TempDir(), APIAddr: busy.Addr().String(),
+		TemporalAddr: freeAddr(t), UIAddr: "-"})
+	if err == nil || !strings.Contains(err.Error(), busy.Addr().String()) || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("API port in use: %v", err)
+	}
+	file := t.TempDir() + "/file"
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Start(context.Background(), Config{DataDir: file + "/data", APIAddr: freeAddr(t), TemporalAddr: freeAddr(t), UIAddr: "-"})
+	if err == nil || !strings.Contains(err.Error(), "data directory") {
+		t.Fatalf("unwritable data dir: %v", err)
+	}
+}

@@ -21,7 +21,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		abort(c, http.StatusUnauthorized, "unauthorized", "missing bearer token (Authorization: Bearer <token>)")
 		return
 	}
-	tok, err := s.DB.LookupToken(c, secret)
+	tok, err := s.DB.LookupToken(c.Request.Context(), secret)
 	if errors.Is(err, store.ErrNotFound) {
 		c.Header("WWW-Authenticate", `Bearer realm="mms", error="invalid_token"`)
 		abort(c, http.StatusUnauthorized, "unauthorized", "invalid bearer token")
@@ -49,7 +49,7 @@ func (s *Server) tenantAccess(c *gin.Context) {
 		abort(c, http.StatusNotFound, "not_found", "tenant "+quote(id)+" not found")
 		return
 	}
-	if _, err := s.DB.Tenant(c, id); errors.Is(err, store.ErrNotFound) {
+	if _, err := s.DB.Tenant(c.Request.Context(), id); errors.Is(err, store.ErrNotFound) {
 		abort(c, http.StatusNotFound, "not_found", "tenant "+quote(id)+" not found")
 		return
 	} else if err != nil {

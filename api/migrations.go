@@ -32,7 +32,7 @@ func (s *Server) listTenants(c *gin.Context) {
 }
 
 func (s *Server) listUsers(c *gin.Context) {
-	users, err := s.DB.Users(c, c.Param("tenant"))
+	users, err := s.DB.Users(c.Request.Context(), c.Param("tenant"))
 	if err != nil {
 		s.internal(c, "list users", err)
 		return
@@ -85,7 +85,7 @@ func (s *Server) startMigration(c *gin.Context) {
 		req.TargetMeetingType = activities.TargetCurrent
 	}
 	tenant := c.Param("tenant")
-	if _, err := s.DB.User(c, tenant, req.User); errors.Is(err, store.ErrNotFound) {
+	if _, err := s.DB.User(c.Request.Context(), tenant, req.User); errors.Is(err, store.ErrNotFound) {
 		abort(c, http.StatusNotFound, "not_found", "user "+quote(req.User)+" not found in tenant "+quote(tenant))
 		return
 	} else if err != nil {
@@ -98,19 +98,19 @@ func (s *Server) startMigration(c *gin.Context) {
 		trigger.QuietPeriodSeconds = *req.QuietPeriodSeconds
 	}
 	wfID := workflows.WorkflowID(tenant, req.User)
-	rec, err := s.DB.OpenPending(c, store.Request{TenantID: tenant, UserID: req.User, Trigger: "manual by " + trigger.RequestedBy,
+	rec, err := s.DB.OpenPending(c.Request.Context(), store.Request{TenantID: tenant, UserID: req.User, Trigger: "manual by " + trigger.RequestedBy,
 		MigrationType:     activities.MigrationType(req.SourceMeetingType, req.TargetMeetingType),
 		SourceMeetingType: req.SourceMeetingType, TargetMeetingType: req.TargetMeetingType, WorkflowID: wfID})
 	if err != nil {
 		s.internal(c, "open migration record", err)
 		return
 	}
-	_, err = s.Temporal.SignalWithStartWorkflow(c, wfID, workflows.TriggerSignal, trigger, client.StartWorkflowOptions{
+	_, err = s.Temporal.SignalWithStartWorkflow(c.Request.Context(), wfID, workflows.TriggerSignal, trigger, client.StartWorkflowOptions{
 		ID: wfID, TaskQueue: workflows.TaskQueue, TypedSearchAttributes: workflows.SearchAttributes(tenant, req.User),
 	}, workflows.MigrationWorkflowType, workflows.Input{TenantID: tenant, UserID: req.User})
 	if err != nil {
 		msg := "could not hand the migration to Temporal: " + err.Error()
-		_ = s.DB.FailPending(c, rec.CorrelationID, msg)
+		_ = s.DB.FailPending(c.Request.Context(), rec.CorrelationID, msg)
 		s.Logger.Error("signal-with-start failed", "workflowId", wfID, "error", err)
 		abort(c, http.StatusServiceUnavailable, "unavailable", msg)
 		return
@@ -134,7 +134,7 @@ func (s *Server) listMigrations(c *gin.Context) {
 		badRequest(c, err.Error())
 		return
 	}
-	recs, err := s.DB.Migrations(c, c.Param("tenant"), f)
+	recs, err := s.DB.Migrations(c.Request.Context(), c.Param("tenant"), f)
 	if err != nil {
 		s.internal(c, "list migrations", err)
 		return
@@ -150,9 +150,9 @@ type MigrationDetail struct {
 
 func (s *Server) getMigration(c *gin.Context) {
 	tenant, user := c.Param("tenant"), c.Param("user")
-	rec, err := s.DB.LatestMigration(c, tenant, user)
+	rec, err := s.DB.LatestMigration(c.Request.Context(), tenant, user)
 	if errors.Is(err, store.ErrNotFound) {
-		if _, uerr := s.DB.User(c, tenant, user); errors.Is(uerr, store.ErrNotFound) {
+		if _, uerr := s.DB.User(c.Request.Context(), tenant, user); errors.Is(uerr, store.ErrNotFound) {
 			abort(c, http.StatusNotFound, "not_found", "user "+quote(user)+" not found in tenant "+quote(tenant))
 			return
 		}
@@ -162,7 +162,7 @@ func (s *Server) getMigration(c *gin.Context) {
 		s.internal(c, "get migration", err)
 		return
 	}
-	meetings, err := s.DB.MeetingResults(c, rec.CorrelationID)
+	meetings, err := s.DB.MeetingResults(c.Request.Context(), rec.CorrelationID)
 	if err != nil {
 		s.internal(c, "meeting results", err)
 		return

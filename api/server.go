@@ -27,10 +27,14 @@ type Server struct {
 }
 
 // Handler returns the API's routes.
+//
+// Handlers give c.Request.Context() to the database and Temporal, never the
+// *gin.Context itself: gin reuses that object for the next request, while
+// database/sql and gRPC may still watch the context after the handler ends
+// (the race detector caught this).
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.ContextWithFallback = true // handlers' contexts carry the request's (and its trace)
 	r.Use(gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, err any) {
 		s.Logger.Error("panic in handler", "path", c.FullPath(), "panic", err)
 		abort(c, http.StatusInternalServerError, "internal", "internal error")
@@ -57,7 +61,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) ready(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c, 2*time.Second)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	checks := gin.H{"database": "ok", "temporal": "ok"}
 	status := http.StatusOK
@@ -77,7 +81,7 @@ func (s *Server) logRequests(c *gin.Context) {
 	if c.Writer.Status() >= 500 {
 		level = slog.LevelError
 	}
-	s.Logger.Log(c, level, "request", "method", c.Request.Method, "path", c.Request.URL.Path,
+	s.Logger.Log(c.Request.Context(), level, "request", "method", c.Request.Method, "path", c.Request.URL.Path,
 		"status", c.Writer.Status(), "duration", time.Since(start))
 }
 

@@ -37,9 +37,10 @@ func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
 	return srv, db
 }
 
-func get(t *testing.T, url, token string) (int, string) {
+// call sends a request with an optional bearer token and body.
+func call(t *testing.T, method, url, token, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -51,6 +52,8 @@ func get(t *testing.T, url, token string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+func get(t *testing.T, url, token string) (int, string) { return call(t, "GET", url, token, "") }
 
 func TestTenantBoundTokenSeesOnlyItsTenant(t *testing.T) {
 	srv, db := newAPI(t)

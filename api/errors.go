@@ -26,6 +26,20 @@ func badRequest(c *gin.Context, msg string) {
 	abort(c, http.StatusBadRequest, "invalid_request", msg)
 }
 
+// bindJSON decodes and validates a request body; on failure it has already
+// answered 400 with the message.
+func bindJSON(c *gin.Context, v interface{ validate() error }) bool {
+	err := decodeJSON(c, v)
+	if err == nil {
+		err = v.validate()
+	}
+	if err != nil {
+		badRequest(c, err.Error())
+		return false
+	}
+	return true
+}
+
 // decodeJSON reads one JSON object into v, rejecting unknown fields and
 // trailing data, with messages that name the offending field.
 func decodeJSON(c *gin.Context, v any) error {

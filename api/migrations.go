@@ -70,12 +70,7 @@ func (r *StartRequest) validate() error {
 // trigger to the user's workflow (signal-with-start: one execution per user).
 func (s *Server) startMigration(c *gin.Context) {
 	var req StartRequest
-	if err := decodeJSON(c, &req); err != nil {
-		badRequest(c, err.Error())
-		return
-	}
-	if err := req.validate(); err != nil {
-		badRequest(c, err.Error())
+	if !bindJSON(c, &req) {
 		return
 	}
 	if req.SourceMeetingType == "" {

@@ -52,12 +52,7 @@ func (r *PreviewRequest) validate() error {
 func (s *Server) preview(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxPreviewBytes)
 	var req PreviewRequest
-	if err := decodeJSON(c, &req); err != nil {
-		badRequest(c, err.Error())
-		return
-	}
-	if err := req.validate(); err != nil {
-		badRequest(c, err.Error())
+	if !bindJSON(c, &req) {
 		return
 	}
 	c.JSON(http.StatusOK, meetingblock.Preview(req.Body, req.Format, *req.Profile, req.Target))

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
 	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/api"
@@ -43,6 +45,48 @@ func (c *clusterFlags) register(cmd *cobra.Command) {
 	f.StringVar(&c.temporal.Namespace, "namespace", "", "Temporal namespace (default: TEMPORAL_NAMESPACE, then default)")
 }
 
+// process is what a service command runs on.
+type process struct {
+	log      *slog.Logger
+	db       *store.DB
+	temporal client.Client
+	closers  []func()
+}
+
+func (p *process) close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+}
+
+// open sets up logging, telemetry, the database and the Temporal client.
+func (c *clusterFlags) open(cmd *cobra.Command, service string) (_ *process, err error) {
+	p := &process{}
+	defer func() {
+		if err != nil {
+			p.close() // undo what was opened before the error
+		}
+	}()
+	if p.log, err = logger(cmd); err != nil {
+		return nil, err
+	}
+	ctx := cmd.Context()
+	shutdown, err := telemetry.Setup(ctx, service)
+	if err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, func() { _ = shutdown(context.Background()) })
+	if p.db, err = store.Open(ctx, c.database); err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, func() { p.db.Close() })
+	if p.temporal, err = temporalclient.Dial(ctx, c.temporal, p.log); err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, p.temporal.Close)
+	return p, nil
+}
+
 func workerCommand() *cobra.Command {
 	var cf clusterFlags
 	var maxActivities int
@@ -51,28 +95,15 @@ func workerCommand() *cobra.Command {
 		Short: "Run a migration worker against a Temporal cluster (TEMPORAL_* variables configure the connection)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := logger(cmd)
-			if err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			shutdown, err := telemetry.Setup(ctx, "mms-worker")
-			if err != nil {
-				return err
-			}
-			defer shutdown(context.Background())
-			db, err := store.Open(ctx, cf.database)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
 			cf.temporal.RegisterSearchAttributes = cf.saPrepare
-			c, err := temporalclient.Dial(ctx, cf.temporal, log)
+			p, err := cf.open(cmd, "mms-worker")
 			if err != nil {
 				return err
 			}
-			defer c.Close()
-			w := worker.New(c, &activities.Activities{DB: db, Calendar: sandbox.New(db)}, worker.Options{MaxConcurrentActivities: maxActivities})
+			defer p.close()
+			log, ctx := p.log, cmd.Context()
+			w := worker.New(p.temporal, &activities.Activities{DB: p.db, Calendar: sandbox.New(p.db)},
+				worker.Options{MaxConcurrentActivities: maxActivities})
 			if err := w.Start(); err != nil {
 				return fmt.Errorf("worker: %w", err)
 			}
@@ -97,27 +128,13 @@ func apiCommand() *cobra.Command {
 		Short: "Serve the HTTP API against a Temporal cluster and the service database",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := logger(cmd)
+			p, err := cf.open(cmd, "mms-api")
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			shutdown, err := telemetry.Setup(ctx, "mms-api")
-			if err != nil {
-				return err
-			}
-			defer shutdown(context.Background())
-			db, err := store.Open(ctx, cf.database)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			c, err := temporalclient.Dial(ctx, cf.temporal, log)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			srv := &http.Server{Addr: addr, Handler: (&api.Server{DB: db, Temporal: c, Logger: log}).Handler(),
+			defer p.close()
+			log, ctx := p.log, cmd.Context()
+			srv := &http.Server{Addr: addr, Handler: (&api.Server{DB: p.db, Temporal: p.temporal, Logger: log}).Handler(),
 				ReadHeaderTimeout: 10 * time.Second}
 			errc := make(chan error, 1)
 			go func() { errc <- srv.ListenAndServe() }()

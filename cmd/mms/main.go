@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -34,7 +35,9 @@ func main() {
 	root.AddCommand(adminCommands()...)
 	root.AddCommand(sandboxCommand(), previewCommand())
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "mms: "+err.Error())
+		if !errors.Is(err, errSilent) {
+			fmt.Fprintln(os.Stderr, "mms: "+err.Error())
+		}
 		os.Exit(exitCode(err))
 	}
 }
@@ -64,6 +67,9 @@ func logger(cmd *cobra.Command) (*slog.Logger, error) {
 	}
 	return nil, fmt.Errorf("--log-format: %q is not text or json", format)
 }
+
+// errSilent ends a command that has already said why.
+var errSilent = errors.New("")
 
 // exitError carries a specific exit status.
 type exitError struct {

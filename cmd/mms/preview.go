@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 
@@ -57,7 +56,7 @@ replaced or is already up to date, 3 when it would not be replaced (the reason i
 			}
 			fmt.Fprintln(cmd.ErrOrStderr(), msg)
 			if res.Outcome == meetingblock.NotReplaced {
-				return exitError{code: exitNotReplaced, err: errors.New("not replaced")}
+				return exitError{code: exitNotReplaced, err: errSilent} // the reason is printed above
 			}
 			return nil
 		},

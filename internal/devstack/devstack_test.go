@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
 	"github.com/openmms/mms/api"
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/sandbox"
@@ -20,6 +25,11 @@ import (
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/workflows"
 )
+
+// recordHistory, when set, writes the first migration's workflow history as
+// JSON for the replay test in workflows/ (run with -record-history=PATH when
+// the workflow changes in a compatible way, and keep the old files).
+var recordHistory = flag.String("record-history", "", "write alice's workflow history (JSON) to this file")
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -224,6 +234,10 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	if *recordHistory != "" {
+		writeHistory(t, st, workflows.WorkflowID("contoso", alice), *recordHistory)
+	}
+
 	// A second run finds every block up to date and sends nothing.
 	allSent, _ := st.Sandbox.Outbox(ctx, "contoso", "")
 	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": alice}); code != 202 {
@@ -292,6 +306,27 @@ func TestEndToEnd(t *testing.T) {
 	if seeded, _ := sandbox.SeedDemo(ctx, st2.DB, time.Now()); seeded {
 		t.Fatal("demo seeded twice")
 	}
+}
+
+func writeHistory(t *testing.T, st *Stack, workflowID, path string) {
+	t.Helper()
+	var h historypb.History
+	it := st.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	raw, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %d events to %s", len(h.Events), path)
 }
 
 // TestStartErrors: a port in use or an unwritable data directory is one clear error.

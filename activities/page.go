@@ -59,6 +59,11 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 	}
 	for i := prog.Next; i < len(page.Meetings); i++ {
 		if err := ctx.Err(); err != nil {
+			// Cancelled (the run's deadline): keep the outcomes of the
+			// meetings already done, so the record counts every update.
+			if _, rerr := a.DB.RecordResults(context.WithoutCancel(ctx), p.MigrationID, prog.Results); rerr != nil {
+				return PageResult{}, errors.Join(err, rerr)
+			}
 			return PageResult{}, err
 		}
 		r, err := a.migrateMeeting(ctx, p, page.Meetings[i])

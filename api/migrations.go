@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/openmms/mms/activities"
@@ -180,4 +181,45 @@ func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) {
 		return 0, fmt.Errorf("%s: must be an integer between %d and %d, not %q", name, lo, hi, raw)
 	}
 	return n, nil
+}
+
+// CancelRequest is the optional body of POST .../migrations/{user}/cancel.
+type CancelRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (r *CancelRequest) validate() error {
+	if len(r.Reason) > 500 {
+		return errors.New("reason: at most 500 characters")
+	}
+	return nil
+}
+
+// cancelMigration asks the user's workflow to stop: a run stops after its
+// current page, a waiting one before it starts; the record ends Failed,
+// "cancelled by <token name>".
+func (s *Server) cancelMigration(c *gin.Context) {
+	var req CancelRequest
+	if c.Request.ContentLength != 0 && !bindJSON(c, &req) {
+		return
+	}
+	tenant, user := c.Param("tenant"), c.Param("user")
+	ctx := c.Request.Context()
+	if _, err := s.DB.User(ctx, tenant, user); errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusNotFound, "not_found", "user "+quote(user)+" not found in tenant "+quote(tenant))
+		return
+	}
+	err := s.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(tenant, user), "", workflows.CancelSignal,
+		workflows.Cancel{By: token(c).Name, Reason: req.Reason})
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		abort(c, http.StatusConflict, "not_running", "no migration is pending or in progress for "+quote(user))
+		return
+	case err != nil:
+		s.Logger.Error("cancel signal failed", "user", user, "error", err)
+		abort(c, http.StatusServiceUnavailable, "unavailable", "could not reach Temporal: "+err.Error())
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"status": "cancel requested", "user": user})
 }

@@ -57,6 +57,7 @@ func (s *Server) Handler() http.Handler {
 	t.POST("/migrations", s.startMigration)
 	t.GET("/migrations", s.listMigrations)
 	t.GET("/migrations/:user", s.getMigration)
+	t.POST("/migrations/:user/cancel", s.cancelMigration)
 	return r
 }
 

@@ -7,6 +7,7 @@ package workflows
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/openmms/mms/activities"
 )
@@ -21,6 +22,9 @@ const (
 	TriggerSignal = "trigger"
 	// StatusQuery returns a Status.
 	StatusQuery = "status"
+	// CancelSignal carries a Cancel: the run stops after its current page
+	// (or before it starts) and is recorded as Failed, "cancelled by <who>".
+	CancelSignal = "cancel"
 )
 
 // Search attributes the workflow maintains, for the Temporal UI and list filters.
@@ -40,8 +44,40 @@ func WorkflowID(tenantID, userID string) string {
 type Input struct {
 	TenantID string `json:"tenantId"`
 	UserID   string `json:"userId"`
+	// RunDeadlineSeconds bounds one run (0: 12 hours, as Microsoft's service).
+	RunDeadlineSeconds int `json:"runDeadlineSeconds,omitempty"`
+	// PagesPerExecution: a run continues as new after this many pages
+	// (0: DefaultPagesPerExecution), to keep the history short.
+	PagesPerExecution int `json:"pagesPerExecution,omitempty"`
 	// Pending carries triggers over a continue-as-new; callers leave it empty.
 	Pending []Trigger `json:"pending,omitempty"`
+	// Resume carries a run in progress over a continue-as-new; callers leave it empty.
+	Resume *RunState `json:"resume,omitempty"`
+}
+
+// RunState is a run in progress, as carried over a continue-as-new.
+type RunState struct {
+	Plan     activities.RunPlan `json:"plan"`
+	Cursor   string             `json:"cursor"`
+	Deadline time.Time          `json:"deadline,omitzero"`
+	Status   Status             `json:"status"`
+}
+
+// Cancel asks the user's running migration to stop.
+type Cancel struct {
+	By     string `json:"by"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (c Cancel) who() string {
+	who := c.By
+	if who == "" {
+		who = "an operator"
+	}
+	if c.Reason != "" {
+		who += " (" + c.Reason + ")"
+	}
+	return who
 }
 
 // Trigger asks for a migration of the user's meetings.
@@ -99,8 +135,11 @@ func merged(ts []Trigger) (source, target, reason string) {
 	}
 	last := ts[len(ts)-1]
 	reason = last.Reason
+	if last.RequestedBy != "" {
+		reason += " by " + last.RequestedBy
+	}
 	if len(ts) > 1 {
-		reason = last.Reason + " (+" + strconv.Itoa(len(ts)-1) + " merged)"
+		reason += " (+" + strconv.Itoa(len(ts)-1) + " merged)"
 	}
 	return source, target, reason
 }

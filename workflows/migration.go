@@ -23,141 +23,240 @@ func SearchAttributes(tenantID, userID string) temporal.SearchAttributes {
 		saState.ValueSet(StatePending))
 }
 
+const (
+	// DefaultRunDeadline bounds one run, as Microsoft's service did.
+	DefaultRunDeadline = 12 * time.Hour
+	// DefaultPagesPerExecution keeps the history short: a page costs about
+	// six events, so 500 pages stay under Temporal's 4,096-event suggestion.
+	DefaultPagesPerExecution = 500
+)
+
+// Change IDs for workflow.GetVersion: histories recorded before a change
+// replay without it.
+const versionRunDeadline = "run-deadline"
+
+// migration is the workflow's state.
+type migration struct {
+	in       Input
+	st       *Status
+	pending  []Trigger
+	cancel   *Cancel // set by the cancel signal
+	triggers workflow.ReceiveChannel
+	cancels  workflow.ReceiveChannel
+}
+
 // Migration is the per-user workflow. It waits for triggers, lets a quiet
 // period pass without new ones, runs one migration for all of them, and
-// repeats while triggers arrived during the run; then it completes.
+// repeats while triggers arrived during the run; then it completes. A long
+// run continues as new, carrying its cursor, counters and pending triggers.
 func Migration(ctx workflow.Context, in Input) error {
-	st := &Status{TenantID: in.TenantID, UserID: in.UserID, State: StatePending}
-	pending := append([]Trigger(nil), in.Pending...)
-	signals := workflow.GetSignalChannel(ctx, TriggerSignal)
+	w := &migration{in: in, st: &Status{TenantID: in.TenantID, UserID: in.UserID, State: StatePending},
+		pending:  append([]Trigger(nil), in.Pending...),
+		triggers: workflow.GetSignalChannel(ctx, TriggerSignal),
+		cancels:  workflow.GetSignalChannel(ctx, CancelSignal)}
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (Status, error) {
-		s := *st
-		s.PendingTriggers = len(pending)
+		s := *w.st
+		s.PendingTriggers = len(w.pending)
 		return s, nil
 	}); err != nil {
 		return err
 	}
-	receive := func(c workflow.ReceiveChannel, more bool) {
-		var t Trigger
-		c.Receive(ctx, &t)
-		pending = append(pending, t)
-	}
-	drain := func() {
-		for {
-			var t Trigger
-			if !signals.ReceiveAsync(&t) {
-				return
-			}
-			pending = append(pending, t)
+	if in.Resume != nil {
+		*w.st = in.Resume.Status
+		if err := w.pages(ctx, *in.Resume); err != nil {
+			return err
 		}
 	}
-
 	for {
-		drain()
-		if len(pending) == 0 {
+		w.drain()
+		if len(w.pending) == 0 {
 			// Signal-with-start delivers the first trigger with the start, so
 			// an empty queue here means every trigger has been served.
 			return nil
 		}
-		setState(ctx, st, StatePending, fmt.Sprintf("Waiting for a quiet period: %d trigger(s).", len(pending)))
-		// Quiet period: every new trigger re-arms the timer.
-		for {
-			quiet := time.Duration(pending[len(pending)-1].QuietPeriodSeconds) * time.Second
-			if quiet <= 0 {
-				break
-			}
-			timerCtx, cancel := workflow.WithCancel(ctx)
-			fired := false
-			sel := workflow.NewSelector(ctx)
-			sel.AddFuture(workflow.NewTimer(timerCtx, quiet), func(workflow.Future) { fired = true })
-			sel.AddReceive(signals, receive)
-			sel.Select(ctx)
-			cancel()
-			if fired {
-				break
-			}
-		}
-		drain()
-		batch := pending
-		pending = nil
-		st.Round++
-		if err := run(ctx, st, in, batch); err != nil {
+		w.setState(ctx, StatePending, fmt.Sprintf("Waiting for a quiet period: %d trigger(s).", len(w.pending)))
+		w.quietPeriod(ctx)
+		w.drain()
+		batch := w.pending
+		w.pending = nil
+		w.st.Round++
+		if err := w.run(ctx, batch); err != nil {
 			return err
-		}
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			drain()
-			if len(pending) > 0 {
-				return workflow.NewContinueAsNewError(ctx, Migration, Input{TenantID: in.TenantID, UserID: in.UserID, Pending: pending})
-			}
 		}
 	}
 }
 
-// run performs one migration round for a merged batch of triggers.
-func run(ctx workflow.Context, st *Status, in Input, batch []Trigger) error {
-	var a *activities.Activities
-	info := workflow.GetInfo(ctx)
-	source, target, reason := merged(batch)
-	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+// drain takes every signal already delivered.
+func (w *migration) drain() {
+	for {
+		var t Trigger
+		if !w.triggers.ReceiveAsync(&t) {
+			break
+		}
+		w.pending = append(w.pending, t)
+	}
+	var c Cancel
+	for w.cancels.ReceiveAsync(&c) {
+		cc := c
+		w.cancel = &cc
+	}
+}
+
+// quietPeriod waits until no trigger has arrived for the latest trigger's
+// quiet period; a cancel ends the wait at once.
+func (w *migration) quietPeriod(ctx workflow.Context) {
+	for w.cancel == nil {
+		quiet := time.Duration(w.pending[len(w.pending)-1].QuietPeriodSeconds) * time.Second
+		if quiet <= 0 {
+			return
+		}
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		fired := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(workflow.NewTimer(timerCtx, quiet), func(workflow.Future) { fired = true })
+		sel.AddReceive(w.triggers, func(c workflow.ReceiveChannel, _ bool) {
+			var t Trigger
+			c.Receive(ctx, &t)
+			w.pending = append(w.pending, t)
+		})
+		sel.AddReceive(w.cancels, func(c workflow.ReceiveChannel, _ bool) {
+			var cc Cancel
+			c.Receive(ctx, &cc)
+			w.cancel = &cc
+		})
+		sel.Select(ctx)
+		cancelTimer()
+		if fired {
+			return
+		}
+	}
+}
+
+var acts *activities.Activities // method values name the activities
+
+func shortOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
+}
+
+// run starts one migration round for a merged batch of triggers.
+func (w *migration) run(ctx workflow.Context, batch []Trigger) error {
+	info := workflow.GetInfo(ctx)
+	source, target, reason := merged(batch)
 	var plan activities.RunPlan
-	if err := workflow.ExecuteActivity(short, a.BeginRun, activities.BeginRunInput{
-		TenantID: in.TenantID, UserID: in.UserID, WorkflowID: info.WorkflowExecution.ID,
-		RunKey:  fmt.Sprintf("%s/%s/%d", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, st.Round),
+	if err := workflow.ExecuteActivity(shortOptions(ctx), acts.BeginRun, activities.BeginRunInput{
+		TenantID: w.in.TenantID, UserID: w.in.UserID, WorkflowID: info.WorkflowExecution.ID,
+		RunKey:  fmt.Sprintf("%s/%s/%d", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, w.st.Round),
 		Trigger: reason, SourceMeetingType: source, TargetMeetingType: target,
 	}).Get(ctx, &plan); err != nil {
 		return err
 	}
-	*st = Status{TenantID: st.TenantID, UserID: st.UserID, Round: st.Round, CorrelationID: plan.MigrationID,
-		State: st.State, indexed: st.indexed}
-	finish := func(msg string) error {
-		var rec struct {
-			State string `json:"state"`
-		}
-		if err := workflow.ExecuteActivity(short, a.FinishRun, activities.FinishRunInput{MigrationID: plan.MigrationID,
-			Message: msg}).Get(ctx, &rec); err != nil {
-			return err
-		}
-		st.LastResult = rec.State
-		if msg != "" {
-			st.LastResult += ": " + msg
-		}
-		setState(ctx, st, StateIdle, "Last run "+st.LastResult)
-		return nil
+	*w.st = Status{TenantID: w.st.TenantID, UserID: w.st.UserID, Round: w.st.Round, CorrelationID: plan.MigrationID,
+		State: w.st.State, indexed: w.st.indexed}
+	w.drain()
+	switch {
+	case w.cancel != nil: // cancelled while waiting: the admin's word is the record's
+		return w.finish(ctx, plan.MigrationID, "cancelled by "+w.cancel.who())
+	case plan.Blocked != "":
+		return w.finish(ctx, plan.MigrationID, plan.Blocked)
 	}
-	if plan.Blocked != "" {
-		return finish(plan.Blocked)
-	}
-	setState(ctx, st, StateInProgress, "Migrating meetings.")
-	pages := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Minute,
-		HeartbeatTimeout:    30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 5 * time.Minute, MaximumAttempts: 10},
-	})
-	cursor := ""
-	for {
-		var pr activities.PageResult
-		if err := workflow.ExecuteActivity(pages, a.ProcessPage, activities.PageInput{Plan: plan, Cursor: cursor}).
-			Get(ctx, &pr); err != nil {
-			return finish("stopped after repeated errors: " + rootMessage(err))
+	rs := RunState{Plan: plan}
+	if workflow.GetVersion(ctx, versionRunDeadline, workflow.DefaultVersion, 1) >= 1 {
+		deadline := time.Duration(w.in.RunDeadlineSeconds) * time.Second
+		if deadline <= 0 {
+			deadline = DefaultRunDeadline
 		}
-		st.Pages++
-		st.Updated += pr.Updated
-		st.UpToDate += pr.UpToDate
-		st.Skipped += pr.Skipped
-		st.Failed += pr.Failed
-		setState(ctx, st, StateInProgress, "")
-		if pr.NextCursor == "" {
-			break
-		}
-		cursor = pr.NextCursor
+		rs.Deadline = workflow.Now(ctx).Add(deadline)
 	}
-	return finish("")
+	return w.pages(ctx, rs)
 }
 
-func setState(ctx workflow.Context, st *Status, state, note string) {
+// pages migrates the meetings page by page from rs.Cursor, then finishes
+// the run: on the last page, at the deadline, or on a cancel. Past the
+// execution's page budget it continues as new, carrying the run.
+func (w *migration) pages(ctx workflow.Context, rs RunState) error {
+	w.setState(ctx, StateInProgress, "Migrating meetings.")
+	pageCtx, cancelPages := workflow.WithCancel(ctx)
+	defer cancelPages()
+	pageCtx = workflow.WithActivityOptions(pageCtx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    30 * time.Second,
+		WaitForCancellation: true, // a cancelled page records what it finished
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 5 * time.Minute, MaximumAttempts: 10},
+	})
+	var deadline workflow.Future
+	if !rs.Deadline.IsZero() {
+		// max: a resumed run may already be past its deadline.
+		deadline = workflow.NewTimer(pageCtx, max(rs.Deadline.Sub(workflow.Now(ctx)), time.Second))
+	}
+	budget := w.in.PagesPerExecution
+	if budget <= 0 {
+		budget = DefaultPagesPerExecution
+	}
+	for done := 0; ; done++ {
+		w.drain()
+		if w.cancel != nil {
+			return w.finish(ctx, rs.Plan.MigrationID, "cancelled by "+w.cancel.who())
+		}
+		if done >= budget || workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			in := w.in
+			in.Pending, in.Resume = w.pending, &RunState{Plan: rs.Plan, Cursor: rs.Cursor, Deadline: rs.Deadline, Status: *w.st}
+			return workflow.NewContinueAsNewError(ctx, MigrationWorkflowType, in)
+		}
+		page := workflow.ExecuteActivity(pageCtx, acts.ProcessPage, activities.PageInput{Plan: rs.Plan, Cursor: rs.Cursor})
+		expired := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(page, func(workflow.Future) {})
+		if deadline != nil {
+			sel.AddFuture(deadline, func(workflow.Future) { expired = true })
+		}
+		sel.Select(ctx)
+		if expired {
+			cancelPages() // the page stops after its current meeting and records it
+			_ = page.Get(ctx, nil)
+			return w.finish(ctx, rs.Plan.MigrationID, fmt.Sprintf(
+				"run deadline reached after %d pages: later meetings were not migrated; start the migration again to continue",
+				w.st.Pages))
+		}
+		var pr activities.PageResult
+		if err := page.Get(ctx, &pr); err != nil {
+			return w.finish(ctx, rs.Plan.MigrationID, "stopped after repeated errors: "+rootMessage(err))
+		}
+		w.st.Pages++
+		w.st.Updated += pr.Updated
+		w.st.UpToDate += pr.UpToDate
+		w.st.Skipped += pr.Skipped
+		w.st.Failed += pr.Failed
+		w.setState(ctx, StateInProgress, "")
+		if pr.NextCursor == "" {
+			return w.finish(ctx, rs.Plan.MigrationID, "")
+		}
+		rs.Cursor = pr.NextCursor
+	}
+}
+
+// finish closes the run's record; a message fails it.
+func (w *migration) finish(ctx workflow.Context, migrationID, msg string) error {
+	w.cancel = nil // a cancel ends one run; later triggers start afresh
+	var rec struct {
+		State string `json:"state"`
+	}
+	if err := workflow.ExecuteActivity(shortOptions(ctx), acts.FinishRun,
+		activities.FinishRunInput{MigrationID: migrationID, Message: msg}).Get(ctx, &rec); err != nil {
+		return err
+	}
+	w.st.LastResult = rec.State
+	if msg != "" {
+		w.st.LastResult += ": " + msg
+	}
+	w.setState(ctx, StateIdle, "Last run "+w.st.LastResult)
+	return nil
+}
+
+func (w *migration) setState(ctx workflow.Context, state, note string) {
+	st := w.st
 	if st.indexed != state {
 		// Each upsert is a history event: only when the state changes.
 		_ = workflow.UpsertTypedSearchAttributes(ctx, saState.ValueSet(state))

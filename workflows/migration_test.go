@@ -2,10 +2,13 @@ package workflows
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -122,5 +125,92 @@ func TestNoTriggerCompletesAtOnce(t *testing.T) {
 	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u"})
 	if !e.IsWorkflowCompleted() || e.GetWorkflowError() != nil || e.begins != 0 {
 		t.Fatalf("completed=%v err=%v begins=%d", e.IsWorkflowCompleted(), e.GetWorkflowError(), e.begins)
+	}
+}
+
+func TestCancelDuringRunStopsAfterCurrentPage(t *testing.T) {
+	e := newEnv(t, time.Hour, "")
+	e.RegisterDelayedCallback(func() { e.SignalWorkflow(CancelSignal, Cancel{By: "admin@contoso.com"}) }, 30*time.Minute)
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", Pending: []Trigger{{Reason: "manual"}}})
+	if e.GetWorkflowError() != nil {
+		t.Fatal(e.GetWorkflowError())
+	}
+	if e.pages != 1 || len(e.finishMsgs) != 1 || e.finishMsgs[0] != "cancelled by admin@contoso.com" {
+		t.Fatalf("pages=%d finish=%q, want the first page only, then cancelled", e.pages, e.finishMsgs)
+	}
+}
+
+func TestCancelDuringQuietPeriodRunsNothing(t *testing.T) {
+	e := newEnv(t, 0, "")
+	e.RegisterDelayedCallback(func() { e.SignalWorkflow(CancelSignal, Cancel{By: "ops", Reason: "wrong user"}) }, time.Minute)
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u",
+		Pending: []Trigger{{Reason: "event", QuietPeriodSeconds: 600}}})
+	if e.GetWorkflowError() != nil {
+		t.Fatal(e.GetWorkflowError())
+	}
+	// The Pending record is claimed and closed, so it does not stay Pending.
+	if e.begins != 1 || e.pages != 0 || len(e.finishMsgs) != 1 || e.finishMsgs[0] != "cancelled by ops (wrong user)" {
+		t.Fatalf("begins=%d pages=%d finish=%q", e.begins, e.pages, e.finishMsgs)
+	}
+}
+
+func TestRunDeadlineEndsRunFailed(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	e := &env{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment()}
+	e.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationWorkflowType})
+	var a *activities.Activities
+	e.RegisterActivity(a)
+	e.OnActivity(a.BeginRun, mock.Anything, mock.Anything).Return(activities.RunPlan{MigrationID: "m"}, nil)
+	// Every page takes two hours and there is always another one.
+	e.OnActivity(a.ProcessPage, mock.Anything, mock.Anything).After(2 * time.Hour).Return(
+		func(context.Context, activities.PageInput) (activities.PageResult, error) {
+			e.pages++
+			return activities.PageResult{NextCursor: "more", Updated: 50}, nil
+		})
+	e.OnActivity(a.FinishRun, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FinishRunInput) (store.Migration, error) {
+			e.finishMsgs = append(e.finishMsgs, in.Message)
+			return store.Migration{State: store.StateFailed}, nil
+		})
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", RunDeadlineSeconds: 5 * 3600,
+		Pending: []Trigger{{Reason: "manual"}}})
+	if e.GetWorkflowError() != nil {
+		t.Fatal(e.GetWorkflowError())
+	}
+	if len(e.finishMsgs) != 1 || !strings.HasPrefix(e.finishMsgs[0], "run deadline reached after 2 pages") {
+		t.Fatalf("finish = %q (pages completed %d), want the deadline after 2 pages", e.finishMsgs, e.pages)
+	}
+}
+
+func TestLongRunContinuesAsNewCarryingItsState(t *testing.T) {
+	e := newEnv(t, time.Minute, "")
+	e.RegisterDelayedCallback(func() { e.SignalWorkflow(TriggerSignal, Trigger{Reason: "during the run"}) }, 30*time.Second)
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", PagesPerExecution: 1,
+		Pending: []Trigger{{Reason: "manual"}}})
+	var can *workflow.ContinueAsNewError
+	if err := e.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow error = %v, want a continue-as-new after one page", err)
+	}
+	var next Input
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	r := next.Resume
+	if r == nil || r.Cursor != "p2" || r.Plan.MigrationID == "" || r.Status.Updated != 2 || r.Status.Pages != 1 ||
+		r.Deadline.IsZero() || len(next.Pending) != 1 || next.PagesPerExecution != 1 {
+		t.Fatalf("continued with %+v (resume %+v)", next, r)
+	}
+
+	// The next execution finishes the run from the cursor, then serves the
+	// trigger that arrived meanwhile.
+	e2 := newEnv(t, 0, "")
+	next.PagesPerExecution = 0
+	e2.ExecuteWorkflow(MigrationWorkflowType, next)
+	if e2.GetWorkflowError() != nil {
+		t.Fatal(e2.GetWorkflowError())
+	}
+	if e2.begins != 1 || e2.pages != 3 || e2.finishes != 2 {
+		t.Fatalf("after continue-as-new: begins=%d pages=%d finishes=%d, want the rest of the run (1 page), then one follow-up run (2 pages)",
+			e2.begins, e2.pages, e2.finishes)
 	}
 }

@@ -88,7 +88,42 @@ func (a *apiFlags) call(method, path string, body, out any) error {
 	return json.Unmarshal(raw, out)
 }
 
-func adminCommands() []*cobra.Command { return []*cobra.Command{startCommand(), statusCommand()} }
+func adminCommands() []*cobra.Command {
+	return []*cobra.Command{startCommand(), statusCommand(), cancelCommand()}
+}
+
+func cancelCommand() *cobra.Command {
+	var af apiFlags
+	var user string
+	var req api.CancelRequest
+	cmd := &cobra.Command{
+		Use:   "cancel",
+		Short: "Stop a user's pending or running migration (after its current page); the record ends Failed, cancelled by you",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := af.check(); err != nil {
+				return err
+			}
+			if user == "" {
+				return errors.New("--user: required")
+			}
+			var out map[string]any
+			path := "/v1/tenants/" + url.PathEscape(af.tenant) + "/migrations/" + url.PathEscape(user) + "/cancel"
+			if err := af.call(http.MethodPost, path, req, &out); err != nil {
+				return err
+			}
+			if af.output == "json" {
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "cancel requested for %s\n", user)
+			return nil
+		},
+	}
+	af.register(cmd)
+	cmd.Flags().StringVar(&user, "user", "", "whose migration to stop (required)")
+	cmd.Flags().StringVar(&req.Reason, "reason", "", "why, recorded in the status")
+	return cmd
+}
 
 func startCommand() *cobra.Command {
 	var af apiFlags
@@ -118,6 +153,7 @@ func startCommand() *cobra.Command {
 	}
 	af.register(cmd)
 	cmd.Flags().StringVar(&req.User, "user", "", "the organizer whose meetings to migrate (required)")
+	_ = cmd.MarkFlagRequired("user")
 	cmd.Flags().StringVar(&req.SourceMeetingType, "source", "All", "meetings to migrate: All, SfB or Teams")
 	cmd.Flags().StringVar(&req.TargetMeetingType, "target", "Current", "Current keeps each meeting's kind; Teams converts to Teams")
 	cmd.Flags().IntVar(&quiet, "quiet-period", 0, "seconds to wait for further changes before running")

@@ -276,6 +276,35 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	// Cancel: a migration waiting out its quiet period is stopped and
+	// recorded as cancelled; with nothing running, cancel is a conflict.
+	const dave = "user-cancel@contoso.com"
+	if err := st.DB.PutUser(ctx, store.User{TenantID: "contoso", ID: dave, DisplayName: "Cancel Me",
+		Profile: json.RawMessage(`{"meetingType":"Teams","provider":"Microsoft"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken,
+		map[string]any{"user": dave, "quietPeriodSeconds": 3600}); code != 202 {
+		t.Fatalf("start with a quiet period = %d %s", code, raw)
+	}
+	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations/"+dave+"/cancel", st.AdminToken,
+		map[string]any{"reason": "wrong user"}); code != 202 {
+		t.Fatalf("cancel = %d %s", code, raw)
+	}
+	if dc := c.waitFinal(dave); dc.State != store.StateFailed || dc.LastMessage != "cancelled by dev-admin (wrong user)" {
+		t.Fatalf("cancelled record = %+v", dc.Migration)
+	}
+	for {
+		code, raw := c.do("POST", "/v1/tenants/contoso/migrations/"+dave+"/cancel", st.AdminToken, nil)
+		if code == 409 {
+			break
+		}
+		if code != 202 { // the workflow may take a moment to complete
+			t.Fatalf("second cancel = %d %s", code, raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
 	// An on-premises mailbox fails with a clear reason.
 	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": "carol@contoso.com"}); code != 202 {
 		t.Fatalf("start carol = %d %s", code, raw)

@@ -66,7 +66,7 @@ func (s *DB) OpenPending(ctx context.Context, r Request) (Migration, error) {
 	var m Migration
 	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
 		var err error
-		m, err = openRecord(ctx, tx, s.now(), r, StatePending)
+		m, err = openRecord(ctx, tx, s.now(), r, StatePending, true)
 		return err
 	})
 	return m, err
@@ -74,12 +74,17 @@ func (s *DB) OpenPending(ctx context.Context, r Request) (Migration, error) {
 
 // openRecord merges r into the user's record in state, or inserts one.
 // The latest request's meeting types win: it is the admin's latest intent.
-func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state string) (Migration, error) {
+// count says whether r is a new trigger (or the run claiming the record).
+func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state string, count bool) (Migration, error) {
 	ts := FormatTime(now)
-	res, err := tx.ExecContext(ctx, `UPDATE migrations SET trigger_count = trigger_count + 1, last_trigger = ?,
+	inc := 0
+	if count {
+		inc = 1
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE migrations SET trigger_count = trigger_count + ?, last_trigger = ?,
 		migration_type = ?, source_meeting_type = ?, target_meeting_type = ?, modified_at = ?
 		WHERE tenant_id = ? AND user_id = ? AND state = ?`,
-		r.Trigger, r.MigrationType, r.SourceMeetingType, r.TargetMeetingType, ts, r.TenantID, r.UserID, state)
+		inc, r.Trigger, r.MigrationType, r.SourceMeetingType, r.TargetMeetingType, ts, r.TenantID, r.UserID, state)
 	if err != nil {
 		return Migration{}, err
 	}
@@ -120,7 +125,7 @@ func (s *DB) BeginRun(ctx context.Context, r Request, runKey string) (Migration,
 			now, r.TenantID, r.UserID, StateInProgress); err != nil {
 			return err
 		}
-		pending, err := openRecord(ctx, tx, s.now(), r, StatePending)
+		pending, err := openRecord(ctx, tx, s.now(), r, StatePending, false)
 		if err != nil {
 			return err
 		}

@@ -77,7 +77,8 @@ func TestPendingMergesThenBeginRunIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r1.CorrelationID != a.CorrelationID || r2.CorrelationID != a.CorrelationID || r2.State != StateInProgress {
+	if r1.CorrelationID != a.CorrelationID || r2.CorrelationID != a.CorrelationID || r2.State != StateInProgress ||
+		r2.TriggerCount != 2 {
 		t.Fatalf("BeginRun should claim the Pending record once: %+v, %+v", r1, r2)
 	}
 	// A trigger during the run opens a new Pending record for the follow-up.

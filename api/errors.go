@@ -49,6 +49,11 @@ func decodeJSON(c *gin.Context, v any) error {
 	if err == nil && dec.More() {
 		err = errors.New("unexpected data after the JSON object")
 	}
+	return explainJSON(err)
+}
+
+// explainJSON turns a decoding error into a message that names the field.
+func explainJSON(err error) error {
 	if err == nil {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -93,22 +94,9 @@ func (s *Server) startMigration(c *gin.Context) {
 	if req.QuietPeriodSeconds != nil {
 		trigger.QuietPeriodSeconds = *req.QuietPeriodSeconds
 	}
-	wfID := workflows.WorkflowID(tenant, req.User)
-	rec, err := s.DB.OpenPending(c.Request.Context(), store.Request{TenantID: tenant, UserID: req.User, Trigger: "manual by " + trigger.RequestedBy,
-		MigrationType:     activities.MigrationType(req.SourceMeetingType, req.TargetMeetingType),
-		SourceMeetingType: req.SourceMeetingType, TargetMeetingType: req.TargetMeetingType, WorkflowID: wfID})
+	rec, err := s.handOff(c.Request.Context(), tenant, req.User, trigger)
 	if err != nil {
-		s.internal(c, "open migration record", err)
-		return
-	}
-	_, err = s.Temporal.SignalWithStartWorkflow(c.Request.Context(), wfID, workflows.TriggerSignal, trigger, client.StartWorkflowOptions{
-		ID: wfID, TaskQueue: workflows.TaskQueue, TypedSearchAttributes: workflows.SearchAttributes(tenant, req.User),
-	}, workflows.MigrationWorkflowType, workflows.Input{TenantID: tenant, UserID: req.User})
-	if err != nil {
-		msg := "could not hand the migration to Temporal: " + err.Error()
-		_ = s.DB.FailPending(c.Request.Context(), rec.CorrelationID, msg)
-		s.Logger.Error("signal-with-start failed", "workflowId", wfID, "error", err)
-		abort(c, http.StatusServiceUnavailable, "unavailable", msg)
+		abort(c, http.StatusServiceUnavailable, "unavailable", err.Error())
 		return
 	}
 	c.Header("Location", "/v1/tenants/"+url.PathEscape(tenant)+"/migrations/"+url.PathEscape(req.User))
@@ -136,6 +124,41 @@ func (s *Server) listMigrations(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"migrations": recs})
+}
+
+// handOff records a Pending migration for the user (merged into one that is
+// already pending) and gives the trigger to the user's workflow with
+// signal-with-start, so every trigger for a user reaches one execution.
+func (s *Server) handOff(ctx context.Context, tenant, user string, t workflows.Trigger) (store.Migration, error) {
+	source, target := t.SourceMeetingType, t.TargetMeetingType
+	if source == "" {
+		source = activities.SourceAll
+	}
+	if target == "" {
+		target = activities.TargetCurrent
+	}
+	reason := t.Reason
+	if t.RequestedBy != "" {
+		reason += " by " + t.RequestedBy
+	}
+	wfID := workflows.WorkflowID(tenant, user)
+	rec, err := s.DB.OpenPending(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: reason,
+		MigrationType: activities.MigrationType(source, target), SourceMeetingType: source, TargetMeetingType: target,
+		WorkflowID: wfID})
+	if err != nil {
+		s.Logger.Error("open migration record", "error", err)
+		return store.Migration{}, errors.New("could not record the migration")
+	}
+	_, err = s.Temporal.SignalWithStartWorkflow(ctx, wfID, workflows.TriggerSignal, t, client.StartWorkflowOptions{
+		ID: wfID, TaskQueue: workflows.TaskQueue, TypedSearchAttributes: workflows.SearchAttributes(tenant, user),
+	}, workflows.MigrationWorkflowType, workflows.Input{TenantID: tenant, UserID: user})
+	if err != nil {
+		msg := "could not hand the migration to Temporal: " + err.Error()
+		_ = s.DB.FailPending(ctx, rec.CorrelationID, msg)
+		s.Logger.Error("signal-with-start failed", "workflowId", wfID, "error", err)
+		return store.Migration{}, errors.New(msg)
+	}
+	return rec, nil
 }
 
 // MigrationDetail is a user's latest record with its per-meeting results.

@@ -58,6 +58,8 @@ func (s *Server) Handler() http.Handler {
 	t.GET("/migrations", s.listMigrations)
 	t.GET("/migrations/:user", s.getMigration)
 	t.POST("/migrations/:user/cancel", s.cancelMigration)
+	t.POST("/events", s.postEvents)
+	t.GET("/events", s.listEvents)
 	return r
 }
 

@@ -313,6 +313,45 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("carol = %+v", dc.Migration)
 	}
 
+	// A change event: Alice's conference ID is reset upstream. The profile
+	// changes, the tenant's quiet period passes, her meetings follow.
+	ten, _ := st.DB.Tenant(ctx, "contoso")
+	ten.Settings.QuietPeriodSeconds = 1
+	if err := st.DB.PutTenant(ctx, ten); err != nil {
+		t.Fatal(err)
+	}
+	event := map[string]any{"id": "prov-42", "type": "conferenceIdReset", "user": alice, "conferenceId": "424242424"}
+	code, raw = c.do("POST", "/v1/tenants/contoso/events", st.AdminToken, event)
+	var evRes struct{ Results []store.Event }
+	if code != 202 || json.Unmarshal(raw, &evRes) != nil || len(evRes.Results) != 1 || !evRes.Results[0].Triggered ||
+		evRes.Results[0].CorrelationID == "" {
+		t.Fatalf("event = %d %s", code, raw)
+	}
+	corr := evRes.Results[0].CorrelationID
+	var de api.MigrationDetail
+	for de = c.waitFinal(alice); de.CorrelationID != corr; de = c.waitFinal(alice) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if de.State != store.StateSucceeded || de.SucceededMeeting != 4 || de.InvitesUpdate != 4 ||
+		!strings.HasPrefix(de.LastTrigger, "event conferenceIdReset") {
+		t.Fatalf("after the event: %+v", de.Migration)
+	}
+	ms, _ := st.Sandbox.Meetings(ctx, "contoso", alice)
+	for _, m := range ms {
+		if m.IsOrganizer && m.Subject == "Quarterly review — Q1 📈 (日本語 / العربية)" && !strings.Contains(m.Body, "424 242 424") &&
+			!strings.Contains(m.Body, "424242424") {
+			t.Errorf("%q does not show the reset conference ID", m.Subject)
+		}
+	}
+	// The upstream system retries the same event: same answer, no new run.
+	code, raw = c.do("POST", "/v1/tenants/contoso/events", st.AdminToken, event)
+	if code != 202 || !strings.Contains(string(raw), corr) {
+		t.Fatalf("retried event = %d %s", code, raw)
+	}
+	if recs, _ := st.DB.Migrations(ctx, "contoso", store.Filter{UserID: alice}); recs[0].CorrelationID != corr {
+		t.Fatalf("a retried event started another migration: %+v", recs[0])
+	}
+
 	// Restart on the same data directory: the records and the workflow history survive.
 	st.Stop(ctx)
 	stopped = true
@@ -322,7 +361,7 @@ func TestEndToEnd(t *testing.T) {
 	if st2.AdminToken != st.AdminToken {
 		t.Fatal("admin token changed across a restart")
 	}
-	if d3 := c2.waitFinal(alice); d3.CorrelationID != d2.CorrelationID || d3.State != store.StateSucceeded {
+	if d3 := c2.waitFinal(alice); d3.CorrelationID != corr || d3.State != store.StateSucceeded {
 		t.Fatalf("after restart = %+v", d3.Migration)
 	}
 	desc, err := st2.Client.DescribeWorkflowExecution(ctx, workflows.WorkflowID("contoso", alice), "")

@@ -1,0 +1,75 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/openmms/mms/internal/store"
+)
+
+func TestEventsIgnoredAreRecordedAndBadOnesChangeNothing(t *testing.T) {
+	srv, db := newAPI(t)
+	ctx := context.Background()
+	tok, _ := db.CreateToken(ctx, "provisioning", "contoso")
+	// Audio-conferencing changes do not trigger with this switch off, but the
+	// directory still learns the new profile.
+	ten, _ := db.Tenant(ctx, "contoso")
+	ten.Settings.AutomaticallyMigrateUserMeetings = false
+	if err := db.PutTenant(ctx, ten); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutUser(ctx, store.User{TenantID: "contoso", ID: "admin@contoso.com", DisplayName: "Admin",
+		Profile: json.RawMessage(`{"meetingType":"Teams","provider":"Microsoft","conferenceId":"111222333","tollNumber":"+1 425-555-0100"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	url := srv.URL + "/v1/tenants/contoso/events"
+	code, body := post(t, url, tok, `[{"id":"e1","type":"sipAddressChanged","user":"admin@contoso.com"},
+		{"id":"e2","type":"conferenceIdChanged","user":"admin@contoso.com","conferenceId":"987654321"},
+		{"id":"e3","type":"tenantMeetingUrlChanged"}]`)
+	var res struct{ Results []store.Event }
+	if code != 202 || json.Unmarshal([]byte(body), &res) != nil || len(res.Results) != 3 {
+		t.Fatalf("post = %d %s", code, body)
+	}
+	for i, want := range []string{"ignored: SIP", "ignored: AutomaticallyMigrateUserMeetings is off", "ignored: "} {
+		if r := res.Results[i]; r.Triggered || !strings.HasPrefix(r.Reason, want) {
+			t.Errorf("result %d = %+v, want %q", i, r, want)
+		}
+	}
+	u, _ := db.User(ctx, "contoso", "admin@contoso.com")
+	if !strings.Contains(string(u.Profile), `"conferenceId":"987654321"`) {
+		t.Fatalf("profile after conferenceIdChanged = %s", u.Profile)
+	}
+	// The same ID again returns the recorded decision and changes nothing.
+	code, again := post(t, url, tok, `{"id":"e2","type":"conferenceIdChanged","user":"admin@contoso.com","conferenceId":"555"}`)
+	if code != 202 || !strings.Contains(again, "AutomaticallyMigrateUserMeetings is off") {
+		t.Fatalf("repeat = %d %s", code, again)
+	}
+	if evs, _ := db.Events(ctx, "contoso", "", 100); len(evs) != 3 {
+		t.Fatalf("%d events recorded, want 3", len(evs))
+	}
+	code, body = get(t, url+"?user=admin@contoso.com", tok)
+	var list struct{ Events []store.Event }
+	if code != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Events) != 2 || list.Events[0].ID != "e2" {
+		t.Fatalf("list = %d %s", code, body)
+	}
+
+	for bad, want := range map[string]string{
+		`{"type":"teleport","user":"admin@contoso.com"}`:                            `type: unknown event type "teleport"`,
+		`{"type":"conferenceIdChanged","user":"admin@contoso.com"}`:                 "conferenceId: required for conferenceIdChanged",
+		`[{"type":"sipAddressChanged","user":"admin@contoso.com"},{"type":"nope"}]`: "events[1].type: unknown event type",
+		`{"type":"sipAddressChanged","user":"nobody@contoso.com"}`:                  `user: "nobody@contoso.com" is not in tenant "contoso"`,
+		`{"type":"sipAddressChanged","user":"admin@contoso.com","colour":1}`:        "colour: unknown field",
+		`[]`: "between 1 and 1000 events",
+	} {
+		code, body := post(t, url, tok, bad)
+		var e struct{ Error Error }
+		if (code != 400 && code != 404) || json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Error.Message, want) {
+			t.Errorf("%s: %d %s, want an error with %q", bad, code, body, want)
+		}
+	}
+	if evs, _ := db.Events(ctx, "contoso", "", 100); len(evs) != 3 {
+		t.Fatalf("bad requests recorded events: %d", len(evs))
+	}
+}

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+)
+
+// Event is a change event as recorded, with its decision for one user.
+type Event struct {
+	ID        string          `json:"id"`
+	UserID    string          `json:"user"`
+	Type      string          `json:"type"`
+	Payload   json.RawMessage `json:"payload,omitempty"`
+	Triggered bool            `json:"triggered"`
+	Reason    string          `json:"reason"`
+	// SourceMeetingType and TargetMeetingType: what a triggering event asks to migrate.
+	SourceMeetingType string    `json:"sourceMeetingType,omitempty"`
+	TargetMeetingType string    `json:"targetMeetingType,omitempty"`
+	CorrelationID     string    `json:"correlationId,omitempty"`
+	ReceivedAt        time.Time `json:"receivedAt"`
+}
+
+// RecordEvent stores an event's decision and, when profile is not nil, the
+// user's new profile, in one transaction: a run never reads a profile whose
+// event is not recorded, nor the reverse.
+func (s *DB) RecordEvent(ctx context.Context, tenantID string, ev Event, profile json.RawMessage) (Event, error) {
+	ev.ReceivedAt = s.now()
+	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
+		if profile != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE users SET profile = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+				string(profile), FormatTime(ev.ReceivedAt), tenantID, ev.UserID); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO events (tenant_id, id, user_id, type, payload, triggered, reason,
+			source_meeting_type, target_meeting_type, correlation_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			tenantID, ev.ID, ev.UserID, ev.Type, string(ev.Payload), ev.Triggered, ev.Reason, ev.SourceMeetingType,
+			ev.TargetMeetingType, ev.CorrelationID, FormatTime(ev.ReceivedAt))
+		return err
+	})
+	return ev, err
+}
+
+// SetEventCorrelation links a triggering event to the migration it reached.
+func (s *DB) SetEventCorrelation(ctx context.Context, tenantID, id, userID, correlationID string) error {
+	_, err := s.sql.ExecContext(ctx, `UPDATE events SET correlation_id = ? WHERE tenant_id = ? AND id = ? AND user_id = ?`,
+		correlationID, tenantID, id, userID)
+	return err
+}
+
+// EventsByID returns the recorded decisions for an event ID (one per user).
+func (s *DB) EventsByID(ctx context.Context, tenantID, id string) ([]Event, error) {
+	return s.queryEvents(ctx, `WHERE tenant_id = ? AND id = ? ORDER BY user_id`, tenantID, id)
+}
+
+// Events lists a tenant's recorded events, newest first; userID "" lists all.
+func (s *DB) Events(ctx context.Context, tenantID, userID string, limit int) ([]Event, error) {
+	return s.queryEvents(ctx, `WHERE tenant_id = ? AND (? = '' OR user_id = ?) ORDER BY received_at DESC, id LIMIT ?`,
+		tenantID, userID, userID, limit)
+}
+
+func (s *DB) queryEvents(ctx context.Context, where string, args ...any) ([]Event, error) {
+	rows, err := s.sql.QueryContext(ctx, `SELECT id, user_id, type, payload, triggered, reason, source_meeting_type,
+		target_meeting_type, correlation_id, received_at FROM events `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var ev Event
+		var payload, received string
+		if err := rows.Scan(&ev.ID, &ev.UserID, &ev.Type, &payload, &ev.Triggered, &ev.Reason, &ev.SourceMeetingType,
+			&ev.TargetMeetingType, &ev.CorrelationID, &received); err != nil {
+			return nil, err
+		}
+		ev.Payload = json.RawMessage(payload)
+		if ev.ReceivedAt, err = ParseTime(received); err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}

@@ -352,6 +352,25 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("a retried event started another migration: %+v", recs[0])
 	}
 
+	// Setting Bob's profile directly: a new conference ID migrates his meetings.
+	bobProfile := map[string]any{"meetingType": "SfB", "provider": "Microsoft", "joinUrl": "https://meet.lync.com/contoso/bob/Z3JT9W5M",
+		"conferenceId": "77700077", "tollNumber": "+1 206-555-0177", "dialInUrl": "https://dialin.lync.com/contoso"}
+	code, raw = c.do("PUT", "/v1/tenants/contoso/users/bob@contoso.com", st.AdminToken, map[string]any{"profile": bobProfile})
+	var put struct {
+		Triggered     bool
+		CorrelationID string
+	}
+	if code != 200 || json.Unmarshal(raw, &put) != nil || !put.Triggered || put.CorrelationID == "" {
+		t.Fatalf("put bob = %d %s", code, raw)
+	}
+	var db2 api.MigrationDetail
+	for db2 = c.waitFinal("bob@contoso.com"); db2.CorrelationID != put.CorrelationID; db2 = c.waitFinal("bob@contoso.com") {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if db2.State != store.StateSucceeded || db2.SucceededMeeting != 2 || db2.InvitesUpdate != 2 {
+		t.Fatalf("bob after PUT = %+v", db2.Migration)
+	}
+
 	// Restart on the same data directory: the records and the workflow history survive.
 	st.Stop(ctx)
 	stopped = true

@@ -1,0 +1,180 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/rules"
+	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/workflows"
+)
+
+// PutUserRequest is the body of PUT /v1/tenants/{tenant}/users/{user}.
+type PutUserRequest struct {
+	DisplayName string                `json:"displayName"`
+	Profile     *meetingblock.Profile `json:"profile"`
+}
+
+func (r *PutUserRequest) validate() error {
+	if r.Profile == nil {
+		return errors.New("profile: required")
+	}
+	if len(r.DisplayName) > 256 {
+		return errors.New("displayName: at most 256 characters")
+	}
+	if err := r.Profile.Validate(); err != nil {
+		return errors.New("profile." + err.Error())
+	}
+	return nil
+}
+
+// putUser sets a user's profile directly; the difference from the stored
+// one decides, as an event would, whether their meetings are migrated.
+func (s *Server) putUser(c *gin.Context) {
+	var req PutUserRequest
+	if !bindJSON(c, &req) {
+		return
+	}
+	ctx := c.Request.Context()
+	tenantID, userID := c.Param("tenant"), c.Param("user")
+	tenant, err := s.DB.Tenant(ctx, tenantID)
+	if err != nil {
+		s.internal(c, "tenant lookup", err)
+		return
+	}
+	old, err := s.DB.User(ctx, tenantID, userID)
+	created := errors.Is(err, store.ErrNotFound)
+	if err != nil && !created {
+		s.internal(c, "user lookup", err)
+		return
+	}
+	decision := rules.Decision{Reason: "ignored: a new user has no meetings with an old block"}
+	if !created {
+		var before meetingblock.Profile
+		if json.Unmarshal(old.Profile, &before) == nil {
+			decision = rules.DecideProfileChange(before, *req.Profile, tenant.Settings)
+		}
+		if req.DisplayName == "" {
+			req.DisplayName = old.DisplayName
+		}
+	}
+	raw, err := json.Marshal(req.Profile)
+	if err != nil {
+		s.internal(c, "encode profile", err)
+		return
+	}
+	if err := s.DB.PutUser(ctx, store.User{TenantID: tenantID, ID: userID, DisplayName: req.DisplayName, Profile: raw}); err != nil {
+		s.internal(c, "store user", err)
+		return
+	}
+	out := gin.H{"user": userID, "created": created, "triggered": decision.Trigger, "reason": decision.Reason}
+	if decision.Trigger {
+		rec, err := s.handOff(ctx, tenantID, userID, workflows.Trigger{Reason: "profile set: " + decision.Reason,
+			RequestedBy: token(c).Name, SourceMeetingType: decision.SourceMeetingType,
+			TargetMeetingType: decision.TargetMeetingType, QuietPeriodSeconds: tenant.Settings.QuietPeriodSeconds})
+		if err != nil {
+			abort(c, http.StatusServiceUnavailable, "unavailable", err.Error())
+			return
+		}
+		out["correlationId"] = rec.CorrelationID
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	c.JSON(status, out)
+}
+
+// MigrationConfiguration mirrors Get/Set-CsTenantMigrationConfiguration,
+// plus the quiet period and the participant limit.
+type MigrationConfiguration struct {
+	MeetingMigrationEnabled *bool `json:"meetingMigrationEnabled"`
+	QuietPeriodSeconds      *int  `json:"quietPeriodSeconds"`
+	ParticipantLimit        *int  `json:"participantLimit"`
+}
+
+func (m *MigrationConfiguration) validate() error {
+	if m.QuietPeriodSeconds != nil && (*m.QuietPeriodSeconds < 0 || *m.QuietPeriodSeconds > 86400) {
+		return errors.New("quietPeriodSeconds: must be between 0 and 86400")
+	}
+	if m.ParticipantLimit != nil && (*m.ParticipantLimit < 1 || *m.ParticipantLimit > 100000) {
+		return errors.New("participantLimit: must be between 1 and 100000")
+	}
+	return nil
+}
+
+// DialInConferencingSettings mirrors the migration switches of
+// Get/Set-CsOnlineDialInConferencingTenantSettings.
+type DialInConferencingSettings struct {
+	AutomaticallyMigrateUserMeetings *bool `json:"automaticallyMigrateUserMeetings"`
+	AutomaticallyReplaceAcpProvider  *bool `json:"automaticallyReplaceAcpProvider"`
+}
+
+func (*DialInConferencingSettings) validate() error { return nil }
+
+func (s *Server) getMigrationConfiguration(c *gin.Context) {
+	s.withSettings(c, false, func(ts *store.TenantSettings) any {
+		return MigrationConfiguration{&ts.MeetingMigrationEnabled, &ts.QuietPeriodSeconds, &ts.ParticipantLimit}
+	})
+}
+
+func (s *Server) putMigrationConfiguration(c *gin.Context) {
+	var req MigrationConfiguration
+	if !bindJSON(c, &req) {
+		return
+	}
+	s.withSettings(c, true, func(ts *store.TenantSettings) any {
+		set(&ts.MeetingMigrationEnabled, req.MeetingMigrationEnabled)
+		set(&ts.QuietPeriodSeconds, req.QuietPeriodSeconds)
+		set(&ts.ParticipantLimit, req.ParticipantLimit)
+		return MigrationConfiguration{&ts.MeetingMigrationEnabled, &ts.QuietPeriodSeconds, &ts.ParticipantLimit}
+	})
+}
+
+func (s *Server) getDialInSettings(c *gin.Context) {
+	s.withSettings(c, false, func(ts *store.TenantSettings) any {
+		return DialInConferencingSettings{&ts.AutomaticallyMigrateUserMeetings, &ts.AutomaticallyReplaceAcpProvider}
+	})
+}
+
+func (s *Server) putDialInSettings(c *gin.Context) {
+	var req DialInConferencingSettings
+	if !bindJSON(c, &req) {
+		return
+	}
+	s.withSettings(c, true, func(ts *store.TenantSettings) any {
+		set(&ts.AutomaticallyMigrateUserMeetings, req.AutomaticallyMigrateUserMeetings)
+		set(&ts.AutomaticallyReplaceAcpProvider, req.AutomaticallyReplaceAcpProvider)
+		return DialInConferencingSettings{&ts.AutomaticallyMigrateUserMeetings, &ts.AutomaticallyReplaceAcpProvider}
+	})
+}
+
+// withSettings reads the tenant's settings, lets fn change them (saved when
+// write is true; fields left out of a PUT keep their value) and answers
+// with fn's view of them.
+func (s *Server) withSettings(c *gin.Context, write bool, fn func(*store.TenantSettings) any) {
+	ctx := c.Request.Context()
+	t, err := s.DB.Tenant(ctx, c.Param("tenant"))
+	if err != nil {
+		s.internal(c, "tenant lookup", err)
+		return
+	}
+	view := fn(&t.Settings)
+	if write {
+		if err := s.DB.PutTenant(ctx, t); err != nil {
+			s.internal(c, "store settings", err)
+			return
+		}
+	}
+	c.JSON(http.StatusOK, view)
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}

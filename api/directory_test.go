@@ -1,0 +1,79 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestTenantSwitches(t *testing.T) {
+	srv, db := newAPI(t)
+	tok, _ := db.CreateToken(context.Background(), "admin", "contoso")
+	base := srv.URL + "/v1/tenants/contoso/"
+	if code, body := get(t, base+"migration-configuration", tok); code != 200 ||
+		body != `{"meetingMigrationEnabled":true,"quietPeriodSeconds":600,"participantLimit":250}` {
+		t.Fatalf("defaults = %d %s", code, body)
+	}
+	// A partial PUT changes only the fields it names.
+	if code, body := call(t, "PUT", base+"migration-configuration", tok, `{"quietPeriodSeconds":5}`); code != 200 ||
+		body != `{"meetingMigrationEnabled":true,"quietPeriodSeconds":5,"participantLimit":250}` {
+		t.Fatalf("put = %d %s", code, body)
+	}
+	if code, body := call(t, "PUT", base+"dial-in-conferencing-settings", tok,
+		`{"automaticallyMigrateUserMeetings":false,"automaticallyReplaceAcpProvider":true}`); code != 200 ||
+		body != `{"automaticallyMigrateUserMeetings":false,"automaticallyReplaceAcpProvider":true}` {
+		t.Fatalf("put dial-in = %d %s", code, body)
+	}
+	ten, _ := db.Tenant(context.Background(), "contoso")
+	if ten.Settings.QuietPeriodSeconds != 5 || ten.Settings.AutomaticallyMigrateUserMeetings || !ten.Settings.AutomaticallyReplaceAcpProvider ||
+		!ten.Settings.MeetingMigrationEnabled {
+		t.Fatalf("stored settings = %+v", ten.Settings)
+	}
+	for body, want := range map[string]string{
+		`{"quietPeriodSeconds":-1}`:                 "quietPeriodSeconds: must be between 0 and 86400",
+		`{"participantLimit":0}`:                    "participantLimit: must be between 1 and 100000",
+		`{"meetingMigrationEnabled":"yes"}`:         "meetingMigrationEnabled: must be bool",
+		`{"automaticallyMigrateUserMeetings":true}`: "automaticallyMigrateUserMeetings: unknown field",
+	} {
+		code, out := call(t, "PUT", base+"migration-configuration", tok, body)
+		if code != 400 || !strings.Contains(out, want) {
+			t.Errorf("%s: %d %s, want 400 with %q", body, code, out, want)
+		}
+	}
+	if ten2, _ := db.Tenant(context.Background(), "contoso"); ten2.Settings != ten.Settings {
+		t.Fatal("a rejected PUT changed the settings")
+	}
+}
+
+func TestPutUserDecidesOnTheDifference(t *testing.T) {
+	srv, db := newAPI(t)
+	tok, _ := db.CreateToken(context.Background(), "admin", "contoso")
+	url := srv.URL + "/v1/tenants/contoso/users/new@contoso.com"
+	profile := `{"meetingType":"Teams","provider":"Microsoft","conferenceId":"123456","tollNumber":"+1 425-555-0100","locale":"en-US"}`
+	code, body := call(t, "PUT", url, tok, `{"displayName":"New","profile":`+profile+`}`)
+	var res struct {
+		Created, Triggered bool
+		Reason             string
+	}
+	if code != 201 || json.Unmarshal([]byte(body), &res) != nil || !res.Created || res.Triggered {
+		t.Fatalf("create = %d %s", code, body)
+	}
+	// Only the locale changes: nothing in the block moves, no migration.
+	code, body = call(t, "PUT", url, tok, `{"profile":`+strings.Replace(profile, "en-US", "fr-FR", 1)+`}`)
+	if code != 200 || json.Unmarshal([]byte(body), &res) != nil || res.Created || res.Triggered {
+		t.Fatalf("locale change = %d %s", code, body)
+	}
+	u, _ := db.User(context.Background(), "contoso", "new@contoso.com")
+	if u.DisplayName != "New" || !strings.Contains(string(u.Profile), "fr-FR") {
+		t.Fatalf("stored user = %+v", u)
+	}
+	for bad, want := range map[string]string{
+		`{}`:                                 "profile: required",
+		`{"profile":{"meetingType":"Zoom"}}`: "profile.meetingType",
+	} {
+		if code, out := call(t, "PUT", url, tok, bad); code != 400 || !strings.Contains(out, want) {
+			t.Errorf("%s: %d %s, want 400 with %q", bad, code, out, want)
+		}
+	}
+}

@@ -2,12 +2,14 @@ package api
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -103,19 +105,51 @@ func (s *Server) startMigration(c *gin.Context) {
 	c.JSON(http.StatusAccepted, rec)
 }
 
-func (s *Server) listMigrations(c *gin.Context) {
-	f := store.Filter{UserID: c.Query("user"), State: c.Query("state")}
+// migrationTypes are the values Get-CsMeetingMigrationStatus reports.
+var migrationTypes = []string{activities.TypeSfbToTeams, activities.TypeTeamsToTeams, activities.TypeToSameType, activities.TypeAllToTeams}
+
+// filter reads the listing's query parameters (user, state, type, start,
+// end, limit, offset).
+func filter(c *gin.Context) (store.Filter, error) {
+	f := store.Filter{UserID: c.Query("user"), State: c.Query("state"), MigrationType: c.Query("type")}
 	if f.State != "" && !slices.Contains(store.States, f.State) {
-		badRequest(c, fmt.Sprintf("state: must be one of %v, not %q", store.States, f.State))
-		return
+		return f, fmt.Errorf("state: must be one of %v, not %q", store.States, f.State)
+	}
+	if f.MigrationType != "" && !slices.Contains(migrationTypes, f.MigrationType) {
+		return f, fmt.Errorf("type: must be one of %v, not %q", migrationTypes, f.MigrationType)
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"start", &f.Start}, {"end", &f.End}} {
+		if raw := c.Query(p.name); raw != "" {
+			t, err := time.Parse(time.RFC3339, raw)
+			if err != nil {
+				return f, fmt.Errorf("%s: must be an RFC 3339 time such as 2026-11-23T08:00:00Z, not %q", p.name, raw)
+			}
+			*p.dst = t
+		}
+	}
+	if !f.Start.IsZero() && !f.End.IsZero() && !f.Start.Before(f.End) {
+		return f, errors.New("start: must be before end")
 	}
 	var err error
 	if f.Limit, err = intParam(c, "limit", 100, 1, 1000); err != nil {
+		return f, err
+	}
+	f.Offset, err = intParam(c, "offset", 0, 0, 1<<30)
+	return f, err
+}
+
+func (s *Server) listMigrations(c *gin.Context) {
+	f, err := filter(c)
+	if err != nil {
 		badRequest(c, err.Error())
 		return
 	}
-	if f.Offset, err = intParam(c, "offset", 0, 0, 1<<30); err != nil {
-		badRequest(c, err.Error())
+	format := c.DefaultQuery("format", "json")
+	if format != "json" && format != "csv" {
+		badRequest(c, fmt.Sprintf("format: must be json or csv, not %q", format))
 		return
 	}
 	recs, err := s.DB.Migrations(c.Request.Context(), c.Param("tenant"), f)
@@ -123,7 +157,51 @@ func (s *Server) listMigrations(c *gin.Context) {
 		s.internal(c, "list migrations", err)
 		return
 	}
+	if format == "csv" {
+		writeCSV(c, recs)
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"migrations": recs})
+}
+
+// summary answers like Get-CsMeetingMigrationStatus -SummaryOnly: each
+// state with its user count, zeros included.
+func (s *Server) summary(c *gin.Context) {
+	f, err := filter(c)
+	if err != nil {
+		badRequest(c, err.Error())
+		return
+	}
+	counts, err := s.DB.Summary(c.Request.Context(), c.Param("tenant"), f)
+	if err != nil {
+		s.internal(c, "summary", err)
+		return
+	}
+	type row struct {
+		State     string `json:"state"`
+		UserCount int    `json:"userCount"`
+	}
+	rows := make([]row, 0, len(store.States))
+	for _, st := range store.States {
+		rows = append(rows, row{st, counts[st]})
+	}
+	c.JSON(http.StatusOK, gin.H{"summary": rows})
+}
+
+// writeCSV writes records with the cmdlet's column names.
+func writeCSV(c *gin.Context, recs []store.Migration) {
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Status(http.StatusOK)
+	w := csv.NewWriter(c.Writer)
+	_ = w.Write([]string{"UserId", "State", "MigrationType", "TotalMeeting", "SucceededMeeting", "FailedMeeting",
+		"SkippedMeeting", "InvitesUpdate", "RetryCount", "LastMessage", "CorrelationId", "CreateDate", "ModifiedDate"})
+	for _, m := range recs {
+		_ = w.Write([]string{m.UserID, m.State, m.MigrationType, strconv.Itoa(m.TotalMeeting), strconv.Itoa(m.SucceededMeeting),
+			strconv.Itoa(m.FailedMeeting), strconv.Itoa(m.SkippedMeeting), strconv.Itoa(m.InvitesUpdate),
+			strconv.Itoa(m.RetryCount), m.LastMessage, m.CorrelationID, m.CreateDate.Format(time.RFC3339),
+			m.ModifiedDate.Format(time.RFC3339)})
+	}
+	w.Flush()
 }
 
 // handOff records a Pending migration for the user (merged into one that is

@@ -61,6 +61,7 @@ func (s *Server) Handler() http.Handler {
 	t.PUT("/dial-in-conferencing-settings", s.putDialInSettings)
 	t.POST("/migrations", s.startMigration)
 	t.GET("/migrations", s.listMigrations)
+	t.GET("/migrations/summary", s.summary)
 	t.GET("/migrations/:user", s.getMigration)
 	t.POST("/migrations/:user/cancel", s.cancelMigration)
 	t.POST("/events", s.postEvents)

@@ -162,7 +162,8 @@ func startCommand() *cobra.Command {
 
 func statusCommand() *cobra.Command {
 	var af apiFlags
-	var user, state string
+	var user, state, typ, start, end string
+	var summary bool
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show migration status records (Get-CsMeetingMigrationStatus)",
@@ -185,8 +186,30 @@ func statusCommand() *cobra.Command {
 				return nil
 			}
 			q := url.Values{}
-			if state != "" {
-				q.Set("state", state)
+			for k, v := range map[string]string{"state": state, "type": typ, "start": start, "end": end} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			if summary {
+				var sum struct {
+					Summary []struct {
+						State     string `json:"state"`
+						UserCount int    `json:"userCount"`
+					} `json:"summary"`
+				}
+				if err := af.call(http.MethodGet, base+"/summary?"+q.Encode(), nil, &sum); err != nil {
+					return err
+				}
+				if af.output == "json" {
+					return printJSON(out, sum)
+				}
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "STATE\tUSERCOUNT")
+				for _, r := range sum.Summary {
+					fmt.Fprintf(tw, "%s\t%d\n", r.State, r.UserCount)
+				}
+				return tw.Flush()
 			}
 			var list struct {
 				Migrations []api.MigrationDetail `json:"migrations"`
@@ -209,6 +232,10 @@ func statusCommand() *cobra.Command {
 	af.register(cmd)
 	cmd.Flags().StringVar(&user, "user", "", "one user's latest record with per-meeting results")
 	cmd.Flags().StringVar(&state, "state", "", "Pending, InProgress, Failed or Succeeded")
+	cmd.Flags().StringVar(&typ, "type", "", "migration type: SfbToTeams, TeamsToTeams, ToSameType or AllToTeams")
+	cmd.Flags().StringVar(&start, "start", "", "records created or modified from this time (RFC 3339)")
+	cmd.Flags().StringVar(&end, "end", "", "records created or modified before this time (RFC 3339)")
+	cmd.Flags().BoolVar(&summary, "summary", false, "each state with its user count (-SummaryOnly)")
 	return cmd
 }
 

@@ -179,26 +179,78 @@ func (s *DB) LatestMigration(ctx context.Context, tenantID, userID string) (Migr
 	return m, err
 }
 
-// Filter selects records for a listing.
+// Filter selects records for a listing. Start and End select records created
+// or modified in [Start, End), as Get-CsMeetingMigrationStatus does.
 type Filter struct {
-	UserID string
-	State  string
-	Limit  int
-	Offset int
+	UserID        string
+	State         string
+	MigrationType string
+	Start, End    time.Time
+	Limit         int
+	Offset        int
+}
+
+// where renders the filter's conditions (without paging).
+func (f Filter) where(tenantID string) (string, []any) {
+	q := ` WHERE tenant_id = ?`
+	args := []any{tenantID}
+	add := func(cond string, v any) {
+		q += " AND " + cond
+		args = append(args, v)
+	}
+	if f.UserID != "" {
+		add("user_id = ?", f.UserID)
+	}
+	if f.State != "" {
+		add("state = ?", f.State)
+	}
+	if f.MigrationType != "" {
+		add("migration_type = ?", f.MigrationType)
+	}
+	if !f.Start.IsZero() {
+		add("(created_at >= ? OR modified_at >= ?)", FormatTime(f.Start))
+		args = append(args, FormatTime(f.Start))
+	}
+	if !f.End.IsZero() {
+		add("(created_at < ? OR modified_at < ?)", FormatTime(f.End))
+		args = append(args, FormatTime(f.End))
+	}
+	return q, args
+}
+
+// Summary counts the users in each state (every state present, zero or
+// not), as Get-CsMeetingMigrationStatus -SummaryOnly; the filter's state and
+// paging are ignored. A user counts once, by their latest record.
+func (s *DB) Summary(ctx context.Context, tenantID string, f Filter) (map[string]int, error) {
+	f.State = ""
+	where, args := f.where(tenantID)
+	rows, err := s.sql.QueryContext(ctx, `SELECT m.state, COUNT(*) FROM migrations m
+		JOIN (SELECT user_id, MAX(created_at) AS latest FROM migrations`+where+` GROUP BY user_id) l
+		ON m.user_id = l.user_id AND m.created_at = l.latest WHERE m.tenant_id = ? GROUP BY m.state`,
+		append(args, tenantID)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for _, st := range States {
+		out[st] = 0
+	}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
 }
 
 // Migrations lists a tenant's records, newest first.
 func (s *DB) Migrations(ctx context.Context, tenantID string, f Filter) ([]Migration, error) {
-	q := `SELECT ` + migrationColumns + ` FROM migrations WHERE tenant_id = ?`
-	args := []any{tenantID}
-	if f.UserID != "" {
-		q += ` AND user_id = ?`
-		args = append(args, f.UserID)
-	}
-	if f.State != "" {
-		q += ` AND state = ?`
-		args = append(args, f.State)
-	}
+	where, args := f.where(tenantID)
+	q := `SELECT ` + migrationColumns + ` FROM migrations` + where
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}

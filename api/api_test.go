@@ -58,11 +58,11 @@ func get(t *testing.T, url, token string) (int, string) { return call(t, "GET", 
 func TestTenantBoundTokenSeesOnlyItsTenant(t *testing.T) {
 	srv, db := newAPI(t)
 	ctx := context.Background()
-	contoso, err := db.CreateToken(ctx, "contoso-ops", "contoso")
+	contoso, err := db.CreateToken(ctx, "contoso-ops", "contoso", store.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	global, err := db.CreateToken(ctx, "root", "")
+	global, err := db.CreateToken(ctx, "root", "", store.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestAuthAndErrors(t *testing.T) {
 
 func TestListMigrationsValidatesQuery(t *testing.T) {
 	srv, db := newAPI(t)
-	tok, _ := db.CreateToken(context.Background(), "root", "")
+	tok, _ := db.CreateToken(context.Background(), "root", "", store.RoleReader)
 	for q, want := range map[string]string{
 		"?state=Done":   "state: must be one of",
 		"?limit=0":      "limit: must be an integer between 1 and 1000",

@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -60,3 +62,23 @@ func (s *Server) tenantAccess(c *gin.Context) {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// Who may do what.
+var (
+	readers   = []string{store.RoleAdmin, store.RoleOperator, store.RoleReader}
+	operators = []string{store.RoleAdmin, store.RoleOperator}
+	admins    = []string{store.RoleAdmin}
+	upstreams = []string{store.RoleAdmin, store.RoleUpstream}
+)
+
+// allow lets through tokens with one of the roles.
+func allow(roles []string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if tok := token(c); !slices.Contains(roles, tok.Role) {
+			abort(c, http.StatusForbidden, "forbidden", fmt.Sprintf("a token with role %q may not %s %s (allowed: %s)",
+				tok.Role, c.Request.Method, c.FullPath(), strings.Join(roles, ", ")))
+			return
+		}
+		c.Next()
+	}
+}

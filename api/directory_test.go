@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/openmms/mms/internal/store"
+
 	"context"
 	"encoding/json"
 	"strings"
@@ -9,7 +11,7 @@ import (
 
 func TestTenantSwitches(t *testing.T) {
 	srv, db := newAPI(t)
-	tok, _ := db.CreateToken(context.Background(), "admin", "contoso")
+	tok, _ := db.CreateToken(context.Background(), "admin", "contoso", store.RoleAdmin)
 	base := srv.URL + "/v1/tenants/contoso/"
 	if code, body := get(t, base+"migration-configuration", tok); code != 200 ||
 		body != `{"meetingMigrationEnabled":true,"quietPeriodSeconds":600,"participantLimit":250}` {
@@ -48,7 +50,7 @@ func TestTenantSwitches(t *testing.T) {
 
 func TestPutUserDecidesOnTheDifference(t *testing.T) {
 	srv, db := newAPI(t)
-	tok, _ := db.CreateToken(context.Background(), "admin", "contoso")
+	tok, _ := db.CreateToken(context.Background(), "admin", "contoso", store.RoleAdmin)
 	url := srv.URL + "/v1/tenants/contoso/users/new@contoso.com"
 	profile := `{"meetingType":"Teams","provider":"Microsoft","conferenceId":"123456","tollNumber":"+1 425-555-0100","locale":"en-US"}`
 	code, body := call(t, "PUT", url, tok, `{"displayName":"New","profile":`+profile+`}`)

@@ -12,7 +12,7 @@ import (
 func TestEventsIgnoredAreRecordedAndBadOnesChangeNothing(t *testing.T) {
 	srv, db := newAPI(t)
 	ctx := context.Background()
-	tok, _ := db.CreateToken(ctx, "provisioning", "contoso")
+	tok, _ := db.CreateToken(ctx, "provisioning", "contoso", store.RoleUpstream)
 	// Audio-conferencing changes do not trigger with this switch off, but the
 	// directory still learns the new profile.
 	ten, _ := db.Tenant(ctx, "contoso")
@@ -49,7 +49,8 @@ func TestEventsIgnoredAreRecordedAndBadOnesChangeNothing(t *testing.T) {
 	if evs, _ := db.Events(ctx, "contoso", "", 100); len(evs) != 3 {
 		t.Fatalf("%d events recorded, want 3", len(evs))
 	}
-	code, body = get(t, url+"?user=admin@contoso.com", tok)
+	reader, _ := db.CreateToken(ctx, "auditor", "contoso", store.RoleReader)
+	code, body = get(t, url+"?user=admin@contoso.com", reader)
 	var list struct{ Events []store.Event }
 	if code != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Events) != 2 || list.Events[0].ID != "e2" {
 		t.Fatalf("list = %d %s", code, body)

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/openmms/mms/internal/store"
+
 	"context"
 	"encoding/json"
 	"strings"
@@ -15,7 +17,7 @@ func post(t *testing.T, url, token, body string) (int, string) {
 
 func TestPreview(t *testing.T) {
 	srv, db := newAPI(t)
-	tok, _ := db.CreateToken(context.Background(), "reader", "contoso")
+	tok, _ := db.CreateToken(context.Background(), "reader", "contoso", store.RoleReader)
 	old := meetingblock.Profile{MeetingType: "Teams", Provider: "Microsoft", ConferenceID: "111222333",
 		TollNumber: "+1 425-555-0100", JoinURL: "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0"}
 	block, err := meetingblock.Render(old, meetingblock.KindTeams, meetingblock.FormatHTML)

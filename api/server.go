@@ -50,22 +50,22 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/readyz", s.ready)
 
 	v1 := r.Group("/v1", s.authenticate)
-	v1.POST("/preview", s.preview) // has its own, larger body limit
-	v1.GET("/tenants", limitBody, s.listTenants)
+	v1.POST("/preview", allow(readers), s.preview) // has its own, larger body limit
+	v1.GET("/tenants", allow(readers), limitBody, s.listTenants)
 	t := v1.Group("/tenants/:tenant", limitBody, s.tenantAccess)
-	t.GET("/users", s.listUsers)
-	t.PUT("/users/:user", s.putUser)
-	t.GET("/migration-configuration", s.getMigrationConfiguration)
-	t.PUT("/migration-configuration", s.putMigrationConfiguration)
-	t.GET("/dial-in-conferencing-settings", s.getDialInSettings)
-	t.PUT("/dial-in-conferencing-settings", s.putDialInSettings)
-	t.POST("/migrations", s.startMigration)
-	t.GET("/migrations", s.listMigrations)
-	t.GET("/migrations/summary", s.summary)
-	t.GET("/migrations/:user", s.getMigration)
-	t.POST("/migrations/:user/cancel", s.cancelMigration)
-	t.POST("/events", s.postEvents)
-	t.GET("/events", s.listEvents)
+	t.GET("/users", allow(readers), s.listUsers)
+	t.PUT("/users/:user", allow(admins), s.putUser)
+	t.GET("/migration-configuration", allow(readers), s.getMigrationConfiguration)
+	t.PUT("/migration-configuration", allow(admins), s.putMigrationConfiguration)
+	t.GET("/dial-in-conferencing-settings", allow(readers), s.getDialInSettings)
+	t.PUT("/dial-in-conferencing-settings", allow(admins), s.putDialInSettings)
+	t.POST("/migrations", allow(operators), s.startMigration)
+	t.GET("/migrations", allow(readers), s.listMigrations)
+	t.GET("/migrations/summary", allow(readers), s.summary)
+	t.GET("/migrations/:user", allow(readers), s.getMigration)
+	t.POST("/migrations/:user/cancel", allow(operators), s.cancelMigration)
+	t.POST("/events", allow(upstreams), s.postEvents)
+	t.GET("/events", allow(readers), s.listEvents)
 	return r
 }
 

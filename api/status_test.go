@@ -14,7 +14,7 @@ import (
 func TestSummaryFiltersAndCSV(t *testing.T) {
 	srv, db := newAPI(t)
 	ctx := context.Background()
-	tok, _ := db.CreateToken(ctx, "reader", "contoso")
+	tok, _ := db.CreateToken(ctx, "reader", "contoso", store.RoleReader)
 	req := func(user, typ string) store.Request {
 		return store.Request{TenantID: "contoso", UserID: user, Trigger: "t", MigrationType: typ,
 			SourceMeetingType: "All", TargetMeetingType: "Current", WorkflowID: "wf-" + user}

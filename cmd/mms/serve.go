@@ -158,34 +158,60 @@ func apiCommand() *cobra.Command {
 }
 
 func tokenCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens in the service database"}
-	var database, name, tenant string
-	create := &cobra.Command{
-		Use:   "create",
-		Short: "Create an API token and print it (it is stored only as a hash)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	cmd := &cobra.Command{Use: "token", Short: "Create and revoke API tokens in the service database"}
+	var database, name, tenant, role string
+	withDB := func(run func(*cobra.Command, *store.DB) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
 			db, err := store.Open(cmd.Context(), database)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
+			return run(cmd, db)
+		}
+	}
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create an API token and print it once (it is stored only as a hash)",
+		Args:  cobra.NoArgs,
+		RunE: withDB(func(cmd *cobra.Command, db *store.DB) error {
 			if tenant != "" {
 				if _, err := db.Tenant(cmd.Context(), tenant); err != nil {
 					return err
 				}
 			}
-			tok, err := db.CreateToken(cmd.Context(), name, tenant)
+			tok, err := db.CreateToken(cmd.Context(), name, tenant, role)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), tok)
 			return nil
-		},
+		}),
 	}
-	create.Flags().StringVar(&database, "database", env("MMS_DATABASE", ".mms/mms.db"), "service database (MMS_DATABASE)")
+	revoke := &cobra.Command{
+		Use:   "revoke",
+		Short: "Revoke the tokens with a name (in one tenant, with --tenant)",
+		Args:  cobra.NoArgs,
+		RunE: withDB(func(cmd *cobra.Command, db *store.DB) error {
+			n, err := db.RevokeToken(cmd.Context(), name, tenant)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("no token named %q", name)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked %d token(s) named %q\n", n, name)
+			return nil
+		}),
+	}
+	for _, c := range []*cobra.Command{create, revoke} {
+		c.Flags().StringVar(&database, "database", env("MMS_DATABASE", ".mms/mms.db"), "service database (MMS_DATABASE)")
+		c.Flags().StringVar(&tenant, "tenant", "", "one tenant (default: a token for every tenant)")
+		cmd.AddCommand(c)
+	}
 	create.Flags().StringVar(&name, "name", "admin", "a name for the token, shown in status records")
-	create.Flags().StringVar(&tenant, "tenant", "", "bind the token to one tenant (default: every tenant)")
-	cmd.AddCommand(create)
+	create.Flags().StringVar(&role, "role", store.RoleAdmin, "admin, operator (start, cancel, read), reader, or upstream (post events only)")
+	revoke.Flags().StringVar(&name, "name", "", "the token's name (required)")
+	_ = revoke.MarkFlagRequired("name")
 	return cmd
 }

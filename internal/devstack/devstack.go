@@ -191,12 +191,12 @@ func adminToken(ctx context.Context, db *store.DB, dir string) (string, error) {
 	raw, err := os.ReadFile(path)
 	if err == nil && len(strings.TrimSpace(string(raw))) > 0 {
 		tok := strings.TrimSpace(string(raw))
-		return tok, db.ImportToken(ctx, "dev-admin", "", tok)
+		return tok, db.ImportToken(ctx, "dev-admin", "", store.RoleAdmin, tok)
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("admin token %s: %w", path, err)
 	}
-	tok, err := db.CreateToken(ctx, "dev-admin", "")
+	tok, err := db.CreateToken(ctx, "dev-admin", "", store.RoleAdmin)
 	if err != nil {
 		return "", err
 	}

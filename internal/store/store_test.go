@@ -141,7 +141,7 @@ func TestRecordResultsCountsOnceAcrossRetries(t *testing.T) {
 func TestTokensAreHashedAndScoped(t *testing.T) {
 	ctx := context.Background()
 	db := open(t)
-	secret, err := db.CreateToken(ctx, "ops", "t1")
+	secret, err := db.CreateToken(ctx, "ops", "t1", RoleOperator)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,13 +150,22 @@ func TestTokensAreHashedAndScoped(t *testing.T) {
 		t.Fatalf("token stored as %q (%v): must be a hash", stored, err)
 	}
 	tok, err := db.LookupToken(ctx, secret)
-	if err != nil || tok.TenantID != "t1" || tok.Name != "ops" {
+	if err != nil || tok.TenantID != "t1" || tok.Name != "ops" || tok.Role != RoleOperator {
 		t.Fatalf("lookup = %+v, %v", tok, err)
 	}
 	if _, err := db.LookupToken(ctx, secret+"x"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("wrong secret: %v", err)
 	}
-	if err := db.ImportToken(ctx, "dev", "", "short"); err == nil {
+	if err := db.ImportToken(ctx, "dev", "", RoleAdmin, "short"); err == nil {
 		t.Fatal("short token accepted")
+	}
+	if _, err := db.CreateToken(ctx, "x", "", "superuser"); err == nil {
+		t.Fatal("unknown role accepted")
+	}
+	if n, err := db.RevokeToken(ctx, "ops", "t1"); err != nil || n != 1 {
+		t.Fatalf("revoke = %d, %v", n, err)
+	}
+	if _, err := db.LookupToken(ctx, secret); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("revoked token still works: %v", err)
 	}
 }

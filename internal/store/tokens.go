@@ -9,51 +9,80 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 )
 
+// Token roles.
+const (
+	RoleAdmin    = "admin"    // everything
+	RoleOperator = "operator" // start, cancel, read
+	RoleReader   = "reader"   // read
+	RoleUpstream = "upstream" // post change events only
+)
+
+// Roles lists the roles, most powerful first.
+var Roles = []string{RoleAdmin, RoleOperator, RoleReader, RoleUpstream}
+
 // Token is an API credential. An empty TenantID may act on every tenant.
 type Token struct {
-	ID       string
-	Name     string
-	TenantID string
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	TenantID string `json:"tenantId,omitempty"`
+	Role     string `json:"role"`
 }
 
 // CreateToken stores a new token and returns its secret, which is shown once
 // and stored only as a hash.
-func (s *DB) CreateToken(ctx context.Context, name, tenantID string) (secret string, err error) {
+func (s *DB) CreateToken(ctx context.Context, name, tenantID, role string) (secret string, err error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
 	secret = "mms_" + base64.RawURLEncoding.EncodeToString(b)
-	return secret, s.ImportToken(ctx, name, tenantID, secret)
+	return secret, s.ImportToken(ctx, name, tenantID, role, secret)
 }
 
 // ImportToken stores a token whose secret the caller already has (the dev
 // server keeps its admin token across restarts). Importing the same secret
 // twice is a no-op.
-func (s *DB) ImportToken(ctx context.Context, name, tenantID, secret string) error {
+func (s *DB) ImportToken(ctx context.Context, name, tenantID, role, secret string) error {
 	if len(secret) < 20 {
 		return errors.New("token: too short (at least 20 characters)")
+	}
+	if !slices.Contains(Roles, role) {
+		return fmt.Errorf("token role: must be one of %v, not %q", Roles, role)
 	}
 	var tenant any
 	if tenantID != "" {
 		tenant = tenantID
 	}
-	_, err := s.sql.ExecContext(ctx, `INSERT INTO api_tokens (id, token_hash, name, tenant_id, created_at)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING`,
-		uuid.NewString(), hashToken(secret), name, tenant, FormatTime(s.now()))
+	_, err := s.sql.ExecContext(ctx, `INSERT INTO api_tokens (id, token_hash, name, tenant_id, role, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token_hash) DO NOTHING`,
+		uuid.NewString(), hashToken(secret), name, tenant, role, FormatTime(s.now()))
 	return err
 }
 
-// LookupToken finds the token with this secret, or ErrNotFound.
+// RevokeToken deletes the tokens with this name (and tenant, when given),
+// returning how many there were.
+func (s *DB) RevokeToken(ctx context.Context, name, tenantID string) (int, error) {
+	res, err := s.sql.ExecContext(ctx, `DELETE FROM api_tokens WHERE name = ? AND (? = '' OR tenant_id = ?)`,
+		name, tenantID, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// LookupToken finds the token with this secret, or ErrNotFound. The lookup
+// is by SHA-256 of the secret, so its timing reveals nothing about secrets.
 func (s *DB) LookupToken(ctx context.Context, secret string) (Token, error) {
 	var t Token
 	var tenant sql.NullString
-	err := s.sql.QueryRowContext(ctx, `SELECT id, name, tenant_id FROM api_tokens WHERE token_hash = ?`,
-		hashToken(secret)).Scan(&t.ID, &t.Name, &tenant)
+	err := s.sql.QueryRowContext(ctx, `SELECT id, name, tenant_id, role FROM api_tokens WHERE token_hash = ?`,
+		hashToken(secret)).Scan(&t.ID, &t.Name, &tenant, &t.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, fmt.Errorf("token: %w", ErrNotFound)
 	}

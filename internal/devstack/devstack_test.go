@@ -371,6 +371,34 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("bob after PUT = %+v", db2.Migration)
 	}
 
+	// Converting Bob's Skype meetings to Teams: each gets a Teams meeting of
+	// its own (created once), a Teams block, and Teams metadata.
+	code, raw = c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken,
+		map[string]any{"user": "bob@contoso.com", "sourceMeetingType": "SfB", "targetMeetingType": "Teams"})
+	var conv store.Migration
+	if code != 202 || json.Unmarshal(raw, &conv) != nil {
+		t.Fatalf("convert bob = %d %s", code, raw)
+	}
+	var dconv api.MigrationDetail
+	for dconv = c.waitFinal("bob@contoso.com"); dconv.CorrelationID != conv.CorrelationID; dconv = c.waitFinal("bob@contoso.com") {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if dconv.State != store.StateSucceeded || dconv.SucceededMeeting != 2 || dconv.MigrationType != "SfbToTeams" {
+		t.Fatalf("conversion = %+v %+v", dconv.Migration, dconv.Meetings)
+	}
+	converted, _ := st.Sandbox.Meetings(ctx, "contoso", "bob@contoso.com")
+	for _, m := range converted {
+		format := meetingblock.FormatHTML
+		if m.BodyType == calendar.BodyText {
+			format = meetingblock.FormatText
+		}
+		blk, err := meetingblock.Find(m.Body, format)
+		if err != nil || blk.Kind != meetingblock.KindTeams || !strings.HasPrefix(blk.JoinURL, "https://teams.microsoft.com/meet/") ||
+			m.OnlineMeeting == nil || m.OnlineMeeting.Provider != calendar.ProviderTeams || m.OnlineMeeting.JoinURL != blk.JoinURL {
+			t.Errorf("bob's %q after conversion: block %+v (%v), metadata %+v", m.Subject, blk, err, m.OnlineMeeting)
+		}
+	}
+
 	// Restart on the same data directory: the records and the workflow history survive.
 	st.Stop(ctx)
 	stopped = true

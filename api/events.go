@@ -111,16 +111,21 @@ func (s *Server) takeEvent(c *gin.Context, tenant store.Tenant, users []store.Us
 					profiles = append(profiles, rules.UserProfile{User: u.ID, Profile: p})
 				}
 			}
-			targets = rules.AffectedByBridge(e.BridgeID, profiles)
+			if targets = rules.AffectedByBridge(e.BridgeID, profiles); len(targets) == 0 {
+				targets = []string{""} // recorded, so no event is lost: ignored, nobody is on the bridge
+			}
 		}
 	}
 	var out []store.Event
 	for _, user := range targets {
 		ev := store.Event{ID: e.ID, UserID: user, Type: string(e.Type), Payload: payload}
 		var newProfile json.RawMessage
-		if user == "" {
+		switch {
+		case user == "" && e.BridgeID != "":
+			ev.Reason = "ignored: no user is on bridge " + e.BridgeID
+		case user == "":
 			ev.Reason = rules.Decide(e.Event, meetingblock.Profile{}, tenant.Settings).Reason
-		} else {
+		default:
 			var before meetingblock.Profile
 			if err := json.Unmarshal(byID[user].Profile, &before); err != nil {
 				ev.Reason = "ignored: the user's stored profile is not valid JSON"

@@ -49,6 +49,31 @@ func TestEventsIgnoredAreRecordedAndBadOnesChangeNothing(t *testing.T) {
 	if evs, _ := db.Events(ctx, "contoso", "", 100); len(evs) != 3 {
 		t.Fatalf("%d events recorded, want 3", len(evs))
 	}
+	// A bridge's number changes: exactly the users on that bridge get a
+	// decision and the new number.
+	for user, bridge := range map[string]string{"u1@contoso.com": "amer-1", "u2@contoso.com": "amer-1", "u3@contoso.com": "amer-2"} {
+		if err := db.PutUser(ctx, store.User{TenantID: "contoso", ID: user, DisplayName: user, Profile: json.RawMessage(
+			`{"meetingType":"Teams","provider":"Microsoft","conferenceId":"123456","tollNumber":"+1 425-555-0100","bridgeId":"` + bridge + `"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, body = post(t, url, tok, `{"id":"b0","type":"bridgeNumberChanged","bridgeId":"amer-1","oldNumber":"+1 425-555-0100","newNumber":"+1 425-555-0199"}`)
+	var fan struct{ Results []store.Event }
+	if code != 202 || json.Unmarshal([]byte(body), &fan) != nil || len(fan.Results) != 2 ||
+		fan.Results[0].UserID != "u1@contoso.com" || fan.Results[1].UserID != "u2@contoso.com" {
+		t.Fatalf("fan-out = %d %s", code, body)
+	}
+	for user, want := range map[string]string{"u1@contoso.com": "425-555-0199", "u3@contoso.com": "425-555-0100"} {
+		if u, _ := db.User(ctx, "contoso", user); !strings.Contains(string(u.Profile), want) {
+			t.Errorf("%s after the bridge change: %s, want %s", user, u.Profile, want)
+		}
+	}
+
+	// A bridge nobody is on: recorded as ignored, not lost.
+	code, body = post(t, url, tok, `{"id":"b1","type":"bridgeNumberChanged","bridgeId":"emea-7","oldNumber":"+44 20 7946 0000","newNumber":"+44 20 7946 0001"}`)
+	if code != 202 || !strings.Contains(body, "ignored: no user is on bridge emea-7") {
+		t.Fatalf("empty bridge = %d %s", code, body)
+	}
 	reader, _ := db.CreateToken(ctx, "auditor", "contoso", store.RoleReader)
 	code, body = get(t, url+"?user=admin@contoso.com", reader)
 	var list struct{ Events []store.Event }
@@ -70,7 +95,7 @@ func TestEventsIgnoredAreRecordedAndBadOnesChangeNothing(t *testing.T) {
 			t.Errorf("%s: %d %s, want an error with %q", bad, code, body, want)
 		}
 	}
-	if evs, _ := db.Events(ctx, "contoso", "", 100); len(evs) != 3 {
+	if evs, _ := db.Events(ctx, "contoso", "", 100); len(evs) != 6 {
 		t.Fatalf("bad requests recorded events: %d", len(evs))
 	}
 }

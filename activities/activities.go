@@ -80,6 +80,9 @@ type BeginRunInput struct {
 	Trigger           string `json:"trigger"`
 	SourceMeetingType string `json:"sourceMeetingType"`
 	TargetMeetingType string `json:"targetMeetingType"`
+	// DryRun: compute outcomes and diffs only; CorrelationID is its record.
+	DryRun        bool   `json:"dryRun,omitempty"`
+	CorrelationID string `json:"correlationId,omitempty"`
 }
 
 // RunPlan is everything a run needs, decided once at its start.
@@ -94,6 +97,7 @@ type RunPlan struct {
 	ParticipantLimit  int                  `json:"participantLimit"`
 	From              time.Time            `json:"from"` // "now" for this run: earlier meetings are past
 	To                time.Time            `json:"to"`
+	DryRun            bool                 `json:"dryRun,omitempty"`
 	// Blocked, when set, is why the run cannot proceed (retrying cannot help).
 	Blocked string `json:"blocked,omitempty"`
 }
@@ -103,7 +107,7 @@ func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, e
 	rec, err := a.DB.BeginRun(ctx, store.Request{TenantID: in.TenantID, UserID: in.UserID, Trigger: in.Trigger,
 		MigrationType:     MigrationType(in.SourceMeetingType, in.TargetMeetingType),
 		SourceMeetingType: in.SourceMeetingType, TargetMeetingType: in.TargetMeetingType,
-		WorkflowID: in.WorkflowID}, in.RunKey)
+		WorkflowID: in.WorkflowID, CorrelationID: in.CorrelationID}, in.RunKey)
 	if err != nil {
 		return RunPlan{}, err
 	}
@@ -113,7 +117,8 @@ func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, e
 		horizon = 2 * 365 * 24 * time.Hour
 	}
 	plan := RunPlan{MigrationID: rec.CorrelationID, TenantID: in.TenantID, UserID: in.UserID, Mailbox: in.UserID,
-		SourceMeetingType: in.SourceMeetingType, TargetMeetingType: in.TargetMeetingType, From: now, To: now.Add(horizon)}
+		SourceMeetingType: in.SourceMeetingType, TargetMeetingType: in.TargetMeetingType, From: now, To: now.Add(horizon),
+		DryRun: in.DryRun}
 	tenant, err := a.DB.Tenant(ctx, in.TenantID)
 	if errors.Is(err, store.ErrNotFound) {
 		plan.Blocked = fmt.Sprintf("tenant %q does not exist", in.TenantID)

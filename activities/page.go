@@ -36,6 +36,10 @@ type progress struct {
 	Results []store.MeetingResult `json:"results"`
 }
 
+// DryRunTeamsJoinURL stands in a dry run's diff for the Teams meeting a
+// conversion would create.
+const DryRunTeamsJoinURL = "https://teams.microsoft.com/meet/0000000000000?p=DRYRUN"
+
 // conflictAttempts bounds re-reads when the organizer keeps editing a meeting.
 const conflictAttempts = 3
 
@@ -138,7 +142,11 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 	var online *calendar.OnlineMeeting
 	if p.TargetMeetingType == TargetTeams {
 		target = meetingblock.TargetTeams
-		if m.OnlineMeeting.Provider != calendar.ProviderTeams {
+		if m.OnlineMeeting.Provider != calendar.ProviderTeams && p.DryRun {
+			// A dry run creates nothing: the diff shows where the new
+			// meeting's link will go.
+			profile.MeetingType, profile.JoinURL = string(meetingblock.KindTeams), DryRunTeamsJoinURL
+		} else if m.OnlineMeeting.Provider != calendar.ProviderTeams {
 			// A Skype meeting becomes a Teams meeting of its own, obtained
 			// idempotently so a retry does not create a second one.
 			om, err := a.Calendar.EnsureTeamsMeeting(ctx, p.TenantID, p.Mailbox, m.ID)
@@ -161,6 +169,10 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 		return res, nil
 	case meetingblock.NotReplaced:
 		res.Outcome, res.Reason = store.OutcomeSkipped, r.Reason
+		return res, nil
+	}
+	if p.DryRun {
+		res.Outcome, res.Diff = store.OutcomeWouldUpdate, meetingblock.UnifiedDiff(m.Body, r.Body)
 		return res, nil
 	}
 	u, err := a.Calendar.UpdateMeeting(ctx, p.TenantID, calendar.Update{Mailbox: p.Mailbox, MeetingID: m.ID,

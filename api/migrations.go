@@ -52,6 +52,8 @@ type StartRequest struct {
 	TargetMeetingType string `json:"targetMeetingType"`
 	// QuietPeriodSeconds delays the run; a manual start runs at once by default.
 	QuietPeriodSeconds *int `json:"quietPeriodSeconds"`
+	// DryRun computes each meeting's outcome and diff, changing nothing.
+	DryRun bool `json:"dryRun"`
 }
 
 func (r *StartRequest) validate() error {
@@ -64,6 +66,8 @@ func (r *StartRequest) validate() error {
 	case r.TargetMeetingType != "" && r.TargetMeetingType != activities.TargetCurrent &&
 		r.TargetMeetingType != activities.TargetTeams:
 		return fmt.Errorf("targetMeetingType: must be Current or Teams, not %q", r.TargetMeetingType)
+	case r.DryRun && r.QuietPeriodSeconds != nil:
+		return errors.New("quietPeriodSeconds: a dry run starts at once")
 	case r.QuietPeriodSeconds != nil && (*r.QuietPeriodSeconds < 0 || *r.QuietPeriodSeconds > 86400):
 		return fmt.Errorf("quietPeriodSeconds: must be between 0 and 86400, not %d", *r.QuietPeriodSeconds)
 	}
@@ -96,12 +100,17 @@ func (s *Server) startMigration(c *gin.Context) {
 	if req.QuietPeriodSeconds != nil {
 		trigger.QuietPeriodSeconds = *req.QuietPeriodSeconds
 	}
-	rec, err := s.handOff(c.Request.Context(), tenant, req.User, trigger)
+	handOff := s.handOff
+	if req.DryRun {
+		handOff = s.startDryRun
+	}
+	rec, err := handOff(c.Request.Context(), tenant, req.User, trigger)
 	if err != nil {
 		abort(c, http.StatusServiceUnavailable, "unavailable", err.Error())
 		return
 	}
-	c.Header("Location", "/v1/tenants/"+url.PathEscape(tenant)+"/migrations/"+url.PathEscape(req.User))
+	c.Header("Location", "/v1/tenants/"+url.PathEscape(tenant)+"/migrations/"+url.PathEscape(req.User)+
+		"?correlationId="+rec.CorrelationID)
 	c.JSON(http.StatusAccepted, rec)
 }
 
@@ -239,6 +248,30 @@ func (s *Server) handOff(ctx context.Context, tenant, user string, t workflows.T
 	return rec, nil
 }
 
+// startDryRun runs the migration's decisions in an execution of its own,
+// with a record of its own, so it neither waits for nor merges with the
+// user's real migration.
+func (s *Server) startDryRun(ctx context.Context, tenant, user string, t workflows.Trigger) (store.Migration, error) {
+	source, target := t.SourceMeetingType, t.TargetMeetingType
+	rec, err := s.DB.OpenDryRun(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: "dry run by " + t.RequestedBy,
+		MigrationType: activities.MigrationType(source, target), SourceMeetingType: source, TargetMeetingType: target})
+	if err != nil {
+		s.Logger.Error("open dry-run record", "error", err)
+		return store.Migration{}, errors.New("could not record the dry run")
+	}
+	wfID := workflows.DryRunWorkflowID(tenant, user, rec.CorrelationID)
+	t.Reason = "dry run"
+	if _, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wfID, TaskQueue: workflows.TaskQueue,
+		TypedSearchAttributes: workflows.SearchAttributes(tenant, user)}, workflows.MigrationWorkflowType,
+		workflows.Input{TenantID: tenant, UserID: user, DryRun: true, CorrelationID: rec.CorrelationID,
+			Pending: []workflows.Trigger{t}}); err != nil {
+		msg := "could not hand the dry run to Temporal: " + err.Error()
+		_ = s.DB.FailPending(ctx, rec.CorrelationID, msg)
+		return store.Migration{}, errors.New(msg)
+	}
+	return rec, nil
+}
+
 // MigrationDetail is a user's latest record with its per-meeting results.
 type MigrationDetail struct {
 	store.Migration
@@ -247,7 +280,20 @@ type MigrationDetail struct {
 
 func (s *Server) getMigration(c *gin.Context) {
 	tenant, user := c.Param("tenant"), c.Param("user")
-	rec, err := s.DB.LatestMigration(c.Request.Context(), tenant, user)
+	var rec store.Migration
+	var err error
+	if id := c.Query("correlationId"); id != "" {
+		// One record, a dry run's say; it must be this tenant's and user's.
+		if rec, err = s.DB.Migration(c.Request.Context(), id); err == nil && (rec.TenantID != tenant || rec.UserID != user) {
+			err = store.ErrNotFound
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			abort(c, http.StatusNotFound, "not_found", "no migration "+quote(id)+" for user "+quote(user))
+			return
+		}
+	} else {
+		rec, err = s.DB.LatestMigration(c.Request.Context(), tenant, user)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		if _, uerr := s.DB.User(c.Request.Context(), tenant, user); errors.Is(uerr, store.ErrNotFound) {
 			abort(c, http.StatusNotFound, "not_found", "user "+quote(user)+" not found in tenant "+quote(tenant))

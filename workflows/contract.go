@@ -40,6 +40,12 @@ func WorkflowID(tenantID, userID string) string {
 	return "mms-migration/" + tenantID + "/" + userID
 }
 
+// DryRunWorkflowID is the ID of a dry run: its own execution, so it never
+// merges with the user's real migration.
+func DryRunWorkflowID(tenantID, userID, correlationID string) string {
+	return "mms-dryrun/" + tenantID + "/" + userID + "/" + correlationID
+}
+
 // Input starts the workflow.
 type Input struct {
 	TenantID string `json:"tenantId"`
@@ -51,6 +57,10 @@ type Input struct {
 	PagesPerExecution int `json:"pagesPerExecution,omitempty"`
 	// Pending carries triggers over a continue-as-new; callers leave it empty.
 	Pending []Trigger `json:"pending,omitempty"`
+	// DryRun computes every meeting's outcome and diff, writing and sending
+	// nothing; CorrelationID names its record (created by the caller).
+	DryRun        bool   `json:"dryRun,omitempty"`
+	CorrelationID string `json:"correlationId,omitempty"`
 	// Resume carries a run in progress over a continue-as-new; callers leave it empty.
 	Resume *RunState `json:"resume,omitempty"`
 }

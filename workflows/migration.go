@@ -150,6 +150,7 @@ func (w *migration) run(ctx workflow.Context, batch []Trigger) error {
 		TenantID: w.in.TenantID, UserID: w.in.UserID, WorkflowID: info.WorkflowExecution.ID,
 		RunKey:  fmt.Sprintf("%s/%s/%d", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, w.st.Round),
 		Trigger: reason, SourceMeetingType: source, TargetMeetingType: target,
+		DryRun: w.in.DryRun, CorrelationID: w.in.CorrelationID,
 	}).Get(ctx, &plan); err != nil {
 		return err
 	}

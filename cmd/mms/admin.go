@@ -157,12 +157,13 @@ func startCommand() *cobra.Command {
 	cmd.Flags().StringVar(&req.SourceMeetingType, "source", "All", "meetings to migrate: All, SfB or Teams")
 	cmd.Flags().StringVar(&req.TargetMeetingType, "target", "Current", "Current keeps each meeting's kind; Teams converts to Teams")
 	cmd.Flags().IntVar(&quiet, "quiet-period", 0, "seconds to wait for further changes before running")
+	cmd.Flags().BoolVar(&req.DryRun, "dry-run", false, "compute each meeting's outcome and diff, changing nothing")
 	return cmd
 }
 
 func statusCommand() *cobra.Command {
 	var af apiFlags
-	var user, state, typ, start, end string
+	var user, state, typ, start, end, correlationID string
 	var summary bool
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -176,7 +177,11 @@ func statusCommand() *cobra.Command {
 			base := "/v1/tenants/" + url.PathEscape(af.tenant) + "/migrations"
 			if user != "" {
 				var d api.MigrationDetail
-				if err := af.call(http.MethodGet, base+"/"+url.PathEscape(user), nil, &d); err != nil {
+				path := base + "/" + url.PathEscape(user)
+				if correlationID != "" {
+					path += "?correlationId=" + url.QueryEscape(correlationID)
+				}
+				if err := af.call(http.MethodGet, path, nil, &d); err != nil {
 					return err
 				}
 				if af.output == "json" {
@@ -236,6 +241,7 @@ func statusCommand() *cobra.Command {
 	cmd.Flags().StringVar(&start, "start", "", "records created or modified from this time (RFC 3339)")
 	cmd.Flags().StringVar(&end, "end", "", "records created or modified before this time (RFC 3339)")
 	cmd.Flags().BoolVar(&summary, "summary", false, "each state with its user count (-SummaryOnly)")
+	cmd.Flags().StringVar(&correlationID, "correlation-id", "", "with --user: that record (a dry run's, say) instead of the latest")
 	return cmd
 }
 
@@ -262,6 +268,11 @@ func printDetail(w io.Writer, d api.MigrationDetail) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", truncate(m.Subject, 40), m.Start.Local().Format("2006-01-02 15:04"), m.Outcome, m.InvitesSent, m.Reason)
 	}
 	tw.Flush()
+	for _, m := range d.Meetings {
+		if m.Diff != "" { // a dry run: show what would change
+			fmt.Fprintf(w, "\n--- %s\n%s", m.Subject, m.Diff)
+		}
+	}
 }
 
 func truncate(s string, n int) string {

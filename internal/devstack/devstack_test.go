@@ -80,11 +80,18 @@ func (c client_) do(method, path, token string, body any) (int, []byte) {
 	return resp.StatusCode, raw
 }
 
-func (c client_) waitFinal(user string) api.MigrationDetail {
+func (c client_) waitFinal(user string) api.MigrationDetail { return c.waitRecord(user, "") }
+
+// waitRecord polls a user's latest record (or one by correlation ID) until it is final.
+func (c client_) waitRecord(user, correlationID string) api.MigrationDetail {
 	c.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
+	path := "/v1/tenants/contoso/migrations/" + user
+	if correlationID != "" {
+		path += "?correlationId=" + correlationID
+	}
 	for {
-		code, raw := c.do("GET", "/v1/tenants/contoso/migrations/"+user, c.token, nil)
+		code, raw := c.do("GET", path, c.token, nil)
 		var d api.MigrationDetail
 		if code == 200 {
 			if err := json.Unmarshal(raw, &d); err != nil {
@@ -156,12 +163,52 @@ func TestEndToEnd(t *testing.T) {
 	if recs, _ := st.DB.Migrations(ctx, "contoso", store.Filter{}); len(recs) != 0 {
 		t.Fatalf("bad requests created records: %+v", recs)
 	}
+	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken,
+		`{"user":"alice@contoso.com","dryRun":true,"quietPeriodSeconds":5}`); code != 400 || !strings.Contains(string(raw), "dry run starts at once") {
+		t.Fatalf("dry run with a quiet period: %d %s", code, raw)
+	}
 
 	before, err := st.Sandbox.Meetings(ctx, "contoso", alice)
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": alice})
+
+	// A dry run first: every outcome and diff, nothing written or sent, and
+	// no trace in the user's real status.
+	code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": alice, "dryRun": true})
+	var dry store.Migration
+	if code != 202 || json.Unmarshal(raw, &dry) != nil || !dry.DryRun {
+		t.Fatalf("dry run = %d %s", code, raw)
+	}
+	dd := c.waitRecord(alice, dry.CorrelationID)
+	wouldUpdate := 0
+	for _, m := range dd.Meetings {
+		if m.Outcome == store.OutcomeWouldUpdate {
+			wouldUpdate++
+			if !strings.Contains(m.Diff, "+") || !strings.Contains(m.Diff, "206-555-0199") {
+				t.Errorf("%q: dry-run diff does not show the new number:\n%s", m.Subject, m.Diff)
+			}
+		}
+	}
+	if dd.State != store.StateSucceeded || wouldUpdate != 4 || dd.SkippedMeeting != 3 || dd.InvitesUpdate != 0 {
+		t.Fatalf("dry run record = %+v (%d would update)", dd.Migration, wouldUpdate)
+	}
+	unchanged, _ := st.Sandbox.Meetings(ctx, "contoso", alice)
+	for i := range before {
+		if unchanged[i].Body != before[i].Body || unchanged[i].ETag != before[i].ETag {
+			t.Errorf("dry run changed %q", before[i].Subject)
+		}
+	}
+	if sent, _ := st.Sandbox.Outbox(ctx, "contoso", ""); len(sent) != 0 {
+		t.Fatalf("dry run sent %d notifications", len(sent))
+	}
+	if code, raw := c.do("GET", "/v1/tenants/contoso/migrations/"+alice, st.AdminToken, nil); code != 404 {
+		t.Fatalf("a dry run shows as the user's migration: %d %s", code, raw)
+	}
+	if code, raw := c.do("GET", "/v1/tenants/contoso/migrations/"+alice+"?correlationId=nope", st.AdminToken, nil); code != 404 {
+		t.Fatalf("unknown correlation ID: %d %s", code, raw)
+	}
+	code, raw = c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": alice})
 	if code != 202 {
 		t.Fatalf("start = %d %s", code, raw)
 	}

@@ -40,6 +40,7 @@ type Migration struct {
 	RetryCount        int       `json:"retryCount"`
 	LastMessage       string    `json:"lastMessage"`
 	WorkflowID        string    `json:"workflowId"`
+	DryRun            bool      `json:"dryRun,omitempty"`
 	CreateDate        time.Time `json:"createDate"`
 	ModifiedDate      time.Time `json:"modifiedDate"`
 }
@@ -53,11 +54,14 @@ type Request struct {
 	SourceMeetingType string
 	TargetMeetingType string
 	WorkflowID        string
+	// CorrelationID names the record a run claims (a dry run's, created
+	// by OpenDryRun); empty claims the user's Pending record.
+	CorrelationID string
 }
 
 const migrationColumns = `id, tenant_id, user_id, state, migration_type, source_meeting_type,
 	target_meeting_type, trigger_count, last_trigger, total_meeting, succeeded_meeting, failed_meeting,
-	skipped_meeting, invites_update, retry_count, last_message, workflow_id, created_at, modified_at`
+	skipped_meeting, invites_update, retry_count, last_message, workflow_id, dry_run, created_at, modified_at`
 
 // OpenPending returns the user's Pending record, merging this request into
 // it, or creates one. Called before the workflow is signalled so that the
@@ -83,7 +87,7 @@ func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE migrations SET trigger_count = trigger_count + ?, last_trigger = ?,
 		migration_type = ?, source_meeting_type = ?, target_meeting_type = ?, modified_at = ?
-		WHERE tenant_id = ? AND user_id = ? AND state = ?`,
+		WHERE tenant_id = ? AND user_id = ? AND state = ? AND dry_run = 0`,
 		inc, r.Trigger, r.MigrationType, r.SourceMeetingType, r.TargetMeetingType, ts, r.TenantID, r.UserID, state)
 	if err != nil {
 		return Migration{}, err
@@ -98,7 +102,7 @@ func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state
 		}
 	}
 	return scanMigration(tx.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
-		WHERE tenant_id = ? AND user_id = ? AND state = ?`, r.TenantID, r.UserID, state))
+		WHERE tenant_id = ? AND user_id = ? AND state = ? AND dry_run = 0`, r.TenantID, r.UserID, state))
 }
 
 // BeginRun moves the user's Pending record to InProgress for the workflow run
@@ -119,8 +123,11 @@ func (s *DB) BeginRun(ctx context.Context, r Request, runKey string) (Migration,
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		if r.CorrelationID != "" {
+			return claim(ctx, tx, &m, r.CorrelationID, runKey, now)
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE migrations SET state = ?, last_message = ?, modified_at = ?
-			WHERE tenant_id = ? AND user_id = ? AND state = ?`,
+			WHERE tenant_id = ? AND user_id = ? AND state = ? AND dry_run = 0`,
 			StateFailed, "abandoned: the workflow run that owned this record ended without finishing it",
 			now, r.TenantID, r.UserID, StateInProgress); err != nil {
 			return err
@@ -138,6 +145,35 @@ func (s *DB) BeginRun(ctx context.Context, r Request, runKey string) (Migration,
 		return err
 	})
 	return m, err
+}
+
+// claim moves a record created for a specific run (a dry run) to
+// InProgress; a retried claim by the same run finds it there.
+func claim(ctx context.Context, tx *sql.Tx, m *Migration, id, runKey, now string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE migrations SET state = ?, run_key = ?, modified_at = ?
+		WHERE id = ? AND state = ?`, StateInProgress, runKey, now, id, StatePending); err != nil {
+		return err
+	}
+	got, err := scanMigration(tx.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
+		WHERE id = ? AND state = ? AND run_key = ?`, id, StateInProgress, runKey))
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("migration %q: not pending for this run: %w", id, ErrNotFound)
+	}
+	*m = got
+	return err
+}
+
+// OpenDryRun creates the Pending record of a dry run, which never merges
+// with the user's real migrations.
+func (s *DB) OpenDryRun(ctx context.Context, r Request) (Migration, error) {
+	id, ts := uuid.NewString(), FormatTime(s.now())
+	if _, err := s.sql.ExecContext(ctx, `INSERT INTO migrations (id, tenant_id, user_id, state, migration_type,
+		source_meeting_type, target_meeting_type, trigger_count, last_trigger, workflow_id, dry_run, created_at, modified_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 1, ?, ?)`, id, r.TenantID, r.UserID, StatePending, r.MigrationType,
+		r.SourceMeetingType, r.TargetMeetingType, r.Trigger, r.WorkflowID, ts, ts); err != nil {
+		return Migration{}, err
+	}
+	return s.Migration(ctx, id)
 }
 
 // FinishRun closes an InProgress record as Succeeded or Failed.
@@ -172,7 +208,7 @@ func (s *DB) Migration(ctx context.Context, id string) (Migration, error) {
 // LatestMigration returns the user's most recent record, or ErrNotFound.
 func (s *DB) LatestMigration(ctx context.Context, tenantID, userID string) (Migration, error) {
 	m, err := scanMigration(s.sql.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
-		WHERE tenant_id = ? AND user_id = ? ORDER BY created_at DESC, id DESC LIMIT 1`, tenantID, userID))
+		WHERE tenant_id = ? AND user_id = ? AND dry_run = 0 ORDER BY created_at DESC, id DESC LIMIT 1`, tenantID, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Migration{}, fmt.Errorf("no migration for user %q in tenant %q: %w", userID, tenantID, ErrNotFound)
 	}
@@ -224,6 +260,7 @@ func (f Filter) where(tenantID string) (string, []any) {
 func (s *DB) Summary(ctx context.Context, tenantID string, f Filter) (map[string]int, error) {
 	f.State = ""
 	where, args := f.where(tenantID)
+	where += " AND dry_run = 0" // a dry run is not a user's state
 	rows, err := s.sql.QueryContext(ctx, `SELECT m.state, COUNT(*) FROM migrations m
 		JOIN (SELECT user_id, MAX(created_at) AS latest FROM migrations`+where+` GROUP BY user_id) l
 		ON m.user_id = l.user_id AND m.created_at = l.latest WHERE m.tenant_id = ? GROUP BY m.state`,
@@ -278,7 +315,7 @@ func scanMigration(r scanner) (Migration, error) {
 	err := r.Scan(&m.CorrelationID, &m.TenantID, &m.UserID, &m.State, &m.MigrationType, &m.SourceMeetingType,
 		&m.TargetMeetingType, &m.TriggerCount, &m.LastTrigger, &m.TotalMeeting, &m.SucceededMeeting,
 		&m.FailedMeeting, &m.SkippedMeeting, &m.InvitesUpdate, &m.RetryCount, &m.LastMessage, &m.WorkflowID,
-		&created, &modified)
+		&m.DryRun, &created, &modified)
 	if err != nil {
 		return Migration{}, err
 	}

@@ -12,6 +12,8 @@ const (
 	OutcomeUpToDate = "UpToDate" // block already equal to the target: nothing sent
 	OutcomeSkipped  = "Skipped"  // not selected, with the reason
 	OutcomeFailed   = "Failed"   // could not be updated, with the error
+	// OutcomeWouldUpdate: a dry run found the block to replace (see Diff).
+	OutcomeWouldUpdate = "WouldUpdate"
 )
 
 // MeetingResult is what a run did to one meeting.
@@ -22,6 +24,8 @@ type MeetingResult struct {
 	Outcome     string    `json:"outcome"`
 	Reason      string    `json:"reason,omitempty"`
 	InvitesSent int       `json:"invitesSent"`
+	// Diff is a dry run's unified diff of the body.
+	Diff string `json:"diff,omitempty"`
 }
 
 // RecordResults stores per-meeting outcomes (replacing earlier ones for the
@@ -31,23 +35,23 @@ func (s *DB) RecordResults(ctx context.Context, migrationID string, results []Me
 	now := FormatTime(s.now())
 	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO meeting_results (migration_id, meeting_id, subject,
-			start_time, outcome, reason, invites_sent, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			start_time, outcome, reason, invites_sent, diff, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (migration_id, meeting_id) DO UPDATE SET subject = excluded.subject,
 			start_time = excluded.start_time, outcome = excluded.outcome, reason = excluded.reason,
-			invites_sent = excluded.invites_sent, updated_at = excluded.updated_at`)
+			invites_sent = excluded.invites_sent, diff = excluded.diff, updated_at = excluded.updated_at`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, r := range results {
 			if _, err := stmt.ExecContext(ctx, migrationID, r.MeetingID, r.Subject, FormatTime(r.Start),
-				r.Outcome, r.Reason, r.InvitesSent, now); err != nil {
+				r.Outcome, r.Reason, r.InvitesSent, r.Diff, now); err != nil {
 				return err
 			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE migrations SET
 			total_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome <> 'Skipped'),
-			succeeded_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome IN ('Updated', 'UpToDate')),
+			succeeded_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome IN ('Updated', 'UpToDate', 'WouldUpdate')),
 			failed_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome = 'Failed'),
 			skipped_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome = 'Skipped'),
 			invites_update = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.invites_sent > 0),
@@ -65,7 +69,7 @@ func (s *DB) RecordResults(ctx context.Context, migrationID string, results []Me
 
 // MeetingResults lists a record's per-meeting outcomes by meeting start.
 func (s *DB) MeetingResults(ctx context.Context, migrationID string) ([]MeetingResult, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT meeting_id, subject, start_time, outcome, reason, invites_sent
+	rows, err := s.sql.QueryContext(ctx, `SELECT meeting_id, subject, start_time, outcome, reason, invites_sent, diff
 		FROM meeting_results WHERE migration_id = ? ORDER BY start_time, meeting_id`, migrationID)
 	if err != nil {
 		return nil, err
@@ -75,7 +79,7 @@ func (s *DB) MeetingResults(ctx context.Context, migrationID string) ([]MeetingR
 	for rows.Next() {
 		var r MeetingResult
 		var start string
-		if err := rows.Scan(&r.MeetingID, &r.Subject, &start, &r.Outcome, &r.Reason, &r.InvitesSent); err != nil {
+		if err := rows.Scan(&r.MeetingID, &r.Subject, &start, &r.Outcome, &r.Reason, &r.InvitesSent, &r.Diff); err != nil {
 			return nil, err
 		}
 		if r.Start, err = ParseTime(start); err != nil {

@@ -169,3 +169,44 @@ func TestTokensAreHashedAndScoped(t *testing.T) {
 		t.Fatalf("revoked token still works: %v", err)
 	}
 }
+
+func TestDryRunStandsApart(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	req := Request{TenantID: "t1", UserID: "u1", Trigger: "x", MigrationType: "ToSameType",
+		SourceMeetingType: "All", TargetMeetingType: "Current", WorkflowID: "wf"}
+	dry, err := db.OpenDryRun(ctx, req)
+	if err != nil || !dry.DryRun || dry.State != StatePending {
+		t.Fatalf("dry = %+v, %v", dry, err)
+	}
+	real, _ := db.OpenPending(ctx, req)
+	if real.CorrelationID == dry.CorrelationID || real.DryRun {
+		t.Fatal("a real trigger merged into the dry run's record")
+	}
+	dreq := req
+	dreq.CorrelationID = dry.CorrelationID
+	claimed, err := db.BeginRun(ctx, dreq, "dry/1")
+	if err != nil || claimed.CorrelationID != dry.CorrelationID || claimed.State != StateInProgress {
+		t.Fatalf("claim = %+v, %v", claimed, err)
+	}
+	if again, err := db.BeginRun(ctx, dreq, "dry/1"); err != nil || again.CorrelationID != dry.CorrelationID {
+		t.Fatalf("retried claim = %+v, %v", again, err)
+	}
+	if _, err := db.BeginRun(ctx, dreq, "dry/other"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a second run claimed the dry run: %v", err)
+	}
+	// A real run neither claims nor abandons the dry run in progress.
+	r, err := db.BeginRun(ctx, req, "real/1")
+	if err != nil || r.CorrelationID != real.CorrelationID {
+		t.Fatalf("real run = %+v, %v", r, err)
+	}
+	if d, _ := db.Migration(ctx, dry.CorrelationID); d.State != StateInProgress {
+		t.Fatalf("dry run after a real run began: %+v", d)
+	}
+	db.FinishRun(ctx, dry.CorrelationID, StateSucceeded, "")
+	latest, _ := db.LatestMigration(ctx, "t1", "u1")
+	sum, _ := db.Summary(ctx, "t1", Filter{})
+	if latest.CorrelationID != real.CorrelationID || sum[StateSucceeded] != 0 || sum[StateInProgress] != 1 {
+		t.Fatalf("latest = %s, summary = %v: a dry run must not count as the user's state", latest.CorrelationID, sum)
+	}
+}

@@ -81,10 +81,15 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 	if _, err := a.DB.RecordResults(ctx, p.MigrationID, prog.Results); err != nil {
 		return PageResult{}, err
 	}
-	out := PageResult{NextCursor: page.NextCursor}
-	for _, r := range prog.Results {
+	return tally(prog.Results, page.NextCursor), nil
+}
+
+// tally counts a batch's outcomes.
+func tally(results []store.MeetingResult, next string) PageResult {
+	out := PageResult{NextCursor: next}
+	for _, r := range results {
 		switch r.Outcome {
-		case store.OutcomeUpdated:
+		case store.OutcomeUpdated, store.OutcomeWouldUpdate:
 			out.Updated++
 		case store.OutcomeUpToDate:
 			out.UpToDate++
@@ -97,7 +102,7 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 			out.Invites++
 		}
 	}
-	return out, nil
+	return out
 }
 
 // migrateMeeting returns the meeting's outcome, or an error worth a retry.

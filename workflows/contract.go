@@ -55,6 +55,10 @@ type Input struct {
 	// PagesPerExecution: a run continues as new after this many pages
 	// (0: DefaultPagesPerExecution), to keep the history short.
 	PagesPerExecution int `json:"pagesPerExecution,omitempty"`
+	// MaxRetries and RetryIntervalSeconds: failed meetings are retried this
+	// many times, this far apart (0: 9 times over 24 hours).
+	MaxRetries           int `json:"maxRetries,omitempty"`
+	RetryIntervalSeconds int `json:"retryIntervalSeconds,omitempty"`
 	// Pending carries triggers over a continue-as-new; callers leave it empty.
 	Pending []Trigger `json:"pending,omitempty"`
 	// DryRun computes every meeting's outcome and diff, writing and sending
@@ -126,6 +130,7 @@ type Status struct {
 	UpToDate        int    `json:"upToDate"`
 	Skipped         int    `json:"skipped"`
 	Failed          int    `json:"failed"`
+	Retries         int    `json:"retries"`
 	LastResult      string `json:"lastResult,omitempty"`
 
 	indexed string // the MmsState search attribute's current value

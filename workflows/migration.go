@@ -29,11 +29,20 @@ const (
 	// DefaultPagesPerExecution keeps the history short: a page costs about
 	// six events, so 500 pages stay under Temporal's 4,096-event suggestion.
 	DefaultPagesPerExecution = 500
+	// DefaultMaxRetries and DefaultRetryWindow: failed meetings are retried
+	// up to 9 times over 24 hours, as Microsoft's service did.
+	DefaultMaxRetries  = 9
+	DefaultRetryWindow = 24 * time.Hour
+	// retryBatch is how many failed meetings one ProcessMeetings retries.
+	retryBatch = 50
 )
 
 // Change IDs for workflow.GetVersion: histories recorded before a change
 // replay without it.
-const versionRunDeadline = "run-deadline"
+const (
+	versionRunDeadline = "run-deadline"
+	versionRetryFailed = "retry-failed"
+)
 
 // migration is the workflow's state.
 type migration struct {
@@ -181,12 +190,7 @@ func (w *migration) pages(ctx workflow.Context, rs RunState) error {
 	w.setState(ctx, StateInProgress, "Migrating meetings.")
 	pageCtx, cancelPages := workflow.WithCancel(ctx)
 	defer cancelPages()
-	pageCtx = workflow.WithActivityOptions(pageCtx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Minute,
-		HeartbeatTimeout:    30 * time.Second,
-		WaitForCancellation: true, // a cancelled page records what it finished
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 5 * time.Minute, MaximumAttempts: 10},
-	})
+	pageCtx = batchOptions(pageCtx)
 	var deadline workflow.Future
 	if !rs.Deadline.IsZero() {
 		// max: a resumed run may already be past its deadline.
@@ -232,10 +236,79 @@ func (w *migration) pages(ctx workflow.Context, rs RunState) error {
 		w.st.Failed += pr.Failed
 		w.setState(ctx, StateInProgress, "")
 		if pr.NextCursor == "" {
-			return w.finish(ctx, rs.Plan.MigrationID, "")
+			return w.retryFailed(ctx, rs.Plan, cancelPages)
 		}
 		rs.Cursor = pr.NextCursor
 	}
+}
+
+// batchOptions are for activities that work through a batch of meetings.
+func batchOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    30 * time.Second,
+		WaitForCancellation: true, // a cancelled batch records what it finished
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 5 * time.Minute, MaximumAttempts: 10},
+	})
+}
+
+// retryFailed retries the run's failed meetings, waiting between attempts,
+// up to the retry limit; then it finishes the run (Failed if some still fail).
+//
+// stopDeadline cancels the run's deadline timer, which covers the pages, not
+// the retries; it is called only once retrying, since cancelling it before
+// FinishRun would change the command order of runs without failures.
+func (w *migration) retryFailed(ctx workflow.Context, plan activities.RunPlan, stopDeadline func()) error {
+	if w.st.Failed == 0 || plan.DryRun ||
+		workflow.GetVersion(ctx, versionRetryFailed, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return w.finish(ctx, plan.MigrationID, "")
+	}
+	stopDeadline()
+	maxRetries := w.in.MaxRetries
+	if maxRetries <= 0 {
+		maxRetries = DefaultMaxRetries
+	}
+	interval := time.Duration(w.in.RetryIntervalSeconds) * time.Second
+	if interval <= 0 {
+		interval = DefaultRetryWindow / time.Duration(maxRetries)
+	}
+	for attempt := 1; attempt <= maxRetries && w.st.Failed > 0; attempt++ {
+		w.setState(ctx, StateInProgress, fmt.Sprintf("%d meeting(s) failed: retry %d of %d in %s.",
+			w.st.Failed, attempt, maxRetries, interval))
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(workflow.NewTimer(timerCtx, interval), func(workflow.Future) {})
+		sel.AddReceive(w.cancels, func(c workflow.ReceiveChannel, _ bool) {
+			var cc Cancel
+			c.Receive(ctx, &cc)
+			w.cancel = &cc
+		})
+		sel.Select(ctx)
+		cancelTimer()
+		if w.cancel != nil {
+			return w.finish(ctx, plan.MigrationID, "cancelled by "+w.cancel.who())
+		}
+		var ids []string
+		if err := workflow.ExecuteActivity(shortOptions(ctx), acts.PrepareRetry,
+			activities.RetryInput{MigrationID: plan.MigrationID, Attempt: attempt}).Get(ctx, &ids); err != nil {
+			return err
+		}
+		w.st.Retries = attempt
+		for i := 0; i < len(ids); i += retryBatch {
+			batch := ids[i:min(i+retryBatch, len(ids))]
+			var pr activities.PageResult
+			if err := workflow.ExecuteActivity(batchOptions(ctx), acts.ProcessMeetings,
+				activities.MeetingsInput{Plan: plan, MeetingIDs: batch}).Get(ctx, &pr); err != nil {
+				return w.finish(ctx, plan.MigrationID, "stopped after repeated errors: "+rootMessage(err))
+			}
+			// Every meeting in the batch had failed; count what it is now.
+			w.st.Failed += pr.Failed - len(batch)
+			w.st.Updated += pr.Updated
+			w.st.UpToDate += pr.UpToDate
+			w.st.Skipped += pr.Skipped
+		}
+	}
+	return w.finish(ctx, plan.MigrationID, "")
 }
 
 // finish closes the run's record; a message fails it.

@@ -214,3 +214,93 @@ func TestLongRunContinuesAsNewCarryingItsState(t *testing.T) {
 			e2.begins, e2.pages, e2.finishes)
 	}
 }
+
+// retryEnv: one page with two failed meetings; each retry fixes what
+// fixedPerRetry says (the rest fail again).
+func retryEnv(t *testing.T, fixedPerRetry []int) (*env, *int, *int) {
+	var s testsuite.WorkflowTestSuite
+	e := &env{TestWorkflowEnvironment: s.NewTestWorkflowEnvironment()}
+	e.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationWorkflowType})
+	var a *activities.Activities
+	e.RegisterActivity(a)
+	failing := []string{"m1", "m2"}
+	prepares, retries := 0, 0
+	e.OnActivity(a.BeginRun, mock.Anything, mock.Anything).Return(activities.RunPlan{MigrationID: "m"}, nil)
+	e.OnActivity(a.ProcessPage, mock.Anything, mock.Anything).Return(activities.PageResult{Updated: 8, Failed: 2}, nil)
+	e.OnActivity(a.PrepareRetry, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.RetryInput) ([]string, error) {
+			prepares++
+			if in.Attempt != prepares {
+				t.Errorf("attempt %d on call %d", in.Attempt, prepares)
+			}
+			return append([]string(nil), failing...), nil
+		})
+	e.OnActivity(a.ProcessMeetings, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.MeetingsInput) (activities.PageResult, error) {
+			fixed := 0
+			if retries < len(fixedPerRetry) {
+				fixed = fixedPerRetry[retries]
+			}
+			retries++
+			failing = failing[fixed:]
+			return activities.PageResult{Updated: fixed, Failed: len(in.MeetingIDs) - fixed}, nil
+		})
+	e.OnActivity(a.FinishRun, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FinishRunInput) (store.Migration, error) {
+			e.finishMsgs = append(e.finishMsgs, in.Message)
+			return store.Migration{State: store.StateSucceeded}, nil
+		})
+	return e, &prepares, &retries
+}
+
+func TestFailedMeetingsAreRetriedUntilTheySucceed(t *testing.T) {
+	e, prepares, retries := retryEnv(t, []int{1, 1})
+	var status Status
+	e.RegisterDelayedCallback(func() {
+		v, _ := e.QueryWorkflow(StatusQuery)
+		_ = v.Get(&status)
+	}, 90*time.Minute) // after the first retry, before the second
+	start := e.Now()
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", RetryIntervalSeconds: 3600,
+		Pending: []Trigger{{Reason: "manual"}}})
+	if e.GetWorkflowError() != nil {
+		t.Fatal(e.GetWorkflowError())
+	}
+	if *prepares != 2 || *retries != 2 || len(e.finishMsgs) != 1 || e.finishMsgs[0] != "" {
+		t.Fatalf("prepares=%d retries=%d finish=%q", *prepares, *retries, e.finishMsgs)
+	}
+	if status.Retries != 1 || status.Failed != 1 || status.Updated != 9 {
+		t.Fatalf("status between retries = %+v", status)
+	}
+	if took := e.Now().Sub(start); took < 2*time.Hour {
+		t.Fatalf("two retries an hour apart took %s", took)
+	}
+}
+
+func TestRetriesStopAtTheLimit(t *testing.T) {
+	e, prepares, retries := retryEnv(t, nil) // never fixed
+	start := e.Now()
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", Pending: []Trigger{{Reason: "manual"}}})
+	if e.GetWorkflowError() != nil {
+		t.Fatal(e.GetWorkflowError())
+	}
+	if *prepares != DefaultMaxRetries || *retries != DefaultMaxRetries || len(e.finishMsgs) != 1 {
+		t.Fatalf("prepares=%d retries=%d finish=%q, want 9 retries then one finish", *prepares, *retries, e.finishMsgs)
+	}
+	if took := e.Now().Sub(start); took < DefaultRetryWindow || took > DefaultRetryWindow+time.Hour {
+		t.Fatalf("9 retries took %s, want about 24h", took)
+	}
+}
+
+func TestCancelDuringRetryWait(t *testing.T) {
+	e, prepares, _ := retryEnv(t, nil)
+	e.RegisterDelayedCallback(func() { e.SignalWorkflow(CancelSignal, Cancel{By: "ops"}) }, 30*time.Minute)
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", RetryIntervalSeconds: 3600,
+		Pending: []Trigger{{Reason: "manual"}}})
+	if e.GetWorkflowError() != nil {
+		t.Fatal(e.GetWorkflowError())
+	}
+	if *prepares != 0 || len(e.finishMsgs) != 1 || e.finishMsgs[0] != "cancelled by ops" {
+		t.Fatalf("prepares=%d finish=%q", *prepares, e.finishMsgs)
+	}
+}

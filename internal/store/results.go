@@ -89,3 +89,29 @@ func (s *DB) MeetingResults(ctx context.Context, migrationID string) ([]MeetingR
 	}
 	return out, rows.Err()
 }
+
+// FailedMeetingIDs lists the meetings of a record whose outcome is Failed.
+func (s *DB) FailedMeetingIDs(ctx context.Context, migrationID string) ([]string, error) {
+	rows, err := s.sql.QueryContext(ctx, `SELECT meeting_id FROM meeting_results WHERE migration_id = ? AND outcome = ?
+		ORDER BY start_time, meeting_id`, migrationID, OutcomeFailed)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// SetRetryCount records which retry a record is on (idempotent per attempt).
+func (s *DB) SetRetryCount(ctx context.Context, migrationID string, attempt int) error {
+	_, err := s.sql.ExecContext(ctx, `UPDATE migrations SET retry_count = ?, modified_at = ? WHERE id = ? AND retry_count < ?`,
+		attempt, FormatTime(s.now()), migrationID, attempt)
+	return err
+}

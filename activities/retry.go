@@ -1,0 +1,71 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/openmms/mms/internal/calendar"
+	"github.com/openmms/mms/internal/store"
+)
+
+// RetryInput starts retry number Attempt of a run's failed meetings.
+type RetryInput struct {
+	MigrationID string `json:"migrationId"`
+	Attempt     int    `json:"attempt"`
+}
+
+// PrepareRetry records the retry count and returns the meetings that failed.
+func (a *Activities) PrepareRetry(ctx context.Context, in RetryInput) ([]string, error) {
+	ids, err := a.DB.FailedMeetingIDs(ctx, in.MigrationID)
+	if err != nil || len(ids) == 0 {
+		return ids, err
+	}
+	return ids, a.DB.SetRetryCount(ctx, in.MigrationID, in.Attempt)
+}
+
+// MeetingsInput names meetings to migrate again (a retry of failures).
+type MeetingsInput struct {
+	Plan       RunPlan  `json:"plan"`
+	MeetingIDs []string `json:"meetingIds"`
+}
+
+// ProcessMeetings migrates the named meetings, re-reading each one, and
+// records their new outcomes in place of the failed ones. Like ProcessPage
+// it heartbeats and resumes after a retry of the activity itself.
+func (a *Activities) ProcessMeetings(ctx context.Context, in MeetingsInput) (PageResult, error) {
+	p := in.Plan
+	var prog progress
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil || prog.Next > len(in.MeetingIDs) {
+			prog = progress{}
+		}
+	}
+	for i := prog.Next; i < len(in.MeetingIDs); i++ {
+		if err := ctx.Err(); err != nil {
+			return PageResult{}, err
+		}
+		m, err := a.Calendar.GetMeeting(ctx, p.TenantID, p.Mailbox, in.MeetingIDs[i])
+		var r store.MeetingResult
+		switch {
+		case errors.Is(err, calendar.ErrNotFound):
+			r = store.MeetingResult{MeetingID: in.MeetingIDs[i], Subject: "(deleted)", Outcome: store.OutcomeSkipped,
+				Reason: "deleted since the failure"}
+		case err != nil:
+			return PageResult{}, fmt.Errorf("read meeting %s: %w", in.MeetingIDs[i], err)
+		default:
+			if r, err = a.migrateMeeting(ctx, p, m); err != nil {
+				return PageResult{}, err
+			}
+		}
+		prog.Results = append(prog.Results, r)
+		prog.Next = i + 1
+		activity.RecordHeartbeat(ctx, prog)
+	}
+	if _, err := a.DB.RecordResults(ctx, p.MigrationID, prog.Results); err != nil {
+		return PageResult{}, err
+	}
+	return tally(prog.Results, ""), nil
+}

@@ -512,3 +512,68 @@ func TestStartErrors(t *testing.T) {
 		t.Fatalf("unwritable data dir: %v", err)
 	}
 }
+
+// TestTenThousandMeetings migrates one organizer with 10,000 future
+// meetings on the embedded stack. Pages of 19 make 527 pages, so the run
+// continues as new after 500 and finishes in the next execution.
+func TestTenThousandMeetings(t *testing.T) {
+	cfg := Config{DataDir: t.TempDir(), APIAddr: freeAddr(t), TemporalAddr: freeAddr(t), UIAddr: "-", PageSize: 19}
+	st := startStack(t, cfg)
+	defer st.Stop(context.Background())
+	ctx := context.Background()
+	users, err := sandbox.SeedBulk(ctx, st.DB, sandbox.BulkOptions{Tenant: "contoso", Users: 1, Meetings: 10000}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := users[0]
+	c := client_{t: t, base: st.APIURL, token: st.AdminToken}
+	start := time.Now()
+	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": user}); code != 202 {
+		t.Fatalf("start = %d %s", code, raw)
+	}
+	var d api.MigrationDetail
+	for deadline := time.Now().Add(10 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		if code, raw := c.do("GET", "/v1/tenants/contoso/migrations/"+user, st.AdminToken, nil); code == 200 {
+			if err := json.Unmarshal(raw, &d); err != nil {
+				t.Fatal(err)
+			}
+			if d.State == store.StateSucceeded || d.State == store.StateFailed {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not done after 10 minutes: %+v", d.Migration)
+		}
+	}
+	t.Logf("10,000 meetings in %s", time.Since(start).Round(time.Second))
+	if d.State != store.StateSucceeded || d.TotalMeeting != 10000 || d.SucceededMeeting != 10000 || d.InvitesUpdate != 10000 ||
+		len(d.Meetings) != 10000 {
+		t.Fatalf("record = %+v (%d results)", d.Migration, len(d.Meetings))
+	}
+	ms, err := st.Sandbox.Meetings(ctx, "contoso", user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.ETag != "2" { // seeded at version 1: exactly one write
+			t.Fatalf("%s was written %s times", m.ID, m.ETag)
+		}
+	}
+	sent, _ := st.Sandbox.Outbox(ctx, "contoso", "")
+	pairs := map[string]bool{}
+	for _, n := range sent {
+		pairs[n.MeetingID+"|"+n.Recipient] = true
+	}
+	if len(sent) != 20000 || len(pairs) != 20000 {
+		t.Fatalf("%d notifications, %d distinct (meeting, attendee) pairs; want 20,000 of each", len(sent), len(pairs))
+	}
+	// The run outgrew one execution's page budget: the first run continued as new.
+	wfID := workflows.WorkflowID("contoso", user)
+	desc, err := st.Client.DescribeWorkflowExecution(ctx, wfID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first := desc.GetWorkflowExecutionInfo().GetFirstRunId(); first == desc.GetWorkflowExecutionInfo().GetExecution().GetRunId() {
+		t.Fatal("the run did not continue as new")
+	}
+}

@@ -26,6 +26,12 @@ func (a *Activities) PrepareRetry(ctx context.Context, in RetryInput) ([]string,
 	return ids, a.DB.SetRetryCount(ctx, in.MigrationID, in.Attempt)
 }
 
+// FailedMeetings lists the meetings that failed in a record (for an admin's
+// retry-failed, whose results go into a new record).
+func (a *Activities) FailedMeetings(ctx context.Context, migrationID string) ([]string, error) {
+	return a.DB.FailedMeetingIDs(ctx, migrationID)
+}
+
 // MeetingsInput names meetings to migrate again (a retry of failures).
 type MeetingsInput struct {
 	Plan       RunPlan  `json:"plan"`

@@ -370,3 +370,34 @@ func (s *Server) cancelMigration(c *gin.Context) {
 	}
 	c.JSON(http.StatusAccepted, gin.H{"status": "cancel requested", "user": user})
 }
+
+// retryFailed re-runs only the meetings that failed in the user's latest
+// migration, under a new record.
+func (s *Server) retryFailed(c *gin.Context) {
+	ctx := c.Request.Context()
+	tenant, user := c.Param("tenant"), c.Param("user")
+	last, err := s.DB.LatestMigration(ctx, tenant, user)
+	if errors.Is(err, store.ErrNotFound) {
+		abort(c, http.StatusNotFound, "not_found", "no migration for user "+quote(user)+" to retry")
+		return
+	} else if err != nil {
+		s.internal(c, "latest migration", err)
+		return
+	}
+	if last.State == store.StatePending || last.State == store.StateInProgress {
+		abort(c, http.StatusConflict, "in_progress", "the migration of "+quote(user)+" is "+last.State+"; retry when it has ended")
+		return
+	}
+	if last.FailedMeeting == 0 {
+		abort(c, http.StatusConflict, "nothing_failed", "no meeting failed in the latest migration of "+quote(user))
+		return
+	}
+	rec, err := s.handOff(ctx, tenant, user, workflows.Trigger{Reason: "retry failed of " + last.CorrelationID,
+		RequestedBy: token(c).Name, SourceMeetingType: last.SourceMeetingType, TargetMeetingType: last.TargetMeetingType,
+		RetryFailedOf: last.CorrelationID})
+	if err != nil {
+		abort(c, http.StatusServiceUnavailable, "unavailable", err.Error())
+		return
+	}
+	c.JSON(http.StatusAccepted, rec)
+}

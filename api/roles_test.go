@@ -35,6 +35,7 @@ func TestRoles(t *testing.T) {
 		{"GET", "/v1/tenants/contoso/migrations/summary", readers},
 		{"GET", "/v1/tenants/contoso/migrations/x@contoso.com", readers},
 		{"POST", "/v1/tenants/contoso/migrations/x@contoso.com/cancel", operators},
+		{"POST", "/v1/tenants/contoso/migrations/x@contoso.com/retry-failed", operators},
 		{"POST", "/v1/tenants/contoso/events", upstreams},
 		{"GET", "/v1/tenants/contoso/events", readers},
 	} {

@@ -64,6 +64,7 @@ func (s *Server) Handler() http.Handler {
 	t.GET("/migrations/summary", allow(readers), s.summary)
 	t.GET("/migrations/:user", allow(readers), s.getMigration)
 	t.POST("/migrations/:user/cancel", allow(operators), s.cancelMigration)
+	t.POST("/migrations/:user/retry-failed", allow(operators), s.retryFailed)
 	t.POST("/events", allow(upstreams), s.postEvents)
 	t.GET("/events", allow(readers), s.listEvents)
 	return r

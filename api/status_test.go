@@ -48,6 +48,17 @@ func TestSummaryFiltersAndCSV(t *testing.T) {
 	if code != 200 || err != nil || len(rows) != 2 || rows[0][0] != "UserId" || rows[1][9] != `mailbox on premises, "really"` {
 		t.Fatalf("csv = %d %q (%v)", code, body, err)
 	}
+	// retry-failed: only after a run with failures has ended.
+	op, _ := db.CreateToken(ctx, "operator", "contoso", store.RoleOperator)
+	for user, want := range map[string]string{
+		"c@contoso.com":      "in_progress",
+		"b@contoso.com":      "nothing_failed",
+		"nobody@contoso.com": "no migration",
+	} {
+		if code, body := post(t, base+"/"+user+"/retry-failed", op, ""); code < 400 || !strings.Contains(body, want) {
+			t.Errorf("retry-failed %s: %d %s, want %q", user, code, body, want)
+		}
+	}
 	for q, msg := range map[string]string{
 		"?type=Magic":      "type: must be one of",
 		"?start=yesterday": "start: must be an RFC 3339 time",

@@ -108,6 +108,9 @@ type Trigger struct {
 	// QuietPeriodSeconds: the run starts once no trigger has arrived for
 	// this long. 0 runs at once.
 	QuietPeriodSeconds int `json:"quietPeriodSeconds,omitempty"`
+	// RetryFailedOf, a record's correlation ID, re-runs only the meetings
+	// that failed in it. Merged with any other trigger, a full run happens.
+	RetryFailedOf string `json:"retryFailedOf,omitempty"`
 }
 
 // Workflow-level states (the record in the database has the final ones).
@@ -138,9 +141,13 @@ type Status struct {
 
 // merged folds triggers into one run's selection: the latest trigger's
 // meeting types win (the admin's latest intent).
-func merged(ts []Trigger) (source, target, reason string) {
+func merged(ts []Trigger) (source, target, reason, retryOf string) {
 	source, target = activities.SourceAll, activities.TargetCurrent
+	retryOf = ts[len(ts)-1].RetryFailedOf
 	for _, t := range ts {
+		if t.RetryFailedOf == "" {
+			retryOf = "" // a full run covers the failed meetings too
+		}
 		if t.SourceMeetingType != "" {
 			source = t.SourceMeetingType
 		}
@@ -156,5 +163,5 @@ func merged(ts []Trigger) (source, target, reason string) {
 	if len(ts) > 1 {
 		reason += " (+" + strconv.Itoa(len(ts)-1) + " merged)"
 	}
-	return source, target, reason
+	return source, target, reason, retryOf
 }

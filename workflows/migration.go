@@ -153,7 +153,7 @@ func shortOptions(ctx workflow.Context) workflow.Context {
 // run starts one migration round for a merged batch of triggers.
 func (w *migration) run(ctx workflow.Context, batch []Trigger) error {
 	info := workflow.GetInfo(ctx)
-	source, target, reason := merged(batch)
+	source, target, reason, retryOf := merged(batch)
 	var plan activities.RunPlan
 	if err := workflow.ExecuteActivity(shortOptions(ctx), acts.BeginRun, activities.BeginRunInput{
 		TenantID: w.in.TenantID, UserID: w.in.UserID, WorkflowID: info.WorkflowExecution.ID,
@@ -171,6 +171,9 @@ func (w *migration) run(ctx workflow.Context, batch []Trigger) error {
 		return w.finish(ctx, plan.MigrationID, "cancelled by "+w.cancel.who())
 	case plan.Blocked != "":
 		return w.finish(ctx, plan.MigrationID, plan.Blocked)
+	}
+	if retryOf != "" {
+		return w.retryOnly(ctx, plan, retryOf)
 	}
 	rs := RunState{Plan: plan}
 	if workflow.GetVersion(ctx, versionRunDeadline, workflow.DefaultVersion, 1) >= 1 {
@@ -242,6 +245,38 @@ func (w *migration) pages(ctx workflow.Context, rs RunState) error {
 	}
 }
 
+// retryOnly migrates again only the meetings that failed in record retryOf,
+// recording them in this run's record, then retries as any run does.
+func (w *migration) retryOnly(ctx workflow.Context, plan activities.RunPlan, retryOf string) error {
+	w.setState(ctx, StateInProgress, "Retrying the meetings that failed in "+retryOf+".")
+	var ids []string
+	if err := workflow.ExecuteActivity(shortOptions(ctx), acts.FailedMeetings, retryOf).Get(ctx, &ids); err != nil {
+		return err
+	}
+	if stop := w.processMeetings(ctx, plan, ids); stop != "" {
+		return w.finish(ctx, plan.MigrationID, stop)
+	}
+	return w.retryFailed(ctx, plan, func() {})
+}
+
+// processMeetings migrates named meetings in batches, adding their outcomes
+// to the counters. A non-empty result is why it had to stop.
+func (w *migration) processMeetings(ctx workflow.Context, plan activities.RunPlan, ids []string) string {
+	for i := 0; i < len(ids); i += retryBatch {
+		batch := ids[i:min(i+retryBatch, len(ids))]
+		var pr activities.PageResult
+		if err := workflow.ExecuteActivity(batchOptions(ctx), acts.ProcessMeetings,
+			activities.MeetingsInput{Plan: plan, MeetingIDs: batch}).Get(ctx, &pr); err != nil {
+			return "stopped after repeated errors: " + rootMessage(err)
+		}
+		w.st.Failed += pr.Failed
+		w.st.Updated += pr.Updated
+		w.st.UpToDate += pr.UpToDate
+		w.st.Skipped += pr.Skipped
+	}
+	return ""
+}
+
 // batchOptions are for activities that work through a batch of meetings.
 func batchOptions(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -294,18 +329,13 @@ func (w *migration) retryFailed(ctx workflow.Context, plan activities.RunPlan, s
 			return err
 		}
 		w.st.Retries = attempt
-		for i := 0; i < len(ids); i += retryBatch {
-			batch := ids[i:min(i+retryBatch, len(ids))]
-			var pr activities.PageResult
-			if err := workflow.ExecuteActivity(batchOptions(ctx), acts.ProcessMeetings,
-				activities.MeetingsInput{Plan: plan, MeetingIDs: batch}).Get(ctx, &pr); err != nil {
-				return w.finish(ctx, plan.MigrationID, "stopped after repeated errors: "+rootMessage(err))
-			}
-			// Every meeting in the batch had failed; count what it is now.
-			w.st.Failed += pr.Failed - len(batch)
-			w.st.Updated += pr.Updated
-			w.st.UpToDate += pr.UpToDate
-			w.st.Skipped += pr.Skipped
+		if len(ids) == 0 { // the database is the truth: nothing left to retry
+			w.st.Failed = 0
+			break
+		}
+		w.st.Failed -= len(ids) // counted again by what they are now
+		if stop := w.processMeetings(ctx, plan, ids); stop != "" {
+			return w.finish(ctx, plan.MigrationID, stop)
 		}
 	}
 	return w.finish(ctx, plan.MigrationID, "")

@@ -304,3 +304,31 @@ func TestCancelDuringRetryWait(t *testing.T) {
 		t.Fatalf("prepares=%d finish=%q", *prepares, e.finishMsgs)
 	}
 }
+
+func TestRetryFailedOfRerunsOnlyThoseMeetings(t *testing.T) {
+	e := newEnv(t, 0, "")
+	var a *activities.Activities
+	var retried []string
+	e.OnActivity(a.FailedMeetings, mock.Anything, "old-run").Return([]string{"x", "y"}, nil)
+	e.OnActivity(a.ProcessMeetings, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.MeetingsInput) (activities.PageResult, error) {
+			retried = append(retried, in.MeetingIDs...)
+			return activities.PageResult{Updated: len(in.MeetingIDs)}, nil
+		})
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u",
+		Pending: []Trigger{{Reason: "retry failed", RetryFailedOf: "old-run"}}})
+	if e.GetWorkflowError() != nil {
+		t.Fatal(e.GetWorkflowError())
+	}
+	if e.pages != 0 || len(retried) != 2 || e.finishes != 1 || e.finishMsgs[0] != "" {
+		t.Fatalf("pages=%d retried=%v finish=%q: want only the failed meetings, no full run", e.pages, retried, e.finishMsgs)
+	}
+
+	// Merged with an ordinary trigger, it becomes a full run.
+	e2 := newEnv(t, 0, "")
+	e2.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u",
+		Pending: []Trigger{{Reason: "retry failed", RetryFailedOf: "old-run"}, {Reason: "event"}}})
+	if e2.GetWorkflowError() != nil || e2.pages != 2 {
+		t.Fatalf("merged: err=%v pages=%d, want a full run", e2.GetWorkflowError(), e2.pages)
+	}
+}

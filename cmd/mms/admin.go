@@ -89,7 +89,38 @@ func (a *apiFlags) call(method, path string, body, out any) error {
 }
 
 func adminCommands() []*cobra.Command {
-	return []*cobra.Command{startCommand(), statusCommand(), cancelCommand()}
+	return []*cobra.Command{startCommand(), statusCommand(), cancelCommand(), retryCommand()}
+}
+
+func retryCommand() *cobra.Command {
+	var af apiFlags
+	var user string
+	cmd := &cobra.Command{
+		Use:   "retry",
+		Short: "Migrate again only the meetings that failed in a user's latest migration",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := af.check(); err != nil {
+				return err
+			}
+			if user == "" {
+				return errors.New("--user: required")
+			}
+			var rec map[string]any
+			path := "/v1/tenants/" + url.PathEscape(af.tenant) + "/migrations/" + url.PathEscape(user) + "/retry-failed"
+			if err := af.call(http.MethodPost, path, nil, &rec); err != nil {
+				return err
+			}
+			if af.output == "json" {
+				return printJSON(cmd.OutOrStdout(), rec)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "retry of %s's failed meetings is %v (correlation ID %v)\n", user, rec["state"], rec["correlationId"])
+			return nil
+		},
+	}
+	af.register(cmd)
+	cmd.Flags().StringVar(&user, "user", "", "whose failed meetings to retry (required)")
+	return cmd
 }
 
 func cancelCommand() *cobra.Command {

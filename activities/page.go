@@ -167,11 +167,17 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 	if m.BodyType == calendar.BodyText {
 		format = meetingblock.FormatText
 	}
+	key := p.MigrationID + "/" + m.ID
 	r := meetingblock.Replace(m.Body, format, profile, target)
 	switch r.Outcome {
 	case meetingblock.UpToDate:
-		res.Outcome = store.OutcomeUpToDate
-		return res, nil
+		if m.UpdateKey != key || p.DryRun {
+			res.Outcome = store.OutcomeUpToDate
+			return res, nil
+		}
+		// This run already updated it (an attempt died before recording
+		// it): the back end replays that update's result, writing nothing.
+		r.Body = m.Body
 	case meetingblock.NotReplaced:
 		res.Outcome, res.Reason = store.OutcomeSkipped, r.Reason
 		return res, nil
@@ -181,7 +187,7 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 		return res, nil
 	}
 	u, err := a.Calendar.UpdateMeeting(ctx, p.TenantID, calendar.Update{Mailbox: p.Mailbox, MeetingID: m.ID,
-		ETag: m.ETag, Body: r.Body, OnlineMeeting: online, IdempotencyKey: p.MigrationID + "/" + m.ID})
+		ETag: m.ETag, Body: r.Body, OnlineMeeting: online, IdempotencyKey: key})
 	if err != nil {
 		return res, err
 	}

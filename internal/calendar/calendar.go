@@ -78,6 +78,11 @@ type Meeting struct {
 	BodyType       string         `json:"bodyType"`
 	OnlineMeeting  *OnlineMeeting `json:"onlineMeeting,omitempty"`
 	ETag           string         `json:"etag"`
+	// UpdateKey is the idempotency key of the last update this service made
+	// to the item (kept with the item: Graph in an extended property,
+	// CalDAV in an X- property), so a retried run can tell its own update
+	// from one made by an earlier run.
+	UpdateKey string `json:"updateKey,omitempty"`
 }
 
 // Participants counts the organizer and the attendees, as the 250 limit does.

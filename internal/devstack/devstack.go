@@ -44,6 +44,8 @@ type Config struct {
 	SeedDemo bool
 	// PageSize of ProcessPage (0: the activities' default).
 	PageSize int
+	// NoWorker leaves the worker out (tests run it in another process).
+	NoWorker bool
 }
 
 // Stack is a running service.
@@ -112,11 +114,13 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		Namespace: Namespace}, cfg.Logger); err != nil {
 		return nil, err
 	}
-	acts := &activities.Activities{DB: s.DB, Calendar: s.Sandbox, PageSize: cfg.PageSize}
-	s.worker = worker.New(s.Client, acts, worker.Options{})
-	if err = s.worker.Start(); err != nil {
-		s.worker = nil
-		return nil, fmt.Errorf("worker: %w", err)
+	if !cfg.NoWorker {
+		acts := &activities.Activities{DB: s.DB, Calendar: s.Sandbox, PageSize: cfg.PageSize}
+		s.worker = worker.New(s.Client, acts, worker.Options{})
+		if err = s.worker.Start(); err != nil {
+			s.worker = nil
+			return nil, fmt.Errorf("worker: %w", err)
+		}
 	}
 	srv := &api.Server{DB: s.DB, Temporal: s.Client, Logger: cfg.Logger}
 	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}

@@ -48,7 +48,7 @@ func (b *Backend) Mailbox(ctx context.Context, tenantID, user string) (calendar.
 }
 
 const meetingColumns = `id, mailbox, organizer, subject, start_time, end_time, kind, series_master_id,
-	recurrence, series_end, attendees, body, body_type, online_meeting, version`
+	recurrence, series_end, attendees, body, body_type, online_meeting, version, last_update_key`
 
 // ListMeetings implements calendar.Backend with keyset paging on (start, id).
 func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time, cursor string, pageSize int) (calendar.Page, error) {
@@ -203,7 +203,7 @@ func scanMeeting(r interface{ Scan(...any) error }) (calendar.Meeting, error) {
 	var mailbox, start, end, seriesEnd, attendees, online string
 	var version int
 	if err := r.Scan(&m.ID, &mailbox, &m.Organizer, &m.Subject, &start, &end, &m.Kind, &m.SeriesMasterID,
-		&m.Recurrence, &seriesEnd, &attendees, &m.Body, &m.BodyType, &online, &version); err != nil {
+		&m.Recurrence, &seriesEnd, &attendees, &m.Body, &m.BodyType, &online, &version, &m.UpdateKey); err != nil {
 		return calendar.Meeting{}, err
 	}
 	var err error

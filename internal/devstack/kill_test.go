@@ -1,0 +1,136 @@
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/openmms/mms/activities"
+	"github.com/openmms/mms/api"
+	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/temporalclient"
+	"github.com/openmms/mms/worker"
+)
+
+// TestMain makes the test binary a bare worker process when the kill test
+// asks for one, so that it can be SIGKILLed like a crashed machine.
+func TestMain(m *testing.M) {
+	if db := os.Getenv("MMS_TEST_WORKER_DB"); db != "" {
+		os.Exit(runWorkerProcess(db, os.Getenv("MMS_TEST_TEMPORAL")))
+	}
+	os.Exit(m.Run())
+}
+
+func runWorkerProcess(dbPath, temporalAddr string) int {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return 3
+	}
+	c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: temporalAddr, Namespace: Namespace}, log)
+	if err != nil {
+		return 4
+	}
+	w := worker.New(c, &activities.Activities{DB: db, Calendar: sandbox.New(db), PageSize: 50}, worker.Options{})
+	if err := w.Run(sdkworker.InterruptCh()); err != nil {
+		return 5
+	}
+	return 0
+}
+
+// TestWorkerKilledMidBatch: the only worker is killed (SIGKILL) in the
+// middle of a page; a new one finishes the run. No meeting is written twice
+// and no attendee is notified twice.
+func TestWorkerKilledMidBatch(t *testing.T) {
+	dir := t.TempDir()
+	st := startStack(t, Config{DataDir: dir, APIAddr: freeAddr(t), TemporalAddr: freeAddr(t), UIAddr: "-", NoWorker: true})
+	defer st.Stop(context.Background())
+	ctx := context.Background()
+	const meetings = 2000
+	users, err := sandbox.SeedBulk(ctx, st.DB, sandbox.BulkOptions{Tenant: "contoso", Users: 1, Meetings: meetings}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := users[0]
+	spawn := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "MMS_TEST_WORKER_DB="+filepath.Join(dir, "mms.db"),
+			"MMS_TEST_TEMPORAL="+st.Temporal.FrontendAddr())
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	sent := func() int {
+		var n int
+		if err := st.DB.SQL().QueryRow(`SELECT COUNT(*) FROM sandbox_outbox`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	first := spawn()
+	c := client_{t: t, base: st.APIURL, token: st.AdminToken}
+	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": user}); code != 202 {
+		t.Fatalf("start = %d %s", code, raw)
+	}
+	// 325 is inside the seventh page of 50: the kill lands mid-batch.
+	for deadline := time.Now().Add(2 * time.Minute); sent() < 2*325; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first worker did not get going: %d notifications", sent())
+		}
+	}
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	atKill := sent()
+	if atKill >= 2*meetings {
+		t.Fatalf("the run finished before the kill (%d notifications): nothing was tested", atKill)
+	}
+	second := spawn()
+	defer func() { _ = second.Process.Kill(); _ = second.Wait() }()
+
+	var d api.MigrationDetail
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if code, raw := c.do("GET", "/v1/tenants/contoso/migrations/"+user, st.AdminToken, nil); code == 200 {
+			if err := json.Unmarshal(raw, &d); err != nil {
+				t.Fatal(err)
+			}
+			if d.State == store.StateSucceeded || d.State == store.StateFailed {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not finished 5 minutes after the kill: %+v", d.Migration)
+		}
+	}
+	t.Logf("killed with %d/%d meetings notified (%d into a page of 50); finished: %s, %d succeeded",
+		atKill/2, meetings, atKill/2%50, d.State, d.SucceededMeeting)
+	if d.State != store.StateSucceeded || d.SucceededMeeting != meetings || d.InvitesUpdate != meetings {
+		t.Fatalf("record = %+v", d.Migration)
+	}
+	ms, _ := st.Sandbox.Meetings(ctx, "contoso", user)
+	for _, m := range ms {
+		if m.ETag != "2" {
+			t.Fatalf("%s written %s times", m.ID, m.ETag)
+		}
+	}
+	var total, distinct int
+	if err := st.DB.SQL().QueryRow(`SELECT COUNT(*), COUNT(DISTINCT meeting_id || '|' || recipient) FROM sandbox_outbox`).
+		Scan(&total, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if total != 2*meetings || distinct != 2*meetings {
+		t.Fatalf("%d notifications, %d distinct; want %d of each", total, distinct, 2*meetings)
+	}
+}

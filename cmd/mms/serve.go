@@ -14,6 +14,7 @@ import (
 	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/api"
 	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/retention"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
 	"github.com/openmms/mms/internal/temporalclient"
@@ -134,6 +135,11 @@ func apiCommand() *cobra.Command {
 			}
 			defer p.close()
 			log, ctx := p.log, cmd.Context()
+			keep, err := retention.FromEnv()
+			if err != nil {
+				return err
+			}
+			go retention.Run(ctx, p.db, keep, log)
 			srv := &http.Server{Addr: addr, Handler: (&api.Server{DB: p.db, Temporal: p.temporal, Logger: log}).Handler(),
 				ReadHeaderTimeout: 10 * time.Second}
 			errc := make(chan error, 1)

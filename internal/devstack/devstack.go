@@ -25,6 +25,7 @@ import (
 	"github.com/openmms/mms/api"
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/devserver"
+	"github.com/openmms/mms/internal/retention"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/temporalclient"
 	"github.com/openmms/mms/worker"
@@ -63,6 +64,7 @@ type Stack struct {
 	served   chan error
 	logger   *slog.Logger
 	stopping atomic.Bool
+	stopBg   context.CancelFunc // background loops (retention)
 }
 
 // Start brings the stack up; on error everything started so far is stopped.
@@ -122,6 +124,13 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			return nil, fmt.Errorf("worker: %w", err)
 		}
 	}
+	keep, err := retention.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	var bg context.Context
+	bg, s.stopBg = context.WithCancel(context.Background())
+	go retention.Run(bg, s.DB, keep, cfg.Logger)
 	srv := &api.Server{DB: s.DB, Temporal: s.Client, Logger: cfg.Logger}
 	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	s.APIURL = "http://" + ln.Addr().String()
@@ -133,6 +142,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 // partly started stack.
 func (s *Stack) Stop(ctx context.Context) {
 	s.stopping.Store(true)
+	if s.stopBg != nil {
+		s.stopBg()
+	}
 	if s.http != nil {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if err := s.http.Shutdown(sctx); err != nil {

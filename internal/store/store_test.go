@@ -210,3 +210,39 @@ func TestDryRunStandsApart(t *testing.T) {
 		t.Fatalf("latest = %s, summary = %v: a dry run must not count as the user's state", latest.CorrelationID, sum)
 	}
 }
+
+func TestPurgeKeepsWhatIsRecentOrOpen(t *testing.T) {
+	ctx := context.Background()
+	db := open(t)
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	db.now = func() time.Time { return clock }
+	req := func(u string) Request {
+		return Request{TenantID: "t1", UserID: u, Trigger: "x", MigrationType: "ToSameType", SourceMeetingType: "All",
+			TargetMeetingType: "Current", WorkflowID: "wf-" + u}
+	}
+	old, _ := db.BeginRun(ctx, req("old"), "k1")
+	db.RecordResults(ctx, old.CorrelationID, []MeetingResult{{MeetingID: "m", Subject: "s", Start: clock, Outcome: OutcomeUpdated}})
+	db.FinishRun(ctx, old.CorrelationID, StateSucceeded, "")
+	stuck, _ := db.OpenPending(ctx, req("stuck")) // old but still Pending
+	db.RecordEvent(ctx, "t1", Event{ID: "e-old", UserID: "old", Type: "sipAddressChanged", Payload: []byte(`{}`), Reason: "ignored"}, nil)
+	clock = clock.Add(200 * 24 * time.Hour)
+	recent, _ := db.BeginRun(ctx, req("recent"), "k2")
+	db.FinishRun(ctx, recent.CorrelationID, StateFailed, "x")
+	db.RecordEvent(ctx, "t1", Event{ID: "e-new", UserID: "recent", Type: "sipAddressChanged", Payload: []byte(`{}`), Reason: "ignored"}, nil)
+
+	p, err := db.Purge(ctx, clock.Add(-DefaultRetention))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p != (Purged{Migrations: 1, MeetingResults: 1, Events: 1}) {
+		t.Fatalf("purged %+v", p)
+	}
+	for id, want := range map[string]bool{old.CorrelationID: false, stuck.CorrelationID: true, recent.CorrelationID: true} {
+		if _, err := db.Migration(ctx, id); (err == nil) != want {
+			t.Errorf("record %s kept=%v, want %v", id, err == nil, want)
+		}
+	}
+	if evs, _ := db.Events(ctx, "t1", "", 10); len(evs) != 1 || evs[0].ID != "e-new" {
+		t.Fatalf("events left: %+v", evs)
+	}
+}

@@ -39,21 +39,24 @@ func (e *editingBackend) UpdateMeeting(ctx context.Context, tenant string, u cal
 	return e.Backend.UpdateMeeting(ctx, tenant, u)
 }
 
-func TestProcessPageReappliesAfterConcurrentEdit(t *testing.T) {
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mms.db"))
+// seeded opens a real database holding one user with n future meetings.
+func seeded(t *testing.T, n int) (*store.DB, string) {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "mms.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	users, err := sandbox.SeedBulk(ctx, db, sandbox.BulkOptions{Tenant: "t", Users: 1, Meetings: 3}, time.Now())
+	t.Cleanup(func() { db.Close() })
+	users, err := sandbox.SeedBulk(context.Background(), db, sandbox.BulkOptions{Tenant: "t", Users: 1, Meetings: n}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	user := users[0]
-	be := &editingBackend{Backend: sandbox.New(db), tenant: "t", mailbox: user, edited: map[string]bool{}}
-	a := &Activities{DB: db, Calendar: be, PageSize: 10}
+	return db, users[0]
+}
 
+// begin registers a in an activity test environment and runs BeginRun.
+func begin(t *testing.T, a *Activities, user string) (*testsuite.TestActivityEnvironment, RunPlan) {
+	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(a)
@@ -66,7 +69,16 @@ func TestProcessPageReappliesAfterConcurrentEdit(t *testing.T) {
 	if err := v.Get(&plan); err != nil || plan.Blocked != "" {
 		t.Fatalf("plan = %+v, %v", plan, err)
 	}
-	v, err = env.ExecuteActivity(a.ProcessPage, PageInput{Plan: plan})
+	return env, plan
+}
+
+func TestProcessPageReappliesAfterConcurrentEdit(t *testing.T) {
+	ctx := context.Background()
+	db, user := seeded(t, 3)
+	be := &editingBackend{Backend: sandbox.New(db), tenant: "t", mailbox: user, edited: map[string]bool{}}
+	a := &Activities{DB: db, Calendar: be, PageSize: 10}
+	env, plan := begin(t, a, user)
+	v, err := env.ExecuteActivity(a.ProcessPage, PageInput{Plan: plan})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,10 @@ package activities
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
-	"time"
-
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/sandbox"
-	"github.com/openmms/mms/internal/store"
 )
 
 // flakyBackend is the real sandbox whose updates of one meeting conflict
@@ -31,22 +26,12 @@ func (f *flakyBackend) UpdateMeeting(ctx context.Context, tenant string, u calen
 
 func TestRetryOfFailedMeetings(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mms.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	users, err := sandbox.SeedBulk(ctx, db, sandbox.BulkOptions{Tenant: "t", Users: 1, Meetings: 3}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, user := seeded(t, 3)
 	sb := sandbox.New(db)
-	ms, _ := sb.Meetings(ctx, "t", users[0])
+	ms, _ := sb.Meetings(ctx, "t", user)
 	be := &flakyBackend{Backend: sb, meeting: ms[1].ID, failing: true}
 	a := &Activities{DB: db, Calendar: be}
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(a)
+	env, plan := begin(t, a, user)
 	run := func(fn any, in any, out any) {
 		t.Helper()
 		v, err := env.ExecuteActivity(fn, in)
@@ -57,9 +42,6 @@ func TestRetryOfFailedMeetings(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var plan RunPlan
-	run(a.BeginRun, BeginRunInput{TenantID: "t", UserID: users[0], RunKey: "k", WorkflowID: "wf", Trigger: "test",
-		SourceMeetingType: SourceAll, TargetMeetingType: TargetCurrent}, &plan)
 	var pr PageResult
 	run(a.ProcessPage, PageInput{Plan: plan}, &pr)
 	if pr.Updated != 2 || pr.Failed != 1 {

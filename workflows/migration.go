@@ -119,26 +119,33 @@ func (w *migration) quietPeriod(ctx workflow.Context) {
 		if quiet <= 0 {
 			return
 		}
-		timerCtx, cancelTimer := workflow.WithCancel(ctx)
-		fired := false
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(workflow.NewTimer(timerCtx, quiet), func(workflow.Future) { fired = true })
+		if w.wait(ctx, quiet, true) {
+			return
+		}
+	}
+}
+
+// wait sleeps for d unless a cancel (or, with triggers, a trigger) arrives
+// first; it reports whether the full time passed.
+func (w *migration) wait(ctx workflow.Context, d time.Duration, triggers bool) (fired bool) {
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(workflow.NewTimer(timerCtx, d), func(workflow.Future) { fired = true })
+	if triggers {
 		sel.AddReceive(w.triggers, func(c workflow.ReceiveChannel, _ bool) {
 			var t Trigger
 			c.Receive(ctx, &t)
 			w.pending = append(w.pending, t)
 		})
-		sel.AddReceive(w.cancels, func(c workflow.ReceiveChannel, _ bool) {
-			var cc Cancel
-			c.Receive(ctx, &cc)
-			w.cancel = &cc
-		})
-		sel.Select(ctx)
-		cancelTimer()
-		if fired {
-			return
-		}
 	}
+	sel.AddReceive(w.cancels, func(c workflow.ReceiveChannel, _ bool) {
+		var cc Cancel
+		c.Receive(ctx, &cc)
+		w.cancel = &cc
+	})
+	sel.Select(ctx)
+	return fired
 }
 
 var acts *activities.Activities // method values name the activities
@@ -310,17 +317,7 @@ func (w *migration) retryFailed(ctx workflow.Context, plan activities.RunPlan, s
 	for attempt := 1; attempt <= maxRetries && w.st.Failed > 0; attempt++ {
 		w.setState(ctx, StateInProgress, fmt.Sprintf("%d meeting(s) failed: retry %d of %d in %s.",
 			w.st.Failed, attempt, maxRetries, interval))
-		timerCtx, cancelTimer := workflow.WithCancel(ctx)
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(workflow.NewTimer(timerCtx, interval), func(workflow.Future) {})
-		sel.AddReceive(w.cancels, func(c workflow.ReceiveChannel, _ bool) {
-			var cc Cancel
-			c.Receive(ctx, &cc)
-			w.cancel = &cc
-		})
-		sel.Select(ctx)
-		cancelTimer()
-		if w.cancel != nil {
+		if !w.wait(ctx, interval, false) {
 			return w.finish(ctx, plan.MigrationID, "cancelled by "+w.cancel.who())
 		}
 		var ids []string

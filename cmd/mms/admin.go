@@ -92,44 +92,13 @@ func adminCommands() []*cobra.Command {
 	return []*cobra.Command{startCommand(), statusCommand(), cancelCommand(), retryCommand()}
 }
 
-func retryCommand() *cobra.Command {
+// userAction is a verb that POSTs to one of a user's migration routes.
+func userAction(use, short, suffix, done string, body func() any, flags func(*cobra.Command)) *cobra.Command {
 	var af apiFlags
 	var user string
 	cmd := &cobra.Command{
-		Use:   "retry",
-		Short: "Migrate again only the meetings that failed in a user's latest migration",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := af.check(); err != nil {
-				return err
-			}
-			if user == "" {
-				return errors.New("--user: required")
-			}
-			var rec map[string]any
-			path := "/v1/tenants/" + url.PathEscape(af.tenant) + "/migrations/" + url.PathEscape(user) + "/retry-failed"
-			if err := af.call(http.MethodPost, path, nil, &rec); err != nil {
-				return err
-			}
-			if af.output == "json" {
-				return printJSON(cmd.OutOrStdout(), rec)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "retry of %s's failed meetings is %v (correlation ID %v)\n", user, rec["state"], rec["correlationId"])
-			return nil
-		},
-	}
-	af.register(cmd)
-	cmd.Flags().StringVar(&user, "user", "", "whose failed meetings to retry (required)")
-	return cmd
-}
-
-func cancelCommand() *cobra.Command {
-	var af apiFlags
-	var user string
-	var req api.CancelRequest
-	cmd := &cobra.Command{
-		Use:   "cancel",
-		Short: "Stop a user's pending or running migration (after its current page); the record ends Failed, cancelled by you",
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := af.check(); err != nil {
@@ -139,21 +108,36 @@ func cancelCommand() *cobra.Command {
 				return errors.New("--user: required")
 			}
 			var out map[string]any
-			path := "/v1/tenants/" + url.PathEscape(af.tenant) + "/migrations/" + url.PathEscape(user) + "/cancel"
-			if err := af.call(http.MethodPost, path, req, &out); err != nil {
+			path := "/v1/tenants/" + url.PathEscape(af.tenant) + "/migrations/" + url.PathEscape(user) + "/" + suffix
+			if err := af.call(http.MethodPost, path, body(), &out); err != nil {
 				return err
 			}
 			if af.output == "json" {
 				return printJSON(cmd.OutOrStdout(), out)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "cancel requested for %s\n", user)
+			fmt.Fprintf(cmd.OutOrStdout(), done+"\n", user)
 			return nil
 		},
 	}
 	af.register(cmd)
-	cmd.Flags().StringVar(&user, "user", "", "whose migration to stop (required)")
-	cmd.Flags().StringVar(&req.Reason, "reason", "", "why, recorded in the status")
+	cmd.Flags().StringVar(&user, "user", "", "whose migration (required)")
+	if flags != nil {
+		flags(cmd)
+	}
 	return cmd
+}
+
+func retryCommand() *cobra.Command {
+	return userAction("retry", "Migrate again only the meetings that failed in a user's latest migration",
+		"retry-failed", "retry of the failed meetings of %s requested", func() any { return nil }, nil)
+}
+
+func cancelCommand() *cobra.Command {
+	var req api.CancelRequest
+	return userAction("cancel", "Stop a user's pending or running migration (after its current page); the record ends Failed, cancelled by you",
+		"cancel", "cancel requested for %s", func() any { return req }, func(cmd *cobra.Command) {
+			cmd.Flags().StringVar(&req.Reason, "reason", "", "why, recorded in the status")
+		})
 }
 
 func startCommand() *cobra.Command {

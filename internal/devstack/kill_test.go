@@ -2,7 +2,6 @@ package devstack
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
@@ -14,7 +13,6 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/openmms/mms/activities"
-	"github.com/openmms/mms/api"
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/temporalclient"
@@ -100,20 +98,7 @@ func TestWorkerKilledMidBatch(t *testing.T) {
 	second := spawn()
 	defer func() { _ = second.Process.Kill(); _ = second.Wait() }()
 
-	var d api.MigrationDetail
-	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		if code, raw := c.do("GET", "/v1/tenants/contoso/migrations/"+user, st.AdminToken, nil); code == 200 {
-			if err := json.Unmarshal(raw, &d); err != nil {
-				t.Fatal(err)
-			}
-			if d.State == store.StateSucceeded || d.State == store.StateFailed {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not finished 5 minutes after the kill: %+v", d.Migration)
-		}
-	}
+	d := c.waitRecord(user, "", 5*time.Minute)
 	t.Logf("killed with %d/%d meetings notified (%d into a page of 50); finished: %s, %d succeeded",
 		atKill/2, meetings, atKill/2%50, d.State, d.SucceededMeeting)
 	if d.State != store.StateSucceeded || d.SucceededMeeting != meetings || d.InvitesUpdate != meetings {

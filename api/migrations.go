@@ -81,13 +81,7 @@ func (s *Server) startMigration(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	if req.SourceMeetingType == "" {
-		req.SourceMeetingType = activities.SourceAll
-	}
-	if req.TargetMeetingType == "" {
-		req.TargetMeetingType = activities.TargetCurrent
-	}
-	tenant := c.Param("tenant")
+	tenant := c.Param("tenant") // empty meeting types default in workflows.Merged
 	if _, err := s.DB.User(c.Request.Context(), tenant, req.User); errors.Is(err, store.ErrNotFound) {
 		abort(c, http.StatusNotFound, "not_found", "user "+quote(req.User)+" not found in tenant "+quote(tenant))
 		return
@@ -217,17 +211,7 @@ func writeCSV(c *gin.Context, recs []store.Migration) {
 // already pending) and gives the trigger to the user's workflow with
 // signal-with-start, so every trigger for a user reaches one execution.
 func (s *Server) handOff(ctx context.Context, tenant, user string, t workflows.Trigger) (store.Migration, error) {
-	source, target := t.SourceMeetingType, t.TargetMeetingType
-	if source == "" {
-		source = activities.SourceAll
-	}
-	if target == "" {
-		target = activities.TargetCurrent
-	}
-	reason := t.Reason
-	if t.RequestedBy != "" {
-		reason += " by " + t.RequestedBy
-	}
+	source, target, reason, _ := workflows.Merged(t)
 	wfID := workflows.WorkflowID(tenant, user)
 	rec, err := s.DB.OpenPending(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: reason,
 		MigrationType: activities.MigrationType(source, target), SourceMeetingType: source, TargetMeetingType: target,
@@ -252,15 +236,15 @@ func (s *Server) handOff(ctx context.Context, tenant, user string, t workflows.T
 // with a record of its own, so it neither waits for nor merges with the
 // user's real migration.
 func (s *Server) startDryRun(ctx context.Context, tenant, user string, t workflows.Trigger) (store.Migration, error) {
-	source, target := t.SourceMeetingType, t.TargetMeetingType
-	rec, err := s.DB.OpenDryRun(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: "dry run by " + t.RequestedBy,
+	t.Reason = "dry run"
+	source, target, reason, _ := workflows.Merged(t)
+	rec, err := s.DB.OpenDryRun(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: reason,
 		MigrationType: activities.MigrationType(source, target), SourceMeetingType: source, TargetMeetingType: target})
 	if err != nil {
 		s.Logger.Error("open dry-run record", "error", err)
 		return store.Migration{}, errors.New("could not record the dry run")
 	}
 	wfID := workflows.DryRunWorkflowID(tenant, user, rec.CorrelationID)
-	t.Reason = "dry run"
 	if _, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wfID, TaskQueue: workflows.TaskQueue,
 		TypedSearchAttributes: workflows.SearchAttributes(tenant, user)}, workflows.MigrationWorkflowType,
 		workflows.Input{TenantID: tenant, UserID: user, DryRun: true, CorrelationID: rec.CorrelationID,

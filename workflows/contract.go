@@ -139,9 +139,19 @@ type Status struct {
 	indexed string // the MmsState search attribute's current value
 }
 
-// merged folds triggers into one run's selection: the latest trigger's
+// Describe is the trigger as status records show it: the reason and who asked.
+func (t Trigger) Describe() string {
+	if t.RequestedBy != "" {
+		return t.Reason + " by " + t.RequestedBy
+	}
+	return t.Reason
+}
+
+// Merged folds triggers into one run's selection: the latest trigger's
 // meeting types win (the admin's latest intent).
-func merged(ts []Trigger) (source, target, reason, retryOf string) {
+// For one trigger it gives what the API records, so the record and the run
+// describe a trigger alike.
+func Merged(ts ...Trigger) (source, target, reason, retryOf string) {
 	source, target = activities.SourceAll, activities.TargetCurrent
 	retryOf = ts[len(ts)-1].RetryFailedOf
 	for _, t := range ts {
@@ -155,11 +165,7 @@ func merged(ts []Trigger) (source, target, reason, retryOf string) {
 			target = t.TargetMeetingType
 		}
 	}
-	last := ts[len(ts)-1]
-	reason = last.Reason
-	if last.RequestedBy != "" {
-		reason += " by " + last.RequestedBy
-	}
+	reason = ts[len(ts)-1].Describe()
 	if len(ts) > 1 {
 		reason += " (+" + strconv.Itoa(len(ts)-1) + " merged)"
 	}

@@ -160,7 +160,7 @@ func shortOptions(ctx workflow.Context) workflow.Context {
 // run starts one migration round for a merged batch of triggers.
 func (w *migration) run(ctx workflow.Context, batch []Trigger) error {
 	info := workflow.GetInfo(ctx)
-	source, target, reason, retryOf := merged(batch)
+	source, target, reason, retryOf := Merged(batch...)
 	var plan activities.RunPlan
 	if err := workflow.ExecuteActivity(shortOptions(ctx), acts.BeginRun, activities.BeginRunInput{
 		TenantID: w.in.TenantID, UserID: w.in.UserID, WorkflowID: info.WorkflowExecution.ID,

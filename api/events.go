@@ -43,26 +43,21 @@ func (s *Server) postEvents(c *gin.Context) {
 		s.internal(c, "tenant lookup", err)
 		return
 	}
-	users, err := s.DB.Users(ctx, tenantID)
-	if err != nil {
-		s.internal(c, "list users", err)
-		return
-	}
-	byID := make(map[string]store.User, len(users))
-	for _, u := range users {
-		byID[u.ID] = u
-	}
 	for i, e := range events {
-		if e.User != "" {
-			if _, ok := byID[e.User]; !ok {
-				abort(c, http.StatusNotFound, "not_found", fmt.Sprintf("%s: %q is not in tenant %q", at(i, len(events), "user"), e.User, tenantID))
-				return
-			}
+		if e.User == "" {
+			continue
+		}
+		if _, err := s.DB.User(ctx, tenantID, e.User); errors.Is(err, store.ErrNotFound) {
+			abort(c, http.StatusNotFound, "not_found", fmt.Sprintf("%s: %q is not in tenant %q", at(i, len(events), "user"), e.User, tenantID))
+			return
+		} else if err != nil {
+			s.internal(c, "user lookup", err)
+			return
 		}
 	}
 	results := []store.Event{}
 	for _, e := range events {
-		out, err := s.takeEvent(c, tenant, users, byID, e)
+		out, err := s.takeEvent(c, tenant, e)
 		if err != nil {
 			abort(c, http.StatusServiceUnavailable, "unavailable", err.Error())
 			return
@@ -75,8 +70,9 @@ func (s *Server) postEvents(c *gin.Context) {
 // takeEvent decides an event for each user it concerns, records the
 // decisions with the new profiles, then hands the triggering ones to their
 // workflows. A repeated ID returns what was recorded, finishing a hand-off
-// that failed the first time.
-func (s *Server) takeEvent(c *gin.Context, tenant store.Tenant, users []store.User, byID map[string]store.User, e EventIn) ([]store.Event, error) {
+// that failed the first time. Each user is read afresh, so the second event
+// of a batch for one user applies to the profile the first one left.
+func (s *Server) takeEvent(c *gin.Context, tenant store.Tenant, e EventIn) ([]store.Event, error) {
 	ctx := c.Request.Context()
 	if e.ID != "" {
 		done, err := s.DB.EventsByID(ctx, tenant.ID, e.ID)
@@ -104,6 +100,11 @@ func (s *Server) takeEvent(c *gin.Context, tenant store.Tenant, users []store.Us
 	if e.User == "" {
 		targets = []string{""} // a tenant-wide event: recorded once, for nobody's blocks
 		if e.BridgeID != "" {
+			// Only a bridge event needs the whole directory, for its fan-out.
+			users, err := s.DB.Users(ctx, tenant.ID)
+			if err != nil {
+				return nil, err
+			}
 			profiles := make([]rules.UserProfile, 0, len(users))
 			for _, u := range users {
 				var p meetingblock.Profile
@@ -126,8 +127,12 @@ func (s *Server) takeEvent(c *gin.Context, tenant store.Tenant, users []store.Us
 		case user == "":
 			ev.Reason = rules.Decide(e.Event, meetingblock.Profile{}, tenant.Settings).Reason
 		default:
+			u, err := s.DB.User(ctx, tenant.ID, user)
+			if err != nil {
+				return nil, err
+			}
 			var before meetingblock.Profile
-			if err := json.Unmarshal(byID[user].Profile, &before); err != nil {
+			if err := json.Unmarshal(u.Profile, &before); err != nil {
 				ev.Reason = "ignored: the user's stored profile is not valid JSON"
 			} else {
 				d := rules.Decide(e.Event, before, tenant.Settings)

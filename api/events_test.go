@@ -69,6 +69,18 @@ func TestEventsIgnoredAreRecordedAndBadOnesChangeNothing(t *testing.T) {
 		}
 	}
 
+	// Two events for one user in one batch: the second applies to the
+	// profile the first left, so neither change is lost.
+	code, body = post(t, url, tok, `[{"id":"s1","type":"conferenceIdChanged","user":"u3@contoso.com","conferenceId":"777888"},
+		{"id":"s2","type":"userMovedToBridge","user":"u3@contoso.com","bridgeId":"amer-9","tollNumber":"+1 206-555-0111"}]`)
+	if code != 202 {
+		t.Fatalf("batch for one user = %d %s", code, body)
+	}
+	if u, _ := db.User(ctx, "contoso", "u3@contoso.com"); !strings.Contains(string(u.Profile), `"conferenceId":"777888"`) ||
+		!strings.Contains(string(u.Profile), `"bridgeId":"amer-9"`) {
+		t.Fatalf("profile after two events in one batch: %s", u.Profile)
+	}
+
 	// A bridge nobody is on: recorded as ignored, not lost.
 	code, body = post(t, url, tok, `{"id":"b1","type":"bridgeNumberChanged","bridgeId":"emea-7","oldNumber":"+44 20 7946 0000","newNumber":"+44 20 7946 0001"}`)
 	if code != 202 || !strings.Contains(body, "ignored: no user is on bridge emea-7") {
@@ -95,7 +107,7 @@ func TestEventsIgnoredAreRecordedAndBadOnesChangeNothing(t *testing.T) {
 			t.Errorf("%s: %d %s, want an error with %q", bad, code, body, want)
 		}
 	}
-	if evs, _ := db.Events(ctx, "contoso", "", 100); len(evs) != 6 {
+	if evs, _ := db.Events(ctx, "contoso", "", 100); len(evs) != 8 {
 		t.Fatalf("bad requests recorded events: %d", len(evs))
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -46,28 +47,20 @@ func (s *Server) putUser(c *gin.Context) {
 		s.internal(c, "tenant lookup", err)
 		return
 	}
-	old, err := s.DB.User(ctx, tenantID, userID)
-	created := errors.Is(err, store.ErrNotFound)
-	if err != nil && !created {
-		s.internal(c, "user lookup", err)
-		return
-	}
-	decision := rules.Decision{Reason: "ignored: a new user has no meetings with an old block"}
-	if !created {
-		var before meetingblock.Profile
-		if json.Unmarshal(old.Profile, &before) == nil {
-			decision = rules.DecideProfileChange(before, *req.Profile, tenant.Settings)
-		}
-		if req.DisplayName == "" {
-			req.DisplayName = old.DisplayName
-		}
-	}
 	raw, err := json.Marshal(req.Profile)
 	if err != nil {
 		s.internal(c, "encode profile", err)
 		return
 	}
-	if err := s.DB.PutUser(ctx, store.User{TenantID: tenantID, ID: userID, DisplayName: req.DisplayName, Profile: raw}); err != nil {
+	var decision rules.Decision
+	var created bool
+	for attempt := 1; ; attempt++ {
+		decision, created, err = s.replaceUser(ctx, tenant, userID, req.DisplayName, *req.Profile, raw)
+		if !errors.Is(err, store.ErrConflict) || attempt == maxDecideAttempts {
+			break
+		}
+	}
+	if err != nil {
 		s.internal(c, "store user", err)
 		return
 	}
@@ -87,6 +80,31 @@ func (s *Server) putUser(c *gin.Context) {
 		status = http.StatusCreated
 	}
 	c.JSON(status, out)
+}
+
+// replaceUser decides the profile change against the stored profile and
+// stores the new one only if that is still the stored one (ErrConflict
+// otherwise: read again and re-decide).
+func (s *Server) replaceUser(ctx context.Context, tenant store.Tenant, userID, name string, p meetingblock.Profile, raw json.RawMessage) (rules.Decision, bool, error) {
+	decision := rules.Decision{Reason: "ignored: a new user has no meetings with an old block"}
+	old, err := s.DB.User(ctx, tenant.ID, userID)
+	created := errors.Is(err, store.ErrNotFound)
+	if err != nil && !created {
+		return decision, false, err
+	}
+	var before json.RawMessage
+	if !created {
+		before = old.Profile
+		var prev meetingblock.Profile
+		if json.Unmarshal(old.Profile, &prev) == nil {
+			decision = rules.DecideProfileChange(prev, p, tenant.Settings)
+		}
+		if name == "" {
+			name = old.DisplayName
+		}
+	}
+	err = s.DB.ReplaceUser(ctx, store.User{TenantID: tenant.ID, ID: userID, DisplayName: name, Profile: raw}, before)
+	return decision, created, err
 }
 
 // MigrationConfiguration mirrors Get/Set-CsTenantMigrationConfiguration,

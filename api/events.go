@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,36 +120,7 @@ func (s *Server) takeEvent(c *gin.Context, tenant store.Tenant, e EventIn) ([]st
 	}
 	var out []store.Event
 	for _, user := range targets {
-		ev := store.Event{ID: e.ID, UserID: user, Type: string(e.Type), Payload: payload}
-		var newProfile json.RawMessage
-		switch {
-		case user == "" && e.BridgeID != "":
-			ev.Reason = "ignored: no user is on bridge " + e.BridgeID
-		case user == "":
-			ev.Reason = rules.Decide(e.Event, meetingblock.Profile{}, tenant.Settings).Reason
-		default:
-			u, err := s.DB.User(ctx, tenant.ID, user)
-			if err != nil {
-				return nil, err
-			}
-			var before meetingblock.Profile
-			if err := json.Unmarshal(u.Profile, &before); err != nil {
-				ev.Reason = "ignored: the user's stored profile is not valid JSON"
-			} else {
-				d := rules.Decide(e.Event, before, tenant.Settings)
-				ev.Triggered, ev.Reason = d.Trigger, d.Reason
-				ev.SourceMeetingType, ev.TargetMeetingType = d.SourceMeetingType, d.TargetMeetingType
-				after, err := rules.Apply(before, e.Event, tenant.Settings)
-				if err != nil {
-					ev.Triggered, ev.Reason = false, "ignored: "+err.Error()
-				} else if !profilesEqual(before, after) {
-					if newProfile, err = json.Marshal(after); err != nil {
-						return nil, err
-					}
-				}
-			}
-		}
-		rec, err := s.DB.RecordEvent(ctx, tenant.ID, ev, newProfile)
+		rec, err := s.recordDecision(ctx, tenant, e, user, payload)
 		if err != nil {
 			return nil, err
 		}
@@ -160,6 +132,54 @@ func (s *Server) takeEvent(c *gin.Context, tenant store.Tenant, e EventIn) ([]st
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// maxDecideAttempts bounds how often one event is re-decided because other
+// events for the same user kept changing the profile under it.
+const maxDecideAttempts = 20
+
+// recordDecision decides the event for one user (or for nobody, when
+// tenant-wide) on the user's current profile and records it. Should another
+// event change that profile in between, the store refuses and the event is
+// decided again on the new one: concurrent events for a user are applied
+// one after the other, none lost.
+func (s *Server) recordDecision(ctx context.Context, tenant store.Tenant, e EventIn, user string, payload []byte) (store.Event, error) {
+	for attempt := 1; ; attempt++ {
+		ev := store.Event{ID: e.ID, UserID: user, Type: string(e.Type), Payload: payload}
+		var before, after json.RawMessage
+		switch {
+		case user == "" && e.BridgeID != "":
+			ev.Reason = "ignored: no user is on bridge " + e.BridgeID
+		case user == "":
+			ev.Reason = rules.Decide(e.Event, meetingblock.Profile{}, tenant.Settings).Reason
+		default:
+			u, err := s.DB.User(ctx, tenant.ID, user)
+			if err != nil {
+				return ev, err
+			}
+			before = u.Profile
+			var old meetingblock.Profile
+			if err := json.Unmarshal(u.Profile, &old); err != nil {
+				ev.Reason = "ignored: the user's stored profile is not valid JSON"
+				break
+			}
+			d := rules.Decide(e.Event, old, tenant.Settings)
+			ev.Triggered, ev.Reason = d.Trigger, d.Reason
+			ev.SourceMeetingType, ev.TargetMeetingType = d.SourceMeetingType, d.TargetMeetingType
+			if p, err := rules.Apply(old, e.Event, tenant.Settings); err != nil {
+				ev.Triggered, ev.Reason = false, "ignored: "+err.Error()
+			} else if !profilesEqual(old, p) {
+				if after, err = json.Marshal(p); err != nil {
+					return ev, err
+				}
+			}
+		}
+		rec, err := s.DB.RecordEvent(ctx, tenant.ID, ev, before, after)
+		if errors.Is(err, store.ErrConflict) && attempt < maxDecideAttempts {
+			continue
+		}
+		return rec, err
+	}
 }
 
 // handOffEvent starts or joins the user's migration for a triggering event,

@@ -3,9 +3,13 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/rules"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -109,5 +113,75 @@ func TestEventsIgnoredAreRecordedAndBadOnesChangeNothing(t *testing.T) {
 	}
 	if evs, _ := db.Events(ctx, "contoso", "", 100); len(evs) != 8 {
 		t.Fatalf("bad requests recorded events: %d", len(evs))
+	}
+}
+
+// Concurrent events for one user are applied one after the other: the
+// stored profile equals the events replayed in the order they were
+// recorded, so no event's change was lost to another's stale read.
+func TestConcurrentEventsForOneUserLoseNothing(t *testing.T) {
+	srv, db := newAPI(t)
+	ctx := context.Background()
+	tok, _ := db.CreateToken(ctx, "provisioning", "contoso", store.RoleUpstream)
+	ten, _ := db.Tenant(ctx, "contoso")
+	ten.Settings.AutomaticallyMigrateUserMeetings = false // decided and recorded, no workflow needed
+	if err := db.PutTenant(ctx, ten); err != nil {
+		t.Fatal(err)
+	}
+	start := `{"meetingType":"Teams","provider":"Microsoft","conferenceId":"100000","tollNumber":"+1 425-555-0100","bridgeId":"b0"}`
+	if err := db.PutUser(ctx, store.User{TenantID: "contoso", ID: "u@contoso.com", DisplayName: "U", Profile: json.RawMessage(start)}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 30
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := range n {
+		var ev string
+		switch i % 3 {
+		case 0:
+			ev = fmt.Sprintf(`{"type":"conferenceIdChanged","user":"u@contoso.com","conferenceId":"%d"}`, 200000+i)
+		case 1:
+			ev = fmt.Sprintf(`{"type":"userMovedToBridge","user":"u@contoso.com","bridgeId":"b%d","tollNumber":"+1 206-555-%04d"}`, i, i)
+		default:
+			ev = fmt.Sprintf(`{"type":"dialInEnabled","user":"u@contoso.com","tollFreeNumbers":["+1 800-555-%04d"]}`, i)
+		}
+		wg.Go(func() {
+			if code, body := post(t, srv.URL+"/v1/tenants/contoso/events", tok, ev); code != 202 {
+				errs <- fmt.Sprintf("%d %s", code, body)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	rows, err := db.SQL().QueryContext(ctx, `SELECT payload FROM events WHERE user_id = 'u@contoso.com' ORDER BY rowid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var want meetingblock.Profile
+	_ = json.Unmarshal([]byte(start), &want)
+	recorded := 0
+	for rows.Next() {
+		var payload string
+		var e rules.Event
+		if err := rows.Scan(&payload); err != nil || json.Unmarshal([]byte(payload), &e) != nil {
+			t.Fatal(err, payload)
+		}
+		if want, err = rules.Apply(want, e, ten.Settings); err != nil {
+			t.Fatal(err)
+		}
+		recorded++
+	}
+	if recorded != n {
+		t.Fatalf("%d events recorded, want %d", recorded, n)
+	}
+	u, _ := db.User(ctx, "contoso", "u@contoso.com")
+	var got meetingblock.Profile
+	_ = json.Unmarshal(u.Profile, &got)
+	if !profilesEqual(got, want) {
+		t.Fatalf("stored profile %s\nis not the events replayed in order: %+v", u.Profile, want)
 	}
 }

@@ -29,6 +29,10 @@ var migrations embed.FS
 // ErrNotFound is returned when a tenant, user, record or token does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrConflict is returned when a row changed since it was read: read it
+// again and re-decide.
+var ErrConflict = errors.New("changed concurrently")
+
 // DB is the service database.
 type DB struct {
 	sql *sql.DB

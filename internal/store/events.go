@@ -22,15 +22,20 @@ type Event struct {
 	ReceivedAt        time.Time `json:"receivedAt"`
 }
 
-// RecordEvent stores an event's decision and, when profile is not nil, the
-// user's new profile, in one transaction: a run never reads a profile whose
-// event is not recorded, nor the reverse.
-func (s *DB) RecordEvent(ctx context.Context, tenantID string, ev Event, profile json.RawMessage) (Event, error) {
+// RecordEvent stores an event's decision and, for a user's event, the
+// user's new profile (after; nil when unchanged), in one transaction: a run
+// never reads a profile whose event is not recorded, nor the reverse. The
+// decision was made on the profile "before"; if another event changed it
+// since, nothing is written and ErrConflict says to decide again, so two
+// concurrent events for one user never lose an update.
+func (s *DB) RecordEvent(ctx context.Context, tenantID string, ev Event, before, after json.RawMessage) (Event, error) {
 	ev.ReceivedAt = s.now()
 	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
-		if profile != nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE users SET profile = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
-				string(profile), FormatTime(ev.ReceivedAt), tenantID, ev.UserID); err != nil {
+		if before != nil {
+			if after == nil {
+				after = before
+			}
+			if err := swapProfile(ctx, tx, tenantID, ev.UserID, before, after, ev.ReceivedAt); err != nil {
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -224,11 +225,11 @@ func TestPurgeKeepsWhatIsRecentOrOpen(t *testing.T) {
 	db.RecordResults(ctx, old.CorrelationID, []MeetingResult{{MeetingID: "m", Subject: "s", Start: clock, Outcome: OutcomeUpdated}})
 	db.FinishRun(ctx, old.CorrelationID, StateSucceeded, "")
 	stuck, _ := db.OpenPending(ctx, req("stuck")) // old but still Pending
-	db.RecordEvent(ctx, "t1", Event{ID: "e-old", UserID: "old", Type: "sipAddressChanged", Payload: []byte(`{}`), Reason: "ignored"}, nil)
+	db.RecordEvent(ctx, "t1", Event{ID: "e-old", UserID: "old", Type: "sipAddressChanged", Payload: []byte(`{}`), Reason: "ignored"}, nil, nil)
 	clock = clock.Add(200 * 24 * time.Hour)
 	recent, _ := db.BeginRun(ctx, req("recent"), "k2")
 	db.FinishRun(ctx, recent.CorrelationID, StateFailed, "x")
-	db.RecordEvent(ctx, "t1", Event{ID: "e-new", UserID: "recent", Type: "sipAddressChanged", Payload: []byte(`{}`), Reason: "ignored"}, nil)
+	db.RecordEvent(ctx, "t1", Event{ID: "e-new", UserID: "recent", Type: "sipAddressChanged", Payload: []byte(`{}`), Reason: "ignored"}, nil, nil)
 
 	p, err := db.Purge(ctx, clock.Add(-DefaultRetention))
 	if err != nil {
@@ -244,5 +245,36 @@ func TestPurgeKeepsWhatIsRecentOrOpen(t *testing.T) {
 	}
 	if evs, _ := db.Events(ctx, "t1", "", 10); len(evs) != 1 || evs[0].ID != "e-new" {
 		t.Fatalf("events left: %+v", evs)
+	}
+}
+
+func TestProfileCompareAndSet(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	if err := db.PutTenant(ctx, Tenant{ID: "t1", Settings: DefaultTenantSettings()}); err != nil {
+		t.Fatal(err)
+	}
+	v1, v2, v3 := json.RawMessage(`{"conferenceId":"1"}`), json.RawMessage(`{"conferenceId":"2"}`), json.RawMessage(`{"conferenceId":"3"}`)
+	if err := db.ReplaceUser(ctx, User{TenantID: "t1", ID: "u", Profile: v1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ReplaceUser(ctx, User{TenantID: "t1", ID: "u", Profile: v2}, nil); !errors.Is(err, ErrConflict) {
+		t.Fatalf("creating an existing user: %v, want ErrConflict", err)
+	}
+	if _, err := db.RecordEvent(ctx, "t1", Event{ID: "e1", UserID: "u", Type: "x", Payload: []byte(`{}`)}, v1, v2); err != nil {
+		t.Fatal(err)
+	}
+	// Decided on v1, which is no longer stored: nothing is written.
+	if _, err := db.RecordEvent(ctx, "t1", Event{ID: "e2", UserID: "u", Type: "x", Payload: []byte(`{}`)}, v1, v3); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale event: %v, want ErrConflict", err)
+	}
+	if err := db.ReplaceUser(ctx, User{TenantID: "t1", ID: "u", Profile: v3}, v1); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale replace: %v, want ErrConflict", err)
+	}
+	if u, _ := db.User(ctx, "t1", "u"); string(u.Profile) != string(v2) {
+		t.Fatalf("profile %s, want %s", u.Profile, v2)
+	}
+	if evs, _ := db.EventsByID(ctx, "t1", "e2"); len(evs) != 0 {
+		t.Fatalf("the refused event was recorded: %+v", evs)
 	}
 }

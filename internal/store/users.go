@@ -32,6 +32,48 @@ func (s *DB) PutUser(ctx context.Context, u User) error {
 	return err
 }
 
+// ReplaceUser sets a user's name and profile if the stored profile is still
+// before (nil: the user must not exist yet); otherwise ErrConflict.
+func (s *DB) ReplaceUser(ctx context.Context, u User, before json.RawMessage) error {
+	now := s.now()
+	if before == nil {
+		r, err := s.sql.ExecContext(ctx, `INSERT INTO users (tenant_id, id, display_name, profile, updated_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING`,
+			u.TenantID, u.ID, u.DisplayName, string(u.Profile), FormatTime(now))
+		return oneRow(r, err, u.ID)
+	}
+	return InTx(ctx, s.sql, func(tx *sql.Tx) error {
+		if err := swapProfile(ctx, tx, u.TenantID, u.ID, before, u.Profile, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE users SET display_name = ? WHERE tenant_id = ? AND id = ?`,
+			u.DisplayName, u.TenantID, u.ID)
+		return err
+	})
+}
+
+// swapProfile is the compare-and-set on a user's profile. An unchanged
+// profile is "written" too: the match proves the decision's premise.
+func swapProfile(ctx context.Context, tx *sql.Tx, tenantID, id string, before, after json.RawMessage, now time.Time) error {
+	r, err := tx.ExecContext(ctx, `UPDATE users SET profile = ?,
+		updated_at = CASE WHEN profile = ? THEN updated_at ELSE ? END
+		WHERE tenant_id = ? AND id = ? AND profile = ?`,
+		string(after), string(after), FormatTime(now), tenantID, id, string(before))
+	return oneRow(r, err, id)
+}
+
+func oneRow(r sql.Result, err error, id string) error {
+	if err != nil {
+		return err
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("user %q: %w", id, ErrConflict)
+	}
+	return nil
+}
+
 // User returns one user, or ErrNotFound.
 func (s *DB) User(ctx context.Context, tenantID, id string) (User, error) {
 	row := s.sql.QueryRowContext(ctx, `SELECT tenant_id, id, display_name, profile, updated_at

@@ -158,6 +158,14 @@ func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, e
 		return plan, nil
 	}
 	plan.Mailbox = mb.Address
+	if c, ok := a.Calendar.(calendar.Counter); ok {
+		// Only for progress: a back end that cannot count leaves it unknown.
+		if n, err := c.CountMeetings(ctx, in.TenantID, plan.Mailbox, plan.From, plan.To); err == nil {
+			if err := a.DB.SetExpected(ctx, rec.CorrelationID, n); err != nil {
+				return RunPlan{}, err
+			}
+		}
+	}
 	activity.GetLogger(ctx).Info("run started", "tenant", in.TenantID, "user", in.UserID, "correlationId", rec.CorrelationID)
 	return plan, nil
 }

@@ -21,7 +21,7 @@ import (
 )
 
 func (s *Server) listTenants(c *gin.Context) {
-	all, err := s.DB.Tenants(c)
+	all, err := s.DB.Tenants(c.Request.Context())
 	if err != nil {
 		s.internal(c, "list tenants", err)
 		return
@@ -289,9 +289,16 @@ func (s *Server) getMigration(c *gin.Context) {
 		s.internal(c, "get migration", err)
 		return
 	}
-	meetings, err := s.DB.MeetingResults(c.Request.Context(), rec.CorrelationID)
-	if err != nil {
-		s.internal(c, "meeting results", err)
+	meetings := []store.MeetingResult{}
+	switch c.DefaultQuery("meetings", "true") {
+	case "true":
+		if meetings, err = s.DB.MeetingResults(c.Request.Context(), rec.CorrelationID); err != nil {
+			s.internal(c, "meeting results", err)
+			return
+		}
+	case "false": // the record alone, for a client polling progress
+	default:
+		badRequest(c, fmt.Sprintf("meetings: must be true or false, not %q", c.Query("meetings")))
 		return
 	}
 	c.JSON(http.StatusOK, MigrationDetail{Migration: rec, Meetings: meetings})

@@ -16,6 +16,9 @@ var (
 	ErrConflict = errors.New("calendar: meeting changed since it was read")
 	// ErrNotFound: no such mailbox or meeting.
 	ErrNotFound = errors.New("calendar: not found")
+	// ErrUnsupported: the back end cannot do this (a CalDAV server cannot
+	// create Teams meetings). The meeting is skipped with the reason.
+	ErrUnsupported = errors.New("calendar: not supported by this back end")
 )
 
 // Item kinds. A series is updated once, at its master; an edited occurrence
@@ -139,4 +142,12 @@ type Backend interface {
 	// EnsureTeamsMeeting returns the Teams meeting for a calendar item,
 	// creating it on first call and returning the same one afterwards.
 	EnsureTeamsMeeting(ctx context.Context, tenantID, organizer, itemID string) (OnlineMeeting, error)
+}
+
+// Counter is implemented by back ends that can count a mailbox's items in a
+// window cheaply (the same items ListMeetings returns), so a run can show
+// its progress as done / total. Graph cannot count a calendarView, so it
+// does not implement it.
+type Counter interface {
+	CountMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time) (int, error)
 }

@@ -38,6 +38,10 @@ type Migration struct {
 	SkippedMeeting    int       `json:"skippedMeeting"`
 	InvitesUpdate     int       `json:"invitesUpdate"`
 	RetryCount        int       `json:"retryCount"`
+	// ExpectedMeeting is how many items the back end counted in the run's
+	// window (0: unknown); ProcessedMeeting how many have an outcome yet.
+	ExpectedMeeting  int `json:"expectedMeeting"`
+	ProcessedMeeting int `json:"processedMeeting"`
 	LastMessage       string    `json:"lastMessage"`
 	WorkflowID        string    `json:"workflowId"`
 	DryRun            bool      `json:"dryRun,omitempty"`
@@ -61,7 +65,8 @@ type Request struct {
 
 const migrationColumns = `id, tenant_id, user_id, state, migration_type, source_meeting_type,
 	target_meeting_type, trigger_count, last_trigger, total_meeting, succeeded_meeting, failed_meeting,
-	skipped_meeting, invites_update, retry_count, last_message, workflow_id, dry_run, created_at, modified_at`
+	skipped_meeting, invites_update, retry_count, expected_meeting, processed_meeting, last_message, workflow_id,
+	dry_run, created_at, modified_at`
 
 // OpenPending returns the user's Pending record, merging this request into
 // it, or creates one. Called before the workflow is signalled so that the
@@ -189,6 +194,12 @@ func (s *DB) FinishRun(ctx context.Context, id, state, message string) (Migratio
 	return s.Migration(ctx, id)
 }
 
+// SetExpected records how many meetings a run will go through.
+func (s *DB) SetExpected(ctx context.Context, id string, n int) error {
+	_, err := s.sql.ExecContext(ctx, `UPDATE migrations SET expected_meeting = ? WHERE id = ?`, n, id)
+	return err
+}
+
 // FailPending closes a Pending record that could not be handed to a workflow.
 func (s *DB) FailPending(ctx context.Context, id, message string) error {
 	_, err := s.sql.ExecContext(ctx, `UPDATE migrations SET state = ?, last_message = ?, modified_at = ?
@@ -314,7 +325,8 @@ func scanMigration(r scanner) (Migration, error) {
 	var created, modified string
 	err := r.Scan(&m.CorrelationID, &m.TenantID, &m.UserID, &m.State, &m.MigrationType, &m.SourceMeetingType,
 		&m.TargetMeetingType, &m.TriggerCount, &m.LastTrigger, &m.TotalMeeting, &m.SucceededMeeting,
-		&m.FailedMeeting, &m.SkippedMeeting, &m.InvitesUpdate, &m.RetryCount, &m.LastMessage, &m.WorkflowID,
+		&m.FailedMeeting, &m.SkippedMeeting, &m.InvitesUpdate, &m.RetryCount, &m.ExpectedMeeting, &m.ProcessedMeeting,
+		&m.LastMessage, &m.WorkflowID,
 		&m.DryRun, &created, &modified)
 	if err != nil {
 		return Migration{}, err

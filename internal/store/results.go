@@ -54,6 +54,7 @@ func (s *DB) RecordResults(ctx context.Context, migrationID string, results []Me
 			succeeded_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome IN ('Updated', 'UpToDate', 'WouldUpdate')),
 			failed_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome = 'Failed'),
 			skipped_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome = 'Skipped'),
+			processed_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id),
 			invites_update = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.invites_sent > 0),
 			last_message = COALESCE((SELECT r.reason FROM meeting_results r WHERE r.migration_id = migrations.id
 				AND r.outcome = 'Failed' ORDER BY r.updated_at DESC LIMIT 1), last_message),

@@ -32,7 +32,10 @@ type Backend struct {
 // New returns the sandbox back end over the service database.
 func New(db *store.DB) *Backend { return &Backend{db: db} }
 
-var _ calendar.Backend = (*Backend)(nil)
+var (
+	_ calendar.Backend = (*Backend)(nil)
+	_ calendar.Counter = (*Backend)(nil)
+)
 
 // Mailbox implements calendar.Backend.
 func (b *Backend) Mailbox(ctx context.Context, tenantID, user string) (calendar.Mailbox, error) {
@@ -50,6 +53,20 @@ func (b *Backend) Mailbox(ctx context.Context, tenantID, user string) (calendar.
 const meetingColumns = `id, mailbox, organizer, subject, start_time, end_time, kind, series_master_id,
 	recurrence, series_end, attendees, body, body_type, online_meeting, version, last_update_key`
 
+// inWindow selects a mailbox's items overlapping [from, to): its parameters
+// are tenant, mailbox, to, from, from.
+const inWindow = `tenant_id = ? AND mailbox = ? AND start_time < ?
+	AND ((kind <> 'seriesMaster' AND end_time > ?) OR (kind = 'seriesMaster' AND (series_end = '' OR series_end > ?)))`
+
+// CountMeetings implements calendar.Counter: what ListMeetings would return.
+func (b *Backend) CountMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time) (int, error) {
+	f, t := store.FormatTime(from), store.FormatTime(to)
+	var n int
+	err := b.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM sandbox_meetings WHERE `+inWindow,
+		tenantID, mailbox, t, f, f).Scan(&n)
+	return n, err
+}
+
 // ListMeetings implements calendar.Backend with keyset paging on (start, id).
 func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time, cursor string, pageSize int) (calendar.Page, error) {
 	if pageSize <= 0 {
@@ -65,9 +82,7 @@ func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, fr
 	}
 	f, t := store.FormatTime(from), store.FormatTime(to)
 	rows, err := b.db.SQL().QueryContext(ctx, `SELECT `+meetingColumns+` FROM sandbox_meetings
-		WHERE tenant_id = ? AND mailbox = ? AND start_time < ?
-		AND ((kind <> 'seriesMaster' AND end_time > ?) OR (kind = 'seriesMaster' AND (series_end = '' OR series_end > ?)))
-		AND (start_time > ? OR (start_time = ? AND id > ?))
+		WHERE `+inWindow+` AND (start_time > ? OR (start_time = ? AND id > ?))
 		ORDER BY start_time, id LIMIT ?`,
 		tenantID, mailbox, t, f, f, afterStart, afterStart, afterID, pageSize+1)
 	if err != nil {

@@ -46,7 +46,7 @@ func TestEventsIgnoredAreRecordedAndBadOnesChangeNothing(t *testing.T) {
 		t.Fatalf("profile after conferenceIdChanged = %s", u.Profile)
 	}
 	// The same ID again returns the recorded decision and changes nothing.
-	code, again := post(t, url, tok, `{"id":"e2","type":"conferenceIdChanged","user":"admin@contoso.com","conferenceId":"555"}`)
+	code, again := post(t, url, tok, `{"id":"e2","type":"conferenceIdChanged","user":"admin@contoso.com","conferenceId":"5555555"}`)
 	if code != 202 || !strings.Contains(again, "AutomaticallyMigrateUserMeetings is off") {
 		t.Fatalf("repeat = %d %s", code, again)
 	}

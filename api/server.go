@@ -48,6 +48,8 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
+	r.GET("/openapi.json", s.serveOpenAPI)
+	r.GET("/openapi.yaml", s.serveOpenAPI)
 
 	v1 := r.Group("/v1", s.authenticate)
 	v1.POST("/preview", allow(readers), s.preview) // has its own, larger body limit

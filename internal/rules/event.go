@@ -37,6 +37,13 @@ const (
 	TenantMeetingURLChanged     EventType = "tenantMeetingUrlChanged"     // no user
 )
 
+// EventTypes lists every event type, in the order of the constants above
+// (the OpenAPI document's enum is checked against it).
+var EventTypes = []EventType{UserMovedOnline, UserMovedOnPremises, LicenceAssigned, LicenceRemoved, DialInEnabled,
+	DialInDisabled, ConferenceIDChanged, ConferenceIDReset, UserMovedToBridge, BridgeNumberChanged,
+	BridgeNumberUnassigned, ProviderSwitchedToMicrosoft, TeamsUpgradeGranted, TenantTeamsUpgradeGranted,
+	SIPAddressChanged, TenantMeetingURLChanged}
+
 // Teams upgrade modes (TeamsUpgradePolicy). Only TeamsOnly and
 // SfBWithTeamsCollabAndMeetings make the user's meetings Teams meetings.
 const (
@@ -105,9 +112,9 @@ func (t EventType) known() bool {
 	return t.audioConferencing() || t.tenantWide()
 }
 
-// Validate checks the fields the event's type needs. Each error names the
-// JSON field; several errors are joined. Formats of profile fields are
-// checked by Apply, on the resulting profile.
+// Validate checks the fields the event's type needs and the format of every
+// field given. Each error names the JSON field; several errors are joined.
+// Apply checks the resulting profile as a whole again.
 func (e Event) Validate() error {
 	if !e.Type.known() {
 		if e.Type == "" {
@@ -148,7 +155,34 @@ func (e Event) Validate() error {
 			errs = append(errs, fmt.Errorf("mode: unknown Teams upgrade mode %q", e.Mode))
 		}
 	}
+	errs = append(errs, e.formats()...)
 	return errors.Join(errs...)
+}
+
+// formats checks each profile field the event carries with the profile's
+// own rules, on a profile made of those fields alone (placeholders keep the
+// rules that relate fields quiet: the stored profile supplies those).
+func (e Event) formats() []error {
+	p := meetingblock.Profile{MeetingType: string(meetingblock.KindTeams), Provider: meetingblock.ProviderMicrosoft,
+		ConferenceID: e.ConferenceID, TollNumber: e.TollNumber, TollFreeNumbers: e.TollFreeNumbers,
+		DialInURL: e.DialInURL, BridgeID: e.BridgeID, JoinURL: e.JoinURL, MeetingID: e.MeetingID,
+		Passcode: e.Passcode, MeetingOptionsURL: e.MeetingOptionsURL}
+	if p.ConferenceID == "" {
+		p.ConferenceID = "0000"
+	}
+	var errs []error
+	if err := p.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, n := range []struct{ field, val string }{{"oldNumber", e.OldNumber}, {"newNumber", e.NewNumber}} {
+		if n.val == "" {
+			continue
+		}
+		if err := (meetingblock.Profile{MeetingType: "Teams", ConferenceID: "0000", TollNumber: n.val}).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: must be a phone number (digits, optional leading +, spaces, -, ., parentheses)", n.field))
+		}
+	}
+	return errs
 }
 
 // Apply returns the user's profile after the event. The tenant settings

@@ -138,8 +138,8 @@ func TestDecide(t *testing.T) {
 			msUser, never, ign("ignored: the user's invitations do not show number +1 206 555 0100")},
 		{"invalid event", Event{Type: ConferenceIDChanged, User: "ann"},
 			msUser, never, ign("ignored: invalid event: conferenceId: required for conferenceIdChanged")},
-		{"event that breaks the profile", Event{Type: ConferenceIDChanged, User: "ann", ConferenceID: "12ab"},
-			msUser, never, ign("ignored: event does not fit the user's profile: conferenceId: must be 4 to 20 digits")},
+		{"malformed conference ID", Event{Type: ConferenceIDChanged, User: "ann", ConferenceID: "12ab"},
+			msUser, never, ign("ignored: invalid event: conferenceId: must be 4 to 20 digits")},
 
 		// Non-triggers once the switches let the event through.
 		{"third-party user's conference ID", Event{Type: ConferenceIDChanged, User: "ann", ConferenceID: "555666777"},
@@ -323,7 +323,7 @@ func TestApplyErrors(t *testing.T) {
 	}{
 		{"invalid event", msUser, Event{Type: "x"}, `type: unknown event type "x"`},
 		{"bad conference ID", msUser, Event{Type: ConferenceIDChanged, User: "ann", ConferenceID: "12ab"}, "conferenceId: must be 4 to 20 digits"},
-		{"bad toll number", noDialIn, Event{Type: DialInEnabled, User: "ann", TollNumber: "call me"}, "tollNumber: must be a phone number"},
+		{"bad toll number", noDialIn, Event{Type: DialInEnabled, User: "ann", TollNumber: "call me"}, "tollNumber: must be a phone number (digits, optional leading +, spaces, -, ., parentheses)"},
 		{"numbers without conference ID", meetingblock.Profile{MeetingType: "Teams"},
 			Event{Type: DialInEnabled, User: "ann", TollNumber: toll}, "conferenceId: required when dial-in numbers are given"},
 		{"bad join URL", onPremUser, Event{Type: UserMovedOnline, User: "ann", JoinURL: "javascript:x"}, "joinUrl:"},
@@ -362,7 +362,10 @@ func TestValidate(t *testing.T) {
 		{Event{Type: DialInDisabled, User: "ann"}, ""},
 		{Event{Type: DialInEnabled, User: "ann", TollFreeNumbers: []string{tollFree}}, ""},
 		{Event{Type: ProviderSwitchedToMicrosoft, User: "ann"}, ""},
-		{Event{Type: BridgeNumberChanged, BridgeID: "b", OldNumber: "1", NewNumber: "2"}, ""},
+		{Event{Type: BridgeNumberChanged, BridgeID: "b", OldNumber: "+1 425-555-0100", NewNumber: "+1 425-555-0101"}, ""},
+		{Event{Type: BridgeNumberChanged, BridgeID: "b", OldNumber: "one", NewNumber: "+1 425-555-0101"}, "oldNumber: must be a phone number (digits, optional leading +, spaces, -, ., parentheses)"},
+		{Event{Type: DialInEnabled, User: "u", TollNumber: "call me"}, "tollNumber: must be a phone number (digits, optional leading +, spaces, -, ., parentheses)"},
+		{Event{Type: UserMovedOnline, User: "u", JoinURL: "javascript:alert(1)"}, "joinUrl: must be an absolute http(s) URL without spaces, quotes or angle brackets"},
 		{Event{Type: TenantMeetingURLChanged}, ""},
 		{Event{Type: TenantTeamsUpgradeGranted, Mode: ModeTeamsOnly}, ""},
 	}
@@ -494,5 +497,16 @@ func TestDecideProfileChange(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestEventTypesAreAllKnown(t *testing.T) {
+	for _, typ := range EventTypes {
+		if !typ.known() {
+			t.Errorf("%s is listed but not known", typ)
+		}
+	}
+	if EventType("teleport").known() {
+		t.Error("an unlisted type is known")
 	}
 }

@@ -1,0 +1,396 @@
+package caldav
+
+import (
+	"maps"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/emersion/go-ical"
+	xhtml "golang.org/x/net/html"
+
+	"github.com/openmms/mms/internal/calendar"
+	"github.com/openmms/mms/internal/meetingblock"
+)
+
+// Properties mms reads and writes besides the standard ones.
+const (
+	propUpdateKey = "X-MMS-UPDATE-KEY"
+	propNotified  = "X-MMS-NOTIFIED"
+	propAltDesc   = "X-ALT-DESC"
+	propTeamsURL  = "X-MICROSOFT-SKYPETEAMSMEETINGURL"
+	propConfLink  = "X-MICROSOFT-ONLINEMEETINGCONFLINK"
+	propMeetInfo  = "X-MICROSOFT-ONLINEMEETINGINFORMATION"
+	propConf      = "CONFERENCE"
+)
+
+// calAddr turns a calendar user address into a lower-case e-mail address
+// ("mailto:Alice@Example.com" -> "alice@example.com").
+func calAddr(v string) string {
+	v = strings.TrimSpace(v)
+	if len(v) >= 7 && strings.EqualFold(v[:7], "mailto:") {
+		v = v[7:]
+	}
+	if u, err := url.PathUnescape(v); err == nil {
+		v = u
+	}
+	return strings.ToLower(v)
+}
+
+// owner is the set of calendar user addresses of the mailbox owner.
+type owner map[string]bool
+
+// meetingID names a VEVENT: the resource's href, plus "#" and the
+// RECURRENCE-ID value for an exception.
+func meetingID(href, rid string) string {
+	if rid == "" {
+		return href
+	}
+	return href + "#" + rid
+}
+
+func splitID(id string) (href, rid string) {
+	href, rid, _ = strings.Cut(id, "#")
+	return href, rid
+}
+
+// eventETag is the server's ETag of the resource plus a digest of the one
+// VEVENT: an update of a series master does not make its exceptions (stored
+// in the same resource) conflict, while any change to the VEVENT itself does.
+func eventETag(serverETag, digest string) string { return serverETag + "#" + digest }
+
+func splitETag(etag string) (server, digest string) {
+	i := strings.LastIndexByte(etag, '#')
+	if i < 0 {
+		return etag, ""
+	}
+	return etag[:i], etag[i+1:]
+}
+
+// propTime parses a DATE or DATE-TIME property. A TZID that is not an IANA
+// name (Outlook's "W. Europe Standard Time") is read as UTC.
+func propTime(p *ical.Prop) (time.Time, error) {
+	t, err := p.DateTime(time.UTC)
+	if err != nil && p.Params.Get(ical.PropTimezoneID) != "" {
+		q := *p
+		q.Params = maps.Clone(p.Params)
+		q.Params.Del(ical.PropTimezoneID)
+		t, err = q.DateTime(time.UTC)
+	}
+	return t, err
+}
+
+func isDate(p *ical.Prop) bool {
+	return p.ValueType() == ical.ValueDate || len(p.Value) == 8
+}
+
+// eventTimes returns an event's start and end.
+func eventTimes(c *ical.Component) (time.Time, time.Time, error) {
+	sp := c.Props.Get(ical.PropDateTimeStart)
+	if sp == nil {
+		return time.Time{}, time.Time{}, nil
+	}
+	start, err := propTime(sp)
+	if err != nil {
+		return start, start, err
+	}
+	switch {
+	case c.Props.Get(ical.PropDateTimeEnd) != nil:
+		end, err := propTime(c.Props.Get(ical.PropDateTimeEnd))
+		return start, end, err
+	case c.Props.Get(ical.PropDuration) != nil:
+		d, err := c.Props.Get(ical.PropDuration).Duration()
+		return start, start.Add(d), err
+	case isDate(sp):
+		return start, start.Add(24 * time.Hour), nil
+	}
+	return start, start, nil
+}
+
+// seriesEnd returns the end of a series' last occurrence, zero when the
+// RRULE has neither UNTIL nor COUNT.
+func seriesEnd(c *ical.Component, dur time.Duration) time.Time {
+	opt, err := c.Props.RecurrenceRule()
+	if err != nil || opt == nil || (opt.Count == 0 && opt.Until.IsZero()) {
+		return time.Time{}
+	}
+	sp := c.Props.Get(ical.PropDateTimeStart)
+	if sp == nil {
+		return time.Time{}
+	}
+	probe := ical.NewComponent(ical.CompEvent)
+	maps.Copy(probe.Props, c.Props)
+	if start, err := propTime(sp); err == nil && sp.Params.Get(ical.PropTimezoneID) != "" {
+		if _, lerr := time.LoadLocation(sp.Params.Get(ical.PropTimezoneID)); lerr != nil {
+			p := ical.NewProp(ical.PropDateTimeStart)
+			p.SetDateTime(start)
+			probe.Props.Set(p)
+		}
+	}
+	set, err := probe.RecurrenceSet(time.UTC)
+	if err != nil || set == nil {
+		if !opt.Until.IsZero() {
+			return opt.Until.Add(dur)
+		}
+		return time.Time{}
+	}
+	all := set.All()
+	if len(all) == 0 {
+		return time.Time{}
+	}
+	return all[len(all)-1].Add(dur).UTC()
+}
+
+func textOf(c *ical.Component, name string) string {
+	if p := c.Props.Get(name); p != nil {
+		return unescapeText(p.Value)
+	}
+	return ""
+}
+
+// altHTML returns the event's HTML alternative description line, or nil.
+func (d *icsDoc) altHTML(e *icsEvent) *contentLine {
+	for _, l := range d.all(e, propAltDesc) {
+		ft := parseParams(l.params).Get("FMTTYPE")
+		if ft == "" || strings.EqualFold(ft, "text/html") {
+			return l
+		}
+	}
+	return nil
+}
+
+// meeting converts one VEVENT of a resource.
+func (d *icsDoc) meeting(e *icsEvent, href, serverETag string, own owner, hasMaster bool, mailbox string) (calendar.Meeting, error) {
+	c := d.component(e)
+	m := calendar.Meeting{
+		ID:        meetingID(href, e.rid),
+		Subject:   textOf(c, ical.PropSummary),
+		ETag:      eventETag(serverETag, d.hash(e)),
+		UpdateKey: textOf(c, propUpdateKey),
+		Kind:      calendar.KindSingle,
+		Attendees: []calendar.Attendee{},
+	}
+	var err error
+	if m.Start, m.End, err = eventTimes(c); err != nil {
+		return m, err
+	}
+	m.Start, m.End = m.Start.UTC(), m.End.UTC()
+	switch {
+	case e.rid != "":
+		m.Kind = calendar.KindException
+		if hasMaster {
+			m.SeriesMasterID = href
+		}
+	case c.Props.Get(ical.PropRecurrenceRule) != nil:
+		m.Kind = calendar.KindSeriesMaster
+		m.Recurrence = c.Props.Get(ical.PropRecurrenceRule).Value
+		m.SeriesEnd = seriesEnd(c, m.End.Sub(m.Start))
+	}
+	if p := c.Props.Get(ical.PropOrganizer); p != nil {
+		m.Organizer = calAddr(p.Value)
+		m.IsOrganizer = own[m.Organizer]
+	} else {
+		// No ORGANIZER: a personal event of the calendar's owner.
+		m.Organizer, m.IsOrganizer = strings.ToLower(mailbox), true
+	}
+	for _, p := range c.Props.Values(ical.PropAttendee) {
+		m.Attendees = append(m.Attendees, calendar.Attendee{Address: calAddr(p.Value), Name: p.Params.Get(ical.ParamCommonName)})
+	}
+	if l := d.altHTML(e); l != nil {
+		m.Body, m.BodyType = unescapeText(l.value), calendar.BodyHTML
+	} else {
+		m.Body, m.BodyType = textOf(c, ical.PropDescription), calendar.BodyText
+	}
+	m.OnlineMeeting = onlineMeeting(c, m.Body, m.BodyType)
+	return m, nil
+}
+
+// onlineMeeting reads the metadata an "add online meeting" button stamps.
+func onlineMeeting(c *ical.Component, body, bodyType string) *calendar.OnlineMeeting {
+	teams := strings.TrimSpace(textOf(c, propTeamsURL))
+	conf := strings.TrimSpace(textOf(c, propConfLink))
+	info := textOf(c, propMeetInfo)
+	var confURL string
+	for _, p := range c.Props.Values(propConf) {
+		if v := strings.TrimSpace(p.Value); isHTTP(v) {
+			confURL = v
+			break
+		}
+	}
+	if teams == "" && conf == "" && info == "" && confURL == "" {
+		return nil
+	}
+	om := &calendar.OnlineMeeting{JoinURL: teams}
+	if om.JoinURL == "" {
+		om.JoinURL = confURL
+	}
+	om.Provider = providerOf(om.JoinURL, teams != "", conf != "")
+	f := meetingblock.FormatText
+	if bodyType == calendar.BodyHTML {
+		f = meetingblock.FormatHTML
+	}
+	if blk, err := meetingblock.Find(body, f); err == nil {
+		om.ConferenceID = blk.ConferenceID
+		if om.JoinURL == "" {
+			om.JoinURL = blk.JoinURL
+		}
+	}
+	return om
+}
+
+func isHTTP(v string) bool {
+	l := strings.ToLower(v)
+	return strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://")
+}
+
+func hostOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(p.Hostname())
+}
+
+func isTeamsURL(u string) bool {
+	h := hostOf(u)
+	return h == "teams.microsoft.com" || strings.HasSuffix(h, ".teams.microsoft.com") || h == "teams.live.com"
+}
+
+func providerOf(join string, hasTeamsProp, hasConfLink bool) string {
+	h := hostOf(join)
+	switch {
+	case isTeamsURL(join):
+		return calendar.ProviderTeams
+	case strings.Contains(h, "lync") || strings.HasPrefix(h, "meet."):
+		return calendar.ProviderSkype
+	case !hasTeamsProp && hasConfLink:
+		return calendar.ProviderSkype
+	}
+	return calendar.ProviderThirdParty
+}
+
+// profileFrom turns a block found in one representation of the new body into
+// a profile rendering the same block in the other representation.
+func profileFrom(b meetingblock.Block) meetingblock.Profile {
+	p := meetingblock.Profile{
+		MeetingType:       string(b.Kind),
+		JoinURL:           b.JoinURL,
+		ConferenceID:      b.ConferenceID,
+		MeetingID:         b.MeetingID,
+		Passcode:          b.Passcode,
+		MeetingOptionsURL: b.MeetingOptionsURL,
+		Provider:          meetingblock.ProviderNone,
+	}
+	if len(b.TollNumbers) > 0 {
+		p.Provider = meetingblock.ProviderMicrosoft
+		p.TollNumber = b.TollNumbers[0]
+		p.TollFreeNumbers = b.TollNumbers[1:]
+	}
+	return p
+}
+
+// convert makes oldOther (the other representation of the previous body)
+// carry the block of newBody: only its block is replaced, so what lies
+// outside stays as it was. ok is false when the engine cannot do it.
+func convert(oldOther string, otherFormat meetingblock.Format, newBody string, newFormat meetingblock.Format) (string, bool) {
+	nb, err := meetingblock.Find(newBody, newFormat)
+	if err != nil || oldOther == "" {
+		return "", false
+	}
+	if _, err := meetingblock.Find(oldOther, otherFormat); err != nil {
+		return "", false
+	}
+	t := meetingblock.TargetCurrent
+	if nb.Kind == meetingblock.KindTeams {
+		t = meetingblock.TargetTeams
+	}
+	r := meetingblock.Replace(oldOther, otherFormat, profileFrom(nb), t)
+	if r.Outcome == meetingblock.NotReplaced {
+		return "", false
+	}
+	return r.Body, true
+}
+
+// htmlToText renders an HTML body as plain text: text content, line breaks
+// for block elements, links as "text <url>".
+func htmlToText(s string) string {
+	z := xhtml.NewTokenizer(strings.NewReader(s))
+	var b strings.Builder
+	var hrefs []string
+	skip, space := 0, false
+	nl := func() {
+		if t := b.String(); t != "" && !strings.HasSuffix(t, "\n") {
+			b.WriteString("\r\n")
+		}
+	}
+	for {
+		tt := z.Next()
+		switch tt {
+		case xhtml.ErrorToken:
+			return strings.TrimSpace(b.String()) + "\r\n"
+		case xhtml.TextToken:
+			if skip > 0 {
+				continue
+			}
+			raw := string(z.Text())
+			t := strings.Join(strings.Fields(raw), " ")
+			if t == "" {
+				space = space || raw != ""
+				continue
+			}
+			if cur := b.String(); (space || unicode.IsSpace(rune(raw[0]))) && cur != "" &&
+				!strings.HasSuffix(cur, "\n") && !strings.HasSuffix(cur, " ") {
+				b.WriteByte(' ')
+			}
+			b.WriteString(t)
+			space = unicode.IsSpace(rune(raw[len(raw)-1]))
+		case xhtml.StartTagToken, xhtml.EndTagToken, xhtml.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			tag := string(name)
+			switch tag {
+			case "script", "style", "head", "title":
+				if tt == xhtml.StartTagToken {
+					skip++
+				} else if tt == xhtml.EndTagToken && skip > 0 {
+					skip--
+				}
+			case "br":
+				b.WriteString("\r\n")
+				space = false
+			case "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol":
+				nl()
+			case "a":
+				if tt == xhtml.StartTagToken {
+					href := ""
+					for hasAttr {
+						var k, v []byte
+						k, v, hasAttr = z.TagAttr()
+						if string(k) == "href" {
+							href = string(v)
+						}
+					}
+					hrefs = append(hrefs, href)
+				} else if tt == xhtml.EndTagToken && len(hrefs) > 0 {
+					href := hrefs[len(hrefs)-1]
+					hrefs = hrefs[:len(hrefs)-1]
+					if href != "" && !strings.HasSuffix(b.String(), href) {
+						b.WriteString(" <" + href + ">")
+					}
+				}
+			}
+		}
+	}
+}
+
+// looksHTML says whether a body handed to UpdateMeeting is HTML.
+func looksHTML(s string) bool {
+	t := strings.ToLower(strings.TrimSpace(s))
+	return strings.HasPrefix(t, "<") && strings.Contains(t, "</")
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(strings.TrimSpace(s))
+	return n
+}

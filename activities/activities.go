@@ -28,6 +28,10 @@ type Activities struct {
 	Horizon time.Duration
 	// PageSize is the number of meetings one ProcessPage handles.
 	PageSize int
+	// Concurrency is how many meetings of a page are updated at once
+	// (default 4: Graph serves 4 concurrent requests per mailbox, and a
+	// latency-bound back end is only fast when they are all used).
+	Concurrency int
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/meetingblock"
@@ -29,11 +33,55 @@ type PageResult struct {
 	Invites    int    `json:"invites"`
 }
 
-// progress is heartbeated after each meeting, so a retried attempt resumes
-// after the last meeting it finished instead of starting the page again.
+// progress is heartbeated as meetings finish, so a retried attempt resumes
+// after the meetings it finished instead of starting the page again. Next
+// counts the page's leading meetings that are done; meetings finished out
+// of order beyond them are redone by a retry (updates are idempotent).
 type progress struct {
 	Next    int                   `json:"next"`
 	Results []store.MeetingResult `json:"results"`
+}
+
+// tracker collects a page's outcomes from concurrent updates and
+// heartbeats the progress; the back end's wait hook beats through it too.
+type tracker struct {
+	ctx   context.Context // the activity's
+	mu    sync.Mutex
+	prog  progress
+	ahead map[int]store.MeetingResult // done, beyond prog.Next
+}
+
+func (t *tracker) done(i int, r store.MeetingResult) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ahead[i] = r
+	for {
+		r, ok := t.ahead[t.prog.Next]
+		if !ok {
+			break
+		}
+		delete(t.ahead, t.prog.Next)
+		t.prog.Results = append(t.prog.Results, r)
+		t.prog.Next++
+	}
+	activity.RecordHeartbeat(t.ctx, t.prog)
+}
+
+func (t *tracker) beat() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	activity.RecordHeartbeat(t.ctx, t.prog)
+}
+
+// all is every outcome so far, those beyond the prefix included.
+func (t *tracker) all() []store.MeetingResult {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := slices.Clone(t.prog.Results)
+	for _, i := range slices.Sorted(maps.Keys(t.ahead)) {
+		out = append(out, t.ahead[i])
+	}
+	return out
 }
 
 // DryRunTeamsJoinURL stands in a dry run's diff for the Teams meeting a
@@ -44,44 +92,68 @@ const DryRunTeamsJoinURL = "https://teams.microsoft.com/meet/0000000000000?p=DRY
 const conflictAttempts = 3
 
 // ProcessPage lists one page of the mailbox, decides each meeting, replaces
-// and updates the selected ones, and records every outcome.
+// and updates the selected ones (Concurrency at a time), and records every
+// outcome.
 func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult, error) {
 	pageSize := a.PageSize
 	if pageSize <= 0 {
 		pageSize = 50
 	}
 	p := in.Plan
+	t := &tracker{ctx: ctx, ahead: map[int]store.MeetingResult{}}
+	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &t.prog) != nil {
+		t.prog = progress{}
+	}
+	// A back end waiting out a rate limit keeps the activity alive (and
+	// the progress of an earlier attempt with it).
+	ctx = calendar.ContextWithWaitHook(ctx, t.beat)
 	page, err := a.Calendar.ListMeetings(ctx, p.TenantID, p.Mailbox, p.From, p.To, in.Cursor, pageSize)
 	if err != nil {
 		return PageResult{}, fmt.Errorf("list meetings of %s: %w", p.Mailbox, err)
 	}
-	var prog progress
-	if activity.HasHeartbeatDetails(ctx) {
-		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil || prog.Next > len(page.Meetings) {
-			prog = progress{} // unusable details: redo the page, updates are idempotent
-		}
+	if t.prog.Next > len(page.Meetings) || len(t.prog.Results) != t.prog.Next {
+		t.prog = progress{} // unusable details: redo the page, updates are idempotent
 	}
-	for i := prog.Next; i < len(page.Meetings); i++ {
-		if err := ctx.Err(); err != nil {
+	if err := a.migrateAll(ctx, p, page.Meetings, t); err != nil {
+		if ctx.Err() != nil {
 			// Cancelled (the run's deadline): keep the outcomes of the
 			// meetings already done, so the record counts every update.
-			if _, rerr := a.DB.RecordResults(context.WithoutCancel(ctx), p.MigrationID, prog.Results); rerr != nil {
+			if _, rerr := a.DB.RecordResults(context.WithoutCancel(ctx), p.MigrationID, t.all()); rerr != nil {
 				return PageResult{}, errors.Join(err, rerr)
 			}
-			return PageResult{}, err
 		}
-		r, err := a.migrateMeeting(ctx, p, page.Meetings[i])
-		if err != nil {
-			return PageResult{}, err // transient: the activity is retried from the heartbeat
-		}
-		prog.Results = append(prog.Results, r)
-		prog.Next = i + 1
-		activity.RecordHeartbeat(ctx, prog)
+		return PageResult{}, err // transient: the activity is retried from the heartbeat
 	}
-	if _, err := a.DB.RecordResults(ctx, p.MigrationID, prog.Results); err != nil {
+	results := t.all()
+	if _, err := a.DB.RecordResults(ctx, p.MigrationID, results); err != nil {
 		return PageResult{}, err
 	}
-	return tally(prog.Results, page.NextCursor), nil
+	return tally(results, page.NextCursor), nil
+}
+
+// migrateAll migrates the meetings not yet done, Concurrency at a time; the
+// first error stops the others.
+func (a *Activities) migrateAll(ctx context.Context, p RunPlan, meetings []calendar.Meeting, t *tracker) error {
+	n := a.Concurrency
+	if n <= 0 {
+		n = 4
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(n)
+	for i := t.prog.Next; i < len(meetings) && gctx.Err() == nil; i++ {
+		g.Go(func() error {
+			r, err := a.migrateMeeting(gctx, p, meetings[i])
+			if err != nil {
+				return err
+			}
+			t.done(i, r)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // tally counts a batch's outcomes.
@@ -133,6 +205,9 @@ func (a *Activities) migrateMeeting(ctx context.Context, p RunPlan, m calendar.M
 			return res, nil
 		case errors.Is(err, calendar.ErrNotFound):
 			res.Outcome, res.Reason = store.OutcomeSkipped, "deleted during the migration"
+			return res, nil
+		case errors.Is(err, calendar.ErrUnsupported):
+			res.Outcome, res.Reason = store.OutcomeSkipped, err.Error()
 			return res, nil
 		default:
 			return res, err

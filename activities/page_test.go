@@ -4,6 +4,8 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,12 +22,16 @@ import (
 type editingBackend struct {
 	*sandbox.Backend
 	tenant, mailbox string
+	mu              sync.Mutex // meetings are updated concurrently
 	edited          map[string]bool
 }
 
 func (e *editingBackend) UpdateMeeting(ctx context.Context, tenant string, u calendar.Update) (calendar.UpdateResult, error) {
-	if !e.edited[u.MeetingID] {
-		e.edited[u.MeetingID] = true
+	e.mu.Lock()
+	first := !e.edited[u.MeetingID]
+	e.edited[u.MeetingID] = true
+	e.mu.Unlock()
+	if first {
 		m, err := e.GetMeeting(ctx, tenant, e.mailbox, u.MeetingID)
 		if err != nil {
 			return calendar.UpdateResult{}, err
@@ -141,5 +147,51 @@ func TestSkipReasons(t *testing.T) {
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%s: SkipReason = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// slowBackend is the sandbox with a latency on every update, counting how
+// many updates run at once.
+type slowBackend struct {
+	*sandbox.Backend
+	inFlight, peak atomic.Int32
+}
+
+func (s *slowBackend) UpdateMeeting(ctx context.Context, tenant string, u calendar.Update) (calendar.UpdateResult, error) {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		p := s.peak.Load()
+		if n <= p || s.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	return s.Backend.UpdateMeeting(ctx, tenant, u)
+}
+
+// A page's meetings are updated Concurrency at a time, and every outcome is
+// recorded once, in the page's order.
+func TestProcessPageUpdatesConcurrently(t *testing.T) {
+	ctx := context.Background()
+	db, user := seeded(t, 24)
+	be := &slowBackend{Backend: sandbox.New(db)}
+	a := &Activities{DB: db, Calendar: be, PageSize: 30, Concurrency: 4}
+	env, plan := begin(t, a, user)
+	v, err := env.ExecuteActivity(a.ProcessPage, PageInput{Plan: plan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr PageResult
+	if err := v.Get(&pr); err != nil || pr.Updated != 24 || pr.Failed != 0 {
+		t.Fatalf("page = %+v, %v", pr, err)
+	}
+	if p := be.peak.Load(); p != 4 {
+		t.Fatalf("%d updates at once, want 4", p)
+	}
+	results, _ := db.MeetingResults(ctx, plan.MigrationID)
+	rec, _ := db.Migration(ctx, plan.MigrationID)
+	if len(results) != 24 || rec.ProcessedMeeting != 24 || rec.ExpectedMeeting != 24 || rec.InvitesUpdate != 24 {
+		t.Fatalf("%d results, record %+v", len(results), rec)
 	}
 }

@@ -49,6 +49,7 @@ func (a *Activities) ProcessMeetings(ctx context.Context, in MeetingsInput) (Pag
 			prog = progress{}
 		}
 	}
+	ctx = calendar.ContextWithWaitHook(ctx, func() { activity.RecordHeartbeat(ctx, prog) })
 	for i := prog.Next; i < len(in.MeetingIDs); i++ {
 		if err := ctx.Err(); err != nil {
 			return PageResult{}, err

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openmms/mms/internal/calendar/graph/graphtest"
+	"github.com/openmms/mms/internal/calendars"
 	"github.com/openmms/mms/internal/devstack"
 	"github.com/openmms/mms/internal/telemetry"
 )
@@ -20,9 +22,10 @@ func init() { extraServiceCommands = append(extraServiceCommands, devCommand) }
 
 func devCommand() *cobra.Command {
 	var cfg devstack.Config
+	var calendarsFile string
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run everything on this machine: Temporal server and Web UI, worker, API, sandbox calendars",
+		Short: "Run everything on this machine: Temporal server and Web UI, worker, API, sandbox (or emulated Graph) calendars",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := logger(cmd)
@@ -30,6 +33,13 @@ func devCommand() *cobra.Command {
 				return err
 			}
 			cfg.Logger, cfg.SeedDemo = log, true
+			if calendarsFile != "" {
+				c, err := calendars.Load(calendarsFile)
+				if err != nil {
+					return err
+				}
+				cfg.Calendars = &c
+			}
 			shutdown, err := telemetry.Setup(cmd.Context(), "mms-dev")
 			if err != nil {
 				return err
@@ -47,6 +57,10 @@ func devCommand() *cobra.Command {
 				fmt.Fprintf(out, "  Temporal UI  %s/namespaces/%s/workflows\n", st.UIURL, devstack.Namespace)
 			}
 			fmt.Fprintf(out, "  Temporal     %s   (namespace %s)\n", st.Temporal.FrontendAddr(), devstack.Namespace)
+			if st.EmulatorURL != "" {
+				fmt.Fprintf(out, "  Graph        %s   (emulator: the demo tenants' mailboxes, %s per call)\n",
+					graphtest.GraphURL(st.EmulatorURL), cfg.GraphLatency)
+			}
 			fmt.Fprintf(out, "  Data         %s\n", cfg.DataDir)
 			fmt.Fprintf(out, "  Admin token  %s   (also in %s/admin-token)\n\n", st.AdminToken, cfg.DataDir)
 			self := os.Args[0]
@@ -70,5 +84,10 @@ func devCommand() *cobra.Command {
 	f.StringVar(&cfg.APIAddr, "api-addr", env("MMS_API_ADDR", "127.0.0.1:8080"), "HTTP API address (MMS_API_ADDR)")
 	f.StringVar(&cfg.TemporalAddr, "temporal-addr", env("MMS_TEMPORAL_ADDR", "127.0.0.1:7233"), "Temporal frontend address (MMS_TEMPORAL_ADDR)")
 	f.StringVar(&cfg.UIAddr, "ui-addr", env("MMS_UI_ADDR", "127.0.0.1:8233"), `Temporal Web UI address, "-" for none (MMS_UI_ADDR)`)
+	f.StringVar(&cfg.Calendar, "calendar", env("MMS_CALENDAR", devstack.CalendarSandbox),
+		"calendar back end of the demo tenants: sandbox, or graph-emulator (Microsoft Graph emulated on loopback) (MMS_CALENDAR)")
+	f.StringVar(&cfg.GraphEmulatorAddr, "graph-emulator-addr", "127.0.0.1:0", "address of the Graph emulator")
+	f.DurationVar(&cfg.GraphLatency, "graph-latency", 0, "latency the Graph emulator adds to each call")
+	f.StringVar(&calendarsFile, "calendars", env("MMS_CALENDARS", ""), "calendars file: tenants whose mailboxes are in Graph or CalDAV (MMS_CALENDARS)")
 	return cmd
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/api"
 	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/calendars"
 	"github.com/openmms/mms/internal/retention"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
@@ -91,6 +92,7 @@ func (c *clusterFlags) open(cmd *cobra.Command, service string) (_ *process, err
 func workerCommand() *cobra.Command {
 	var cf clusterFlags
 	var maxActivities int
+	var calendarsFile string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a migration worker against a Temporal cluster (TEMPORAL_* variables configure the connection)",
@@ -103,12 +105,22 @@ func workerCommand() *cobra.Command {
 			}
 			defer p.close()
 			log, ctx := p.log, cmd.Context()
-			w := worker.New(p.temporal, &activities.Activities{DB: p.db, Calendar: sandbox.New(p.db)},
+			routes := calendars.Config{Default: calendars.Sandbox}
+			if calendarsFile != "" {
+				if routes, err = calendars.Load(calendarsFile); err != nil {
+					return err
+				}
+			}
+			cal, err := calendars.New(routes, sandbox.New(p.db), calendars.Options{Logger: log})
+			if err != nil {
+				return err
+			}
+			w := worker.New(p.temporal, &activities.Activities{DB: p.db, Calendar: cal},
 				worker.Options{MaxConcurrentActivities: maxActivities})
 			if err := w.Start(); err != nil {
 				return fmt.Errorf("worker: %w", err)
 			}
-			log.Info("worker started", "taskQueue", "mms-migrations")
+			log.Info("worker started", "taskQueue", "mms-migrations", "calendars", cal.Kinds(), "default", routes.Default)
 			<-ctx.Done()
 			log.Info("worker draining")
 			w.Stop()
@@ -116,6 +128,8 @@ func workerCommand() *cobra.Command {
 		},
 	}
 	cf.register(cmd)
+	cmd.Flags().StringVar(&calendarsFile, "calendars", env("MMS_CALENDARS", ""),
+		"calendars file (YAML or JSON): the tenants whose mailboxes are in Graph or CalDAV; the others use the sandbox (MMS_CALENDARS)")
 	cmd.Flags().BoolVar(&cf.saPrepare, "register-search-attributes", true, "register the MmsTenant/MmsUser/MmsState search attributes if missing")
 	cmd.Flags().IntVar(&maxActivities, "max-activities", 0, "concurrent activity executions (0: SDK default)")
 	return cmd

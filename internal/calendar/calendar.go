@@ -151,3 +151,21 @@ type Backend interface {
 type Counter interface {
 	CountMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time) (int, error)
 }
+
+type waitHookKey struct{}
+
+// ContextWithWaitHook returns a context carrying fn, which a back end calls
+// while it waits on a rate limit or a Retry-After (at least every few
+// seconds), so that an activity can heartbeat during a long wait instead of
+// being timed out as dead.
+func ContextWithWaitHook(ctx context.Context, fn func()) context.Context {
+	return context.WithValue(ctx, waitHookKey{}, fn)
+}
+
+// WaitHook returns the context's wait hook, or one that does nothing.
+func WaitHook(ctx context.Context) func() {
+	if fn, _ := ctx.Value(waitHookKey{}).(func()); fn != nil {
+		return fn
+	}
+	return func() {}
+}

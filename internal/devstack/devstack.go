@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -23,7 +24,9 @@ import (
 
 	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/api"
+	"github.com/openmms/mms/internal/calendar/graph/graphtest"
 	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/calendars"
 	"github.com/openmms/mms/internal/devserver"
 	"github.com/openmms/mms/internal/retention"
 	"github.com/openmms/mms/internal/store"
@@ -47,20 +50,35 @@ type Config struct {
 	PageSize int
 	// NoWorker leaves the worker out (tests run it in another process).
 	NoWorker bool
+	// Calendar is the back end of the seeded tenants: CalendarSandbox
+	// (default) or CalendarGraphEmulator, the Graph emulator on
+	// GraphEmulatorAddr (default 127.0.0.1:0) with GraphLatency per call.
+	Calendar          string
+	GraphEmulatorAddr string
+	GraphLatency      time.Duration
+	// Calendars, when set, says where other tenants' mailboxes are (a
+	// calendars file); its entries win over Calendar's.
+	Calendars *calendars.Config
 }
 
 // Stack is a running service.
 type Stack struct {
-	Temporal   *devserver.Server
-	DB         *store.DB
-	Client     client.Client
-	Sandbox    *sandbox.Backend
-	AdminToken string
-	APIURL     string
-	UIURL      string
+	Temporal *devserver.Server
+	DB       *store.DB
+	Client   client.Client
+	Sandbox  *sandbox.Backend
+	// Calendar routes each tenant to its back end.
+	Calendar *calendars.Router
+	// Emulator and EmulatorURL: the Graph emulator, with CalendarGraphEmulator.
+	Emulator    *graphtest.Server
+	EmulatorURL string
+	AdminToken  string
+	APIURL      string
+	UIURL       string
 
 	worker   sdkworker.Worker
 	http     *http.Server
+	emuHTTP  *http.Server
 	served   chan error
 	logger   *slog.Logger
 	stopping atomic.Bool
@@ -109,6 +127,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			cfg.Logger.Info("seeded the demo tenant", "tenant", sandbox.DemoTenant)
 		}
 	}
+	if s.Calendar, err = s.calendars(ctx, cfg); err != nil {
+		return nil, err
+	}
 	if s.AdminToken, err = adminToken(ctx, s.DB, cfg.DataDir); err != nil {
 		return nil, err
 	}
@@ -117,7 +138,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		return nil, err
 	}
 	if !cfg.NoWorker {
-		acts := &activities.Activities{DB: s.DB, Calendar: s.Sandbox, PageSize: cfg.PageSize}
+		acts := &activities.Activities{DB: s.DB, Calendar: s.Calendar, PageSize: cfg.PageSize}
 		s.worker = worker.New(s.Client, acts, worker.Options{})
 		if err = s.worker.Start(); err != nil {
 			s.worker = nil
@@ -155,6 +176,9 @@ func (s *Stack) Stop(ctx context.Context) {
 	if s.worker != nil {
 		s.worker.Stop()
 	}
+	if s.emuHTTP != nil {
+		_ = s.emuHTTP.Close()
+	}
 	if s.Client != nil {
 		s.Client.Close()
 	}
@@ -168,6 +192,39 @@ func (s *Stack) Stop(ctx context.Context) {
 
 // Served reports the API server's exit (an error other than a shutdown).
 func (s *Stack) Served() <-chan error { return s.served }
+
+// calendars builds the router: the sandbox, or the Graph emulator for every
+// tenant in the database, then the calendars file's tenants.
+func (s *Stack) calendars(ctx context.Context, cfg Config) (*calendars.Router, error) {
+	routes := calendars.Config{Default: calendars.Sandbox}
+	switch cfg.Calendar {
+	case "", CalendarSandbox:
+	case CalendarGraphEmulator:
+		tenants, err := s.DB.Tenants(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, 0, len(tenants))
+		for _, t := range tenants {
+			ids = append(ids, t.ID)
+		}
+		if routes, err = s.startEmulator(ctx, cfg, ids); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("calendar: must be %s or %s, not %q", CalendarSandbox, CalendarGraphEmulator, cfg.Calendar)
+	}
+	if cfg.Calendars != nil {
+		if cfg.Calendars.Default != "" {
+			routes.Default = cfg.Calendars.Default
+		}
+		if routes.Tenants == nil {
+			routes.Tenants = map[string]calendars.Tenant{}
+		}
+		maps.Copy(routes.Tenants, cfg.Calendars.Tenants)
+	}
+	return calendars.New(routes, s.Sandbox, calendars.Options{Logger: cfg.Logger})
+}
 
 func withDefaults(c Config) Config {
 	if c.DataDir == "" {
@@ -184,6 +241,9 @@ func withDefaults(c Config) Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.GraphEmulatorAddr == "" {
+		c.GraphEmulatorAddr = "127.0.0.1:0"
 	}
 	return c
 }

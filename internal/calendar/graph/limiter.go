@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/openmms/mms/internal/calendar"
 )
 
 // ErrThrottled: Graph (or the client's own per-mailbox limits) asks for a
@@ -19,21 +21,14 @@ const window = 10 * time.Minute
 // hookInterval is how often a waiting call runs the context's wait hook.
 const hookInterval = time.Second
 
-type waitHookKey struct{}
-
-// ContextWithWaitHook returns a context whose wait hook fn the client calls
-// when it starts waiting on a limit, a Retry-After or a backoff, and at
-// least every 2 seconds while it waits (an activity heartbeats from it).
+// ContextWithWaitHook is calendar.ContextWithWaitHook: the client calls the
+// hook when it starts waiting on a limit, a Retry-After or a backoff, and at
+// least every second while it waits (an activity heartbeats from it).
 func ContextWithWaitHook(ctx context.Context, fn func()) context.Context {
-	return context.WithValue(ctx, waitHookKey{}, fn)
+	return calendar.ContextWithWaitHook(ctx, fn)
 }
 
-func waitHook(ctx context.Context) func() {
-	if fn, _ := ctx.Value(waitHookKey{}).(func()); fn != nil {
-		return fn
-	}
-	return func() {}
-}
+func waitHook(ctx context.Context) func() { return calendar.WaitHook(ctx) }
 
 // mailboxLimiter enforces one mailbox's limits for every goroutine of the
 // process: a semaphore of MaxInFlightPerMailbox, an exact sliding window of

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -212,6 +213,32 @@ func (s *Server) Event(id string) (EventState, bool) {
 		st.ExtendedProperties[p.id] = p.value
 	}
 	return st, true
+}
+
+// Events returns the stored events (series masters, exceptions and single
+// items; not the occurrences) of a mailbox, ordered by start then id.
+func (s *Server) Events(mailbox string) []EventState {
+	s.mu.Lock()
+	var ids []string
+	for id, e := range s.events {
+		if strings.EqualFold(e.mailbox, mailbox) {
+			ids = append(ids, id)
+		}
+	}
+	s.mu.Unlock()
+	out := make([]EventState, 0, len(ids))
+	for _, id := range ids {
+		if st, ok := s.Event(id); ok {
+			out = append(out, st)
+		}
+	}
+	slices.SortFunc(out, func(a, b EventState) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
 }
 
 // Notifications returns every update notification sent so far.

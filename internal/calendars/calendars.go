@@ -1,0 +1,328 @@
+// Package calendars picks each tenant's calendar back end: the sandbox kept
+// in the service database by default, Microsoft Graph or a CalDAV server
+// where the calendars file says so. The worker reads the file once; secrets
+// stay out of it as ${VARIABLE} references to the environment.
+package calendars
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/openmms/mms/internal/calendar"
+	"github.com/openmms/mms/internal/calendar/caldav"
+	"github.com/openmms/mms/internal/calendar/graph"
+)
+
+// Back-end kinds.
+const (
+	Sandbox = "sandbox"
+	Graph   = "graph"
+	CalDAV  = "caldav"
+	// None: tenants the file does not name have no back end (their runs
+	// are blocked with that reason) instead of the sandbox.
+	None = "none"
+)
+
+// Config is the calendars file.
+type Config struct {
+	// Default is the back end of tenants not listed: sandbox (default) or none.
+	Default string            `json:"default"`
+	Tenants map[string]Tenant `json:"tenants"`
+}
+
+// Tenant says where one tenant's mailboxes are.
+type Tenant struct {
+	Backend string               `json:"backend"`
+	Graph   *GraphTenant         `json:"graph,omitempty"`
+	CalDAV  *caldav.TenantConfig `json:"caldav,omitempty"`
+}
+
+// GraphTenant is graph.TenantConfig as the file spells it: the certificate
+// and key are files, the horizon is in days.
+type GraphTenant struct {
+	AzureTenantID         string `json:"azureTenantId"`
+	ClientID              string `json:"clientId"`
+	ClientSecret          string `json:"clientSecret,omitempty"`
+	CertificateFile       string `json:"certificateFile,omitempty"`
+	PrivateKeyFile        string `json:"privateKeyFile,omitempty"`
+	BaseURL               string `json:"baseUrl,omitempty"`
+	TokenURL              string `json:"tokenUrl,omitempty"`
+	Scope                 string `json:"scope,omitempty"`
+	HorizonDays           int    `json:"horizonDays,omitempty"`
+	MaxInFlightPerMailbox int    `json:"maxInFlightPerMailbox,omitempty"`
+	RequestsPer10Min      int    `json:"requestsPer10Min,omitempty"`
+}
+
+func (g GraphTenant) config() (graph.TenantConfig, error) {
+	c := graph.TenantConfig{AzureTenantID: g.AzureTenantID, ClientID: g.ClientID, ClientSecret: g.ClientSecret,
+		BaseURL: g.BaseURL, TokenURL: g.TokenURL, Scope: g.Scope,
+		Horizon:               time.Duration(g.HorizonDays) * 24 * time.Hour,
+		MaxInFlightPerMailbox: g.MaxInFlightPerMailbox, RequestsPer10Min: g.RequestsPer10Min}
+	for _, f := range []struct {
+		name, path string
+		dst        *string
+	}{{"certificateFile", g.CertificateFile, &c.CertificatePEM}, {"privateKeyFile", g.PrivateKeyFile, &c.PrivateKeyPEM}} {
+		if f.path == "" {
+			continue
+		}
+		raw, err := os.ReadFile(f.path)
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", f.name, err)
+		}
+		*f.dst = string(raw)
+	}
+	return c, c.Validate()
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// Load reads a calendars file (YAML or JSON). ${NAME} is replaced by the
+// environment variable NAME, which must be set; nothing else is expanded,
+// so a literal $ in a value stays.
+func Load(path string) (Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("calendars file: %w", err)
+	}
+	var missing []string
+	expanded := envRef.ReplaceAllStringFunc(string(raw), func(ref string) string {
+		name := envRef.FindStringSubmatch(ref)[1]
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return Config{}, fmt.Errorf("calendars file %s: environment variable %s is not set", path, strings.Join(missing, ", "))
+	}
+	c, err := Parse([]byte(expanded))
+	if err != nil {
+		return Config{}, fmt.Errorf("calendars file %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes a calendars document (YAML, of which JSON is a subset) and
+// validates it. Unknown fields are errors: a misspelt setting must not be
+// silently ignored.
+func Parse(raw []byte) (Config, error) {
+	var doc any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return Config{}, err
+	}
+	js, err := json.Marshal(doc)
+	if err != nil {
+		return Config{}, err
+	}
+	var c Config
+	dec := json.NewDecoder(strings.NewReader(string(js)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, err
+	}
+	return c, c.Validate()
+}
+
+// Validate checks every tenant's settings; errors name the tenant and field.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Default {
+	case "", Sandbox, None:
+	default:
+		errs = append(errs, fmt.Errorf("default: must be %s or %s, not %q", Sandbox, None, c.Default))
+	}
+	for _, id := range sortedKeys(c.Tenants) {
+		t := c.Tenants[id]
+		at := "tenants." + id
+		switch t.Backend {
+		case Sandbox:
+		case Graph:
+			if t.Graph == nil {
+				errs = append(errs, fmt.Errorf("%s.graph: required for backend graph", at))
+			} else if _, err := t.Graph.config(); err != nil {
+				errs = append(errs, fmt.Errorf("%s.graph: %w", at, err))
+			}
+		case CalDAV:
+			if t.CalDAV == nil {
+				errs = append(errs, fmt.Errorf("%s.caldav: required for backend caldav", at))
+			} else if err := t.CalDAV.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("%s.caldav: %w", at, err))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("%s.backend: must be %s, %s or %s, not %q", at, Sandbox, Graph, CalDAV, t.Backend))
+		}
+		if t.Backend != Graph && t.Graph != nil || t.Backend != CalDAV && t.CalDAV != nil {
+			errs = append(errs, fmt.Errorf("%s: settings for a back end other than %q", at, t.Backend))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Options are shared by the back ends a Router builds.
+type Options struct {
+	// HTTPClient for Graph and CalDAV (instrumented by the caller); default
+	// http.DefaultClient's transport.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+}
+
+// Router is a calendar.Backend that sends each call to its tenant's back
+// end. One Graph and one CalDAV client serve all tenants of their kind, so
+// Graph's per-mailbox limits hold across every goroutine of the worker.
+type Router struct {
+	cfg     Config
+	sandbox calendar.Backend
+	graph   *graph.Backend
+	caldav  *caldav.Backend
+}
+
+// ErrNoBackend: the tenant has no calendar back end configured.
+var ErrNoBackend = fmt.Errorf("no calendar back end is configured for this tenant: %w", calendar.ErrNotFound)
+
+// New builds the router; sandbox serves the tenants that use it.
+func New(cfg Config, sandbox calendar.Backend, o Options) (*Router, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Router{cfg: cfg, sandbox: sandbox}
+	var gopts []graph.Option
+	var copts []caldav.Option
+	if o.HTTPClient != nil {
+		gopts, copts = append(gopts, graph.WithHTTPClient(o.HTTPClient)), append(copts, caldav.WithHTTPClient(o.HTTPClient))
+	}
+	if o.Logger != nil {
+		gopts = append(gopts, graph.WithLogger(o.Logger))
+	}
+	r.graph = graph.New(func(_ context.Context, tenant string) (graph.TenantConfig, error) {
+		t, ok := cfg.Tenants[tenant]
+		if !ok || t.Graph == nil {
+			return graph.TenantConfig{}, fmt.Errorf("tenant %q: %w", tenant, ErrNoBackend)
+		}
+		return t.Graph.config()
+	}, gopts...)
+	r.caldav = caldav.New(func(_ context.Context, tenant string) (caldav.TenantConfig, error) {
+		t, ok := cfg.Tenants[tenant]
+		if !ok || t.CalDAV == nil {
+			return caldav.TenantConfig{}, fmt.Errorf("tenant %q: %w", tenant, ErrNoBackend)
+		}
+		return *t.CalDAV, nil
+	}, copts...)
+	return r, nil
+}
+
+// Kinds lists each configured tenant's back end, for the startup log.
+func (r *Router) Kinds() map[string]string {
+	out := map[string]string{}
+	for id, t := range r.cfg.Tenants {
+		out[id] = t.Backend
+	}
+	return out
+}
+
+// For returns the tenant's back end.
+func (r *Router) For(tenantID string) (calendar.Backend, error) {
+	kind := r.cfg.Default
+	if t, ok := r.cfg.Tenants[tenantID]; ok {
+		kind = t.Backend
+	}
+	switch kind {
+	case "", Sandbox:
+		if r.sandbox == nil {
+			break
+		}
+		return r.sandbox, nil
+	case Graph:
+		return r.graph, nil
+	case CalDAV:
+		return r.caldav, nil
+	}
+	return nil, fmt.Errorf("tenant %q: %w", tenantID, ErrNoBackend)
+}
+
+// Graph is the Graph client (its Stats feed the metrics).
+func (r *Router) Graph() *graph.Backend { return r.graph }
+
+var (
+	_ calendar.Backend = (*Router)(nil)
+	_ calendar.Counter = (*Router)(nil)
+)
+
+// Mailbox implements calendar.Backend.
+func (r *Router) Mailbox(ctx context.Context, tenantID, user string) (calendar.Mailbox, error) {
+	b, err := r.For(tenantID)
+	if err != nil {
+		return calendar.Mailbox{}, err
+	}
+	return b.Mailbox(ctx, tenantID, user)
+}
+
+// ListMeetings implements calendar.Backend.
+func (r *Router) ListMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time, cursor string, pageSize int) (calendar.Page, error) {
+	b, err := r.For(tenantID)
+	if err != nil {
+		return calendar.Page{}, err
+	}
+	return b.ListMeetings(ctx, tenantID, mailbox, from, to, cursor, pageSize)
+}
+
+// GetMeeting implements calendar.Backend.
+func (r *Router) GetMeeting(ctx context.Context, tenantID, mailbox, id string) (calendar.Meeting, error) {
+	b, err := r.For(tenantID)
+	if err != nil {
+		return calendar.Meeting{}, err
+	}
+	return b.GetMeeting(ctx, tenantID, mailbox, id)
+}
+
+// UpdateMeeting implements calendar.Backend.
+func (r *Router) UpdateMeeting(ctx context.Context, tenantID string, u calendar.Update) (calendar.UpdateResult, error) {
+	b, err := r.For(tenantID)
+	if err != nil {
+		return calendar.UpdateResult{}, err
+	}
+	return b.UpdateMeeting(ctx, tenantID, u)
+}
+
+// EnsureTeamsMeeting implements calendar.Backend.
+func (r *Router) EnsureTeamsMeeting(ctx context.Context, tenantID, organizer, itemID string) (calendar.OnlineMeeting, error) {
+	b, err := r.For(tenantID)
+	if err != nil {
+		return calendar.OnlineMeeting{}, err
+	}
+	return b.EnsureTeamsMeeting(ctx, tenantID, organizer, itemID)
+}
+
+// CountMeetings implements calendar.Counter for the back ends that can
+// count; the others answer calendar.ErrUnsupported.
+func (r *Router) CountMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time) (int, error) {
+	b, err := r.For(tenantID)
+	if err != nil {
+		return 0, err
+	}
+	c, ok := b.(calendar.Counter)
+	if !ok {
+		return 0, calendar.ErrUnsupported
+	}
+	return c.CountMeetings(ctx, tenantID, mailbox, from, to)
+}

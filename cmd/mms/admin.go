@@ -1,95 +1,26 @@
 package main
 
 import (
-	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/openmms/mms/api"
+	"github.com/openmms/mms/internal/store"
 )
 
-// apiFlags locate the API and the credentials for the admin verbs.
-type apiFlags struct {
-	url, token, dataDir, tenant, output string
-}
-
-func (a *apiFlags) register(cmd *cobra.Command) {
-	f := cmd.Flags()
-	f.StringVar(&a.url, "api-url", env("MMS_API_URL", "http://127.0.0.1:8080"), "API base URL (MMS_API_URL)")
-	f.StringVar(&a.token, "token", "", "API token (default: MMS_TOKEN, then <data-dir>/admin-token)")
-	f.StringVar(&a.dataDir, "data-dir", env("MMS_DATA_DIR", ".mms"), "dev data directory holding admin-token (MMS_DATA_DIR)")
-	f.StringVar(&a.tenant, "tenant", env("MMS_TENANT", ""), "tenant ID (MMS_TENANT)")
-	f.StringVarP(&a.output, "output", "o", "table", "output: table or json")
-}
-
-func (a *apiFlags) check() error {
-	if a.tenant == "" {
-		return errors.New("--tenant: required (or set MMS_TENANT)")
-	}
-	if a.output != "table" && a.output != "json" {
-		return fmt.Errorf("--output: %q is not table or json", a.output)
-	}
-	if a.token == "" {
-		a.token = os.Getenv("MMS_TOKEN")
-	}
-	if a.token == "" {
-		raw, err := os.ReadFile(filepath.Join(a.dataDir, "admin-token"))
-		if err != nil {
-			return fmt.Errorf("no API token: pass --token, set MMS_TOKEN, or run where %s/admin-token exists", a.dataDir)
-		}
-		a.token = strings.TrimSpace(string(raw))
-	}
-	return nil
-}
-
-// call sends a request and decodes a 2xx JSON answer into out.
-func (a *apiFlags) call(method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, strings.TrimRight(a.url, "/")+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return fmt.Errorf("API at %s: %w", a.url, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct{ Error api.Error }
-		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return exitError{code: 2, err: fmt.Errorf("%s (%d %s)", e.Error.Message, resp.StatusCode, e.Error.Code)}
-		}
-		return exitError{code: 2, err: fmt.Errorf("%s %s: %s", method, path, resp.Status)}
-	}
-	return json.Unmarshal(raw, out)
-}
-
 func adminCommands() []*cobra.Command {
-	return []*cobra.Command{startCommand(), statusCommand(), cancelCommand(), retryCommand()}
+	return []*cobra.Command{startCommand(), statusCommand(), cancelCommand(), retryCommand(),
+		configCommand(), eventCommand()}
 }
 
 // userAction is a verb that POSTs to one of a user's migration routes.
@@ -176,31 +107,95 @@ func startCommand() *cobra.Command {
 	return cmd
 }
 
+const statusLong = `Show migration status records, as Get-CsMeetingMigrationStatus: the
+tenant's records (filtered by --state, --type, --start, --end), each state
+with its user count (--summary), or one user's latest record with its
+per-meeting results (--user). Dates in tables are local time. -o csv prints
+the list as the API's CSV (the cmdlet's columns), the summary as
+State,UserCount and a user's meetings as
+MeetingId,Subject,Start,Outcome,InvitesSent,Reason.
+
+With --user and --watch, poll the user's record every --interval until it is
+Succeeded or Failed, showing a progress line: state, a bar, processed and
+expected meetings, percent, rate and ETA (processed and rate only when the
+calendar back end cannot count; "waiting" while Pending, in the quiet period
+or queued). On a terminal the line is redrawn in place; otherwise a line is
+printed only when something changed, so logs stay readable. At the end the
+record's counters are printed (with -o json: progress on stderr, the final
+record as JSON on stdout). A transient API error is retried for up to 30s.
+Ctrl-C stops watching; the migration itself goes on.
+
+Exit status:
+  0    ok; with --watch, the migration Succeeded
+  1    a usage or local error
+  2    the API refused the request or is unreachable (with --watch: for 30s)
+  4    with --watch, the migration Failed
+  130  with --watch, interrupted (Ctrl-C)`
+
 func statusCommand() *cobra.Command {
-	var af apiFlags
+	af := apiFlags{outputs: []string{"table", "json", "csv"}}
 	var user, state, typ, start, end, correlationID string
-	var summary bool
+	var summary, watch bool
+	var interval time.Duration
 	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "Show migration status records (Get-CsMeetingMigrationStatus)",
+		Use:   "status [--summary | --user U [--watch [--interval 1s]]]",
+		Short: "Show migration status records (Get-CsMeetingMigrationStatus); --watch follows one to its end",
+		Long:  statusLong,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if watch && user == "" {
+				return errors.New("--watch: needs --user")
+			}
+			if watch && af.output == "csv" {
+				return errors.New("--watch: not with -o csv")
+			}
+			if interval <= 0 {
+				return errors.New("--interval: must be positive")
+			}
+			if summary && user != "" {
+				return errors.New("--summary: not with --user")
+			}
 			if err := af.check(); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			base := "/v1/tenants/" + url.PathEscape(af.tenant) + "/migrations"
+			base := af.tenantPath("migrations")
 			if user != "" {
-				var d api.MigrationDetail
 				path := base + "/" + url.PathEscape(user)
+				q := url.Values{}
 				if correlationID != "" {
-					path += "?correlationId=" + url.QueryEscape(correlationID)
+					q.Set("correlationId", correlationID)
 				}
+				if watch {
+					q.Set("meetings", "false")
+					progress := out
+					if af.output == "json" {
+						progress = cmd.ErrOrStderr()
+					}
+					w := &watcher{af: &af, path: path + "?" + q.Encode(), interval: interval, out: progress,
+						errOut: cmd.ErrOrStderr(), tty: isTerminal(progress)}
+					d, err := w.run(cmd.Context())
+					if err == nil {
+						if af.output == "json" {
+							err = printJSON(out, d.Migration)
+						} else {
+							err = printCounters(out, d.Migration)
+						}
+					}
+					return watchResult(d, err, cmd.ErrOrStderr())
+				}
+				if len(q) > 0 {
+					path += "?" + q.Encode()
+				}
+				var d api.MigrationDetail
 				if err := af.call(http.MethodGet, path, nil, &d); err != nil {
 					return err
 				}
-				if af.output == "json" {
+				switch af.output {
+				case "json":
 					return printJSON(out, d)
+				case "csv":
+					return meetingsCSV(out, d.Meetings)
 				}
 				printDetail(out, d)
 				return nil
@@ -221,8 +216,17 @@ func statusCommand() *cobra.Command {
 				if err := af.call(http.MethodGet, base+"/summary?"+q.Encode(), nil, &sum); err != nil {
 					return err
 				}
-				if af.output == "json" {
+				switch af.output {
+				case "json":
 					return printJSON(out, sum)
+				case "csv":
+					cw := csv.NewWriter(out)
+					_ = cw.Write([]string{"State", "UserCount"})
+					for _, r := range sum.Summary {
+						_ = cw.Write([]string{r.State, strconv.Itoa(r.UserCount)})
+					}
+					cw.Flush()
+					return cw.Error()
 				}
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "STATE\tUSERCOUNT")
@@ -230,6 +234,15 @@ func statusCommand() *cobra.Command {
 					fmt.Fprintf(tw, "%s\t%d\n", r.State, r.UserCount)
 				}
 				return tw.Flush()
+			}
+			if af.output == "csv" {
+				q.Set("format", "csv")
+				raw, err := af.send(http.MethodGet, base+"?"+q.Encode(), nil)
+				if err != nil {
+					return err
+				}
+				_, err = out.Write(raw)
+				return err
 			}
 			var list struct {
 				Migrations []api.MigrationDetail `json:"migrations"`
@@ -257,7 +270,20 @@ func statusCommand() *cobra.Command {
 	cmd.Flags().StringVar(&end, "end", "", "records created or modified before this time (RFC 3339)")
 	cmd.Flags().BoolVar(&summary, "summary", false, "each state with its user count (-SummaryOnly)")
 	cmd.Flags().StringVar(&correlationID, "correlation-id", "", "with --user: that record (a dry run's, say) instead of the latest")
+	cmd.Flags().BoolVar(&watch, "watch", false, "with --user: follow the migration until it is Succeeded (exit 0) or Failed (exit 4)")
+	cmd.Flags().DurationVar(&interval, "interval", time.Second, "with --watch: how often to poll")
 	return cmd
+}
+
+// meetingsCSV writes a user's per-meeting results.
+func meetingsCSV(w io.Writer, ms []store.MeetingResult) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"MeetingId", "Subject", "Start", "Outcome", "InvitesSent", "Reason"})
+	for _, m := range ms {
+		_ = cw.Write([]string{m.MeetingID, m.Subject, m.Start.Format(time.RFC3339), m.Outcome, strconv.Itoa(m.InvitesSent), m.Reason})
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 func printDetail(w io.Writer, d api.MigrationDetail) {

@@ -197,7 +197,7 @@ func TestUpdateMasterIMIP(t *testing.T) {
 
 	// One iMIP REQUEST per attendee, none for the organizer.
 	for _, who := range []string{"bob@example.com", "carol@example.com"} {
-		msgs := w.mail.to(who)
+		msgs := w.mail.To(who)
 		require.Len(t, msgs, 1, who)
 		im := decodeIMIP(t, msgs[0])
 		assert.Equal(t, "REQUEST", im.Cal.Props.Get("METHOD").Value)
@@ -216,8 +216,8 @@ func TestUpdateMasterIMIP(t *testing.T) {
 		assert.Equal(t, "<mms@example.com>", im.Header.Get("Sender"))
 		assert.Len(t, im.Cal.Children, 3, "VTIMEZONE + 2 VEVENTs")
 	}
-	assert.Empty(t, w.mail.to("alice@example.com"))
-	assert.Len(t, w.mail.all(), 2)
+	assert.Empty(t, w.mail.To("alice@example.com"))
+	assert.Len(t, w.mail.Messages(), 2)
 
 	// A replay (retried activity) writes and sends nothing more.
 	again, err := w.b.UpdateMeeting(ctx(t), tenant, calendar.Update{Mailbox: "alice@example.com", MeetingID: master.ID,
@@ -226,7 +226,7 @@ func TestUpdateMasterIMIP(t *testing.T) {
 	assert.Equal(t, 2, again.InvitesSent)
 	_, etag2 := w.r.get(t, "alice", w.series)
 	assert.Equal(t, etag, etag2, "no write on replay")
-	assert.Len(t, w.mail.all(), 2, "no mail on replay")
+	assert.Len(t, w.mail.Messages(), 2, "no mail on replay")
 }
 
 func TestUpdateExceptionOnly(t *testing.T) {
@@ -252,7 +252,7 @@ func TestUpdateExceptionOnly(t *testing.T) {
 	b, a := eventLines(t, before, rid), eventLines(t, after, rid)
 	assert.Equal(t, without(b, changeable), without(a, changeable))
 	assert.Equal(t, []string{"4"}, value(a, "SEQUENCE"))
-	msgs := w.mail.to("bob@example.com")
+	msgs := w.mail.To("bob@example.com")
 	require.Len(t, msgs, 2)
 	im := decodeIMIP(t, msgs[1])
 	require.Len(t, im.Cal.Events(), 1, "only the exception")
@@ -273,7 +273,7 @@ func TestUpdateConflictThenReapply(t *testing.T) {
 	_, err := w.b.UpdateMeeting(ctx(t), tenant, calendar.Update{Mailbox: "alice@example.com", MeetingID: m.ID,
 		ETag: m.ETag, Body: newBody, IdempotencyKey: "k1"})
 	require.ErrorIs(t, err, calendar.ErrConflict)
-	assert.Empty(t, w.mail.all())
+	assert.Empty(t, w.mail.Messages())
 
 	// The activity re-reads and re-applies.
 	m2, err := w.b.GetMeeting(ctx(t), tenant, "alice@example.com", m.ID)
@@ -299,14 +299,14 @@ func TestUpdateConflictThenReapply(t *testing.T) {
 
 func TestIMIPRetryAfterPartialFailure(t *testing.T) {
 	w := newWorld(t, NotifyIMIP)
-	w.mail.failFirst("carol@example.com")
+	w.mail.FailFirst("carol@example.com")
 	m := byID(t, w.list(t, 100), w.single)
 	up := calendar.Update{Mailbox: "alice@example.com", MeetingID: m.ID, ETag: m.ETag,
 		Body: migrate(t, m, newProfile), IdempotencyKey: "run-7/" + m.ID}
 	_, err := w.b.UpdateMeeting(ctx(t), tenant, up)
 	require.Error(t, err, "carol's mail failed")
-	assert.Len(t, w.mail.to("bob@example.com"), 1)
-	assert.Empty(t, w.mail.to("carol@example.com"))
+	assert.Len(t, w.mail.To("bob@example.com"), 1)
+	assert.Empty(t, w.mail.To("carol@example.com"))
 	stored, _ := w.r.get(t, "alice", w.single)
 	assert.Equal(t, []string{"mailto:bob@example.com"}, value(eventLines(t, stored, ""), "X-MMS-NOTIFIED"))
 
@@ -319,18 +319,18 @@ func TestIMIPRetryAfterPartialFailure(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, res.InvitesSent)
 	for _, who := range []string{"bob@example.com", "carol@example.com"} {
-		msgs := w.mail.to(who)
+		msgs := w.mail.To(who)
 		require.Len(t, msgs, 1, who)
 		im := decodeIMIP(t, msgs[0])
 		assert.Equal(t, "1", im.Cal.Events()[0].Props.Get("SEQUENCE").Value)
 		d, _ := im.Cal.Events()[0].Props.Text("DESCRIPTION")
 		assert.Contains(t, d, nonASCII)
 	}
-	assert.Empty(t, w.mail.to("alice@example.com"))
+	assert.Empty(t, w.mail.To("alice@example.com"))
 	// And once more: nothing.
 	_, err = w.b.UpdateMeeting(ctx(t), tenant, up)
 	require.NoError(t, err)
-	assert.Len(t, w.mail.all(), 2)
+	assert.Len(t, w.mail.Messages(), 2)
 }
 
 func TestServerModeForceSend(t *testing.T) {
@@ -355,7 +355,7 @@ func TestServerModeForceSend(t *testing.T) {
 		assert.Equal(t, without(eventLines(t, before, ""), func(n string) bool { return n != "ATTENDEE" })[i-attendeeOffset(a)].Params,
 			removeParam(l.Params, "SCHEDULE-FORCE-SEND"), "other parameters kept")
 	}
-	assert.Empty(t, w.mail.all(), "the server notifies, not mms")
+	assert.Empty(t, w.mail.Messages(), "the server notifies, not mms")
 	// Replay: nothing written.
 	m, err := w.b.GetMeeting(ctx(t), tenant, "alice@example.com", w.single)
 	require.NoError(t, err)
@@ -401,7 +401,7 @@ func TestConversionWritesJoinURL(t *testing.T) {
 	assert.Equal(t, []string{newJoin}, value(a, "CONFERENCE"))
 	assert.Equal(t, []string{newJoin}, value(a, "X-MICROSOFT-SKYPETEAMSMEETINGURL"))
 	assert.Len(t, value(a, "X-ALT-DESC"), 0, "a text meeting stays text")
-	assert.Len(t, w.mail.all(), 1, "bob only (alice organizes)")
+	assert.Len(t, w.mail.Messages(), 1, "bob only (alice organizes)")
 }
 
 func TestEnsureTeamsMeetingUnsupported(t *testing.T) {
@@ -458,8 +458,8 @@ func TestIMIPRetryAfterCrashBeforeMails(t *testing.T) {
 	res, err := w.b.UpdateMeeting(ctx(t), tenant, up)
 	require.NoError(t, err)
 	assert.Equal(t, 2, res.InvitesSent)
-	assert.Len(t, w.mail.to("bob@example.com"), 1)
-	assert.Len(t, w.mail.to("carol@example.com"), 1)
+	assert.Len(t, w.mail.To("bob@example.com"), 1)
+	assert.Len(t, w.mail.To("carol@example.com"), 1)
 	stored, etag := w.r.get(t, "alice", w.single)
 	assert.Equal(t, []string{"1"}, value(eventLines(t, stored, ""), "SEQUENCE"), "no second write of the body")
 
@@ -470,7 +470,7 @@ func TestIMIPRetryAfterCrashBeforeMails(t *testing.T) {
 	w.r.request(t, "alice", http.MethodPut, w.single, map[string]string{"If-Match": etag, "Content-Type": "text/calendar"}, lost)
 	_, err = w.b.UpdateMeeting(ctx(t), tenant, up)
 	require.NoError(t, err)
-	bob := w.mail.to("bob@example.com")
+	bob := w.mail.To("bob@example.com")
 	require.Len(t, bob, 2)
 	assert.Equal(t, decodeIMIP(t, bob[0]).Header.Get("Message-Id"), decodeIMIP(t, bob[1]).Header.Get("Message-Id"),
 		"a re-send is recognisably the same message")

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmms/mms/internal/calendar"
+	"github.com/openmms/mms/internal/calendar/caldav/caldavtest"
 	"github.com/openmms/mms/internal/meetingblock"
 )
 
@@ -87,7 +88,7 @@ func textBody(t *testing.T, agenda string, p meetingblock.Profile, k meetingbloc
 // server, and a back end for them.
 type world struct {
 	r    *radicale
-	mail *mailServer
+	mail *caldavtest.SMTPRecorder
 	b    *Backend
 	cal  string
 	now  time.Time
@@ -291,7 +292,7 @@ type imip struct {
 	Text   string
 }
 
-func decodeIMIP(t *testing.T, m mailMessage) imip {
+func decodeIMIP(t *testing.T, m caldavtest.Message) imip {
 	t.Helper()
 	msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
 	require.NoError(t, err)

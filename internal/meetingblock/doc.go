@@ -24,6 +24,12 @@
 // when the separators fill one (the newest Teams layout). A me-email-text
 // container without separators is a block on its own.
 //
+// Exchange serves a plain-text body as HTML (text escaped, lines ending in
+// "<br>\r\n", inside <div class="PlainText">). When the markup shows no
+// block (or one without a join link), the text of such a container, of a
+// <pre> or of a body of text and <br> alone is searched as text, and the
+// block is replaced by the text layout, escaped, with the body's line breaks.
+//
 // When the engine cannot be sure it says so rather than guess: two blocks,
 // a separator inside the block, block content beyond the separators, a block
 // straddling table cells, one separator only, an iCalendar whose text and

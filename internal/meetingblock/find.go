@@ -63,7 +63,7 @@ func Find(body string, f Format) (Block, error) {
 		if !utf8.ValidString(body) {
 			return Block{}, ErrInvalidUTF8
 		}
-		b, _, err := findHTML(body)
+		b, _, _, err := findHTMLOrText(body)
 		return b, err
 	case FormatText:
 		if !utf8.ValidString(body) {

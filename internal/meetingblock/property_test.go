@@ -28,6 +28,8 @@ var agendaFixtures = []agendaFixture{
 	{"teams_gen2_2021.txt", FormatText, "teams_dialin_change.json", TargetCurrent},
 	{"teams_gen3_2023.txt", FormatText, "teams_no_dialin.json", TargetCurrent},
 	{"sfb.txt", FormatText, "sfb_moved_online.json", TargetCurrent},
+	// A text body as Graph serves it in HTML (<div class="PlainText">).
+	{"teams_gen3_2023_plaintext.html", FormatHTML, "teams_dialin_change.json", TargetCurrent},
 }
 
 // insertAgenda puts pre and post around the content of fixture body.
@@ -173,6 +175,7 @@ func FuzzReplace(f *testing.F) {
 	f.Add("<table><tr><td>", "________________________________________________________________________________", uint8(2), uint16(900))
 	f.Add("\xff\xfe", "<!--", uint8(6), uint16(40))
 	f.Add("Meeting ID: 1", "................................................", uint8(9), uint16(300))
+	f.Add("<pre>", "&lt;br&gt;<br>", uint8(10), uint16(700))
 	loaded := make([]loadedFixture, len(agendaFixtures))
 	for i, fx := range agendaFixtures {
 		loaded[i] = loadFixture(f, fx)
@@ -204,6 +207,8 @@ func FuzzReplaceICal(f *testing.F) {
 func FuzzFind(f *testing.F) {
 	f.Add("<div class=me-email-text><a id=meet_invite_block.action.join_link href=https://teams.microsoft.com/meet/1?p=a>", uint8(0))
 	f.Add("BEGIN:VEVENT\nDESCRIPTION:"+strings.Repeat("_", 80)+"\\nJoin Skype Meeting\nEND:VEVENT", uint8(2))
+	f.Add(`<div class="PlainText">`+strings.Repeat("_", 80)+"<br>\r\nJoin the meeting now&lt;https://teams.microsoft.com/meet/1?p=a&gt;<br>\r\n"+strings.Repeat("_", 80)+"</div>", uint8(0))
+	f.Add("a<br>"+strings.Repeat(".", 137)+"<BR/>Join Skype Meeting&lt;https://meet.lync.com/a/b&gt;<br>\n"+strings.Repeat(".", 137), uint8(0))
 	f.Fuzz(func(t *testing.T, body string, which uint8) {
 		format := []Format{FormatHTML, FormatText, FormatICal}[int(which)%3]
 		b, err := Find(body, format)
@@ -223,6 +228,7 @@ func FuzzEdit(f *testing.F) {
 	f.Add("</div>", uint8(2), uint16(1500), uint8(6))
 	f.Add("<!--", uint8(6), uint16(2000), uint8(0))
 	f.Add("\n", uint8(7), uint16(300), uint8(81))
+	f.Add("&amp;<br>", uint8(10), uint16(400), uint8(9))
 	loaded := make([]loadedFixture, len(agendaFixtures))
 	for i, fx := range agendaFixtures {
 		loaded[i] = loadFixture(f, fx)

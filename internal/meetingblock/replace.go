@@ -79,9 +79,10 @@ func replaceFlat(body string, f Format, p Profile, t Target) Result {
 	}
 	var b Block
 	var err error
+	var tx *htmlText // set when the HTML body is converted plain text
 	if f == FormatHTML {
 		var d *htmlDoc
-		b, d, err = findHTML(body)
+		b, d, tx, err = findHTMLOrText(body)
 		if err == nil {
 			err = checkCharset(d.charset)
 		}
@@ -99,8 +100,15 @@ func replaceFlat(body string, f Format, p Profile, t Target) Result {
 		res.Reason = reason
 		return res
 	}
-	nb := render(c, p, kind, f, newline(body, b.Start, b.End))
-	if body[b.Start:b.End] == nb {
+	var nb string
+	upToDate := false
+	if tx != nil {
+		nb, upToDate = tx.render(c, p, kind)
+	} else {
+		nb = render(c, p, kind, f, newline(body, b.Start, b.End))
+		upToDate = body[b.Start:b.End] == nb
+	}
+	if upToDate {
 		res.Outcome = UpToDate
 		return res
 	}

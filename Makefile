@@ -12,7 +12,7 @@ export CGO_ENABLED := 0
 SERVER_PKGS := ./internal/devserver ./internal/devstack ./cmd/mms
 RACE_PKGS    = $(shell $(GO) list ./... | grep -v -e /internal/devserver -e /internal/devstack -e /cmd/mms)
 
-.PHONY: run build build-slim test lint vet fmt-check test-race test-server fuzz sizes clean
+.PHONY: run build build-slim test lint vet fmt-check test-race test-server fuzz bench sizes clean
 
 ## run: build mms and start the whole service on this machine (mms dev)
 run: build
@@ -52,6 +52,14 @@ fuzz:
 		echo "fuzz $$t ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./internal/meetingblock || exit 1; \
 	done
+
+## bench: Go benchmarks of the hot pure code, then end-to-end ones on the
+## embedded stack (one Graph mailbox of 1,000 meetings at 100 ms per call,
+## next to the floor Graph's limits allow). Medians: BENCHCOUNT=5 and benchstat.
+BENCHCOUNT ?= 1
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./internal/meetingblock ./internal/rules ./internal/store
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count $(BENCHCOUNT) -timeout 30m ./internal/devstack
 
 ## sizes: print both binaries' sizes (the README quotes them)
 sizes: build build-slim

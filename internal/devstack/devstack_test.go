@@ -31,7 +31,7 @@ import (
 // the workflow changes in a compatible way, and keep the old files).
 var recordHistory = flag.String("record-history", "", "write alice's workflow history (JSON) to this file")
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -53,7 +53,7 @@ func startStack(t *testing.T, cfg Config) *Stack {
 }
 
 type client_ struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	token string
 }

@@ -62,38 +62,46 @@ func mirror(ctx context.Context, db *store.DB, sb *sandbox.Backend, emu *graphte
 		return err
 	}
 	for _, u := range users {
-		mb, err := sb.Mailbox(ctx, tenant, u.ID)
-		if err != nil {
-			continue // in the directory without a mailbox: so it stays
+		if err := mirrorMailbox(ctx, sb, emu, tenant, azure, u.ID); err != nil {
+			return err
 		}
-		emu.AddUser(azure, mb.Address, mb.DisplayName, !mb.Online)
-		meetings, err := sb.Meetings(ctx, tenant, mb.Address)
+	}
+	return nil
+}
+
+// mirrorMailbox copies one user's sandbox mailbox, if any, into the emulator.
+func mirrorMailbox(ctx context.Context, sb *sandbox.Backend, emu *graphtest.Server, tenant, azure, user string) error {
+	mb, err := sb.Mailbox(ctx, tenant, user)
+	if err != nil {
+		return nil // in the directory without a mailbox: so it stays
+	}
+	emu.AddUser(azure, mb.Address, mb.DisplayName, !mb.Online)
+	meetings, err := sb.Meetings(ctx, tenant, mb.Address)
+	if err != nil {
+		return err
+	}
+	masters := map[string]string{}          // sandbox id -> emulator id
+	series := map[string]calendar.Meeting{} // sandbox id -> master
+	for _, m := range meetings {
+		if m.Kind == calendar.KindException {
+			continue
+		}
+		id, err := emu.AddEvent(mb.Address, emulatorEvent(m))
 		if err != nil {
 			return err
 		}
-		masters := map[string]string{}          // sandbox id -> emulator id
-		series := map[string]calendar.Meeting{} // sandbox id -> master
-		for _, m := range meetings {
-			if m.Kind == calendar.KindException {
-				continue
-			}
-			id, err := emu.AddEvent(mb.Address, emulatorEvent(m))
-			if err != nil {
-				return err
-			}
-			masters[m.ID], series[m.ID] = id, m
+		masters[m.ID], series[m.ID] = id, m
+	}
+	for _, m := range meetings {
+		master, ok := series[m.SeriesMasterID]
+		if m.Kind != calendar.KindException || !ok {
+			continue
 		}
-		for _, m := range meetings {
-			master, ok := series[m.SeriesMasterID]
-			if m.Kind != calendar.KindException || !ok {
-				continue
-			}
-			ex := emulatorEvent(m)
-			if _, err := emu.AddException(masters[m.SeriesMasterID], originalStart(master, m.Start), func(e *graphtest.Event) {
-				e.Subject, e.Start, e.End, e.Body, e.BodyType = ex.Subject, ex.Start, ex.End, ex.Body, ex.BodyType
-			}); err != nil {
-				return err
-			}
+		ex := emulatorEvent(m)
+		if _, err := emu.AddException(masters[m.SeriesMasterID], originalStart(master, m.Start), func(e *graphtest.Event) {
+			e.Subject, e.Start, e.End, e.Body, e.BodyType = ex.Subject, ex.Start, ex.End, ex.Body, ex.BodyType
+		}); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -35,7 +35,10 @@ type Backend struct {
 	cache map[string]*principal
 }
 
-var _ calendar.Backend = (*Backend)(nil)
+var (
+	_ calendar.Backend = (*Backend)(nil)
+	_ calendar.Counter = (*Backend)(nil)
+)
 
 // Option configures a Backend.
 type Option func(*Backend)
@@ -335,35 +338,9 @@ func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, fr
 		}
 		afterStart, afterID = time.Unix(0, n).UTC(), id
 	}
-	p, err := b.principal(ctx, tenantID, mailbox)
+	all, err := b.inWindow(ctx, tenantID, mailbox, from, to)
 	if err != nil {
 		return calendar.Page{}, err
-	}
-	var all []calendar.Meeting
-	q := calendarQuery(from.UTC().Format(icalUTC), to.UTC().Format(icalUTC))
-	for _, cal := range p.calendars {
-		rs, err := p.dav.multi(ctx, "REPORT", cal, "1", q)
-		if err != nil {
-			if c := httpStatus(err); c == http.StatusNotFound || c == http.StatusGone {
-				b.forget(tenantID, mailbox) // the next attempt discovers again
-			}
-			return calendar.Page{}, err
-		}
-		for _, r := range rs {
-			pr, ok := r.ok()
-			if !ok || pr.CalendarData == "" {
-				continue
-			}
-			href, err := p.dav.resolve(strings.TrimSpace(r.Href))
-			if err != nil {
-				return calendar.Page{}, err
-			}
-			for _, m := range p.meetingsOf(resource{href: pathOf(href), etag: pr.ETag, data: pr.CalendarData}, mailbox) {
-				if overlaps(m, from, to) {
-					all = append(all, m)
-				}
-			}
-		}
 	}
 	slices.SortFunc(all, func(a, b calendar.Meeting) int {
 		return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.ID, b.ID))
@@ -385,6 +362,49 @@ func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, fr
 	}
 	page.Meetings = all
 	return page, nil
+}
+
+// CountMeetings implements calendar.Counter: CalDAV has no paging, so the
+// count is the same time-range query ListMeetings runs for each page.
+func (b *Backend) CountMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time) (int, error) {
+	all, err := b.inWindow(ctx, tenantID, mailbox, from, to)
+	return len(all), err
+}
+
+// inWindow runs the time-range REPORT on each of the mailbox's calendars
+// and returns the meetings overlapping [from, to), unordered.
+func (b *Backend) inWindow(ctx context.Context, tenantID, mailbox string, from, to time.Time) ([]calendar.Meeting, error) {
+	p, err := b.principal(ctx, tenantID, mailbox)
+	if err != nil {
+		return nil, err
+	}
+	var all []calendar.Meeting
+	q := calendarQuery(from.UTC().Format(icalUTC), to.UTC().Format(icalUTC))
+	for _, cal := range p.calendars {
+		rs, err := p.dav.multi(ctx, "REPORT", cal, "1", q)
+		if err != nil {
+			if c := httpStatus(err); c == http.StatusNotFound || c == http.StatusGone {
+				b.forget(tenantID, mailbox) // the next attempt discovers again
+			}
+			return nil, err
+		}
+		for _, r := range rs {
+			pr, ok := r.ok()
+			if !ok || pr.CalendarData == "" {
+				continue
+			}
+			href, err := p.dav.resolve(strings.TrimSpace(r.Href))
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range p.meetingsOf(resource{href: pathOf(href), etag: pr.ETag, data: pr.CalendarData}, mailbox) {
+				if overlaps(m, from, to) {
+					all = append(all, m)
+				}
+			}
+		}
+	}
+	return all, nil
 }
 
 // pathOf reduces an absolute URL to its path (the href part of an ID).

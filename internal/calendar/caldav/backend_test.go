@@ -132,6 +132,9 @@ func TestListPaging(t *testing.T) {
 	}
 	whole := w.list(t, 1000)
 	require.Len(t, whole, 14)
+	n, err := w.b.CountMeetings(ctx(t), tenant, "alice@example.com", w.from, w.to)
+	require.NoError(t, err)
+	assert.Equal(t, len(whole), n, "CountMeetings counts what ListMeetings lists")
 	for _, size := range []int{1, 2, 4} {
 		paged := w.list(t, size)
 		seen := map[string]bool{}
@@ -141,7 +144,7 @@ func TestListPaging(t *testing.T) {
 		}
 		assert.Equal(t, whole, paged, "page size %d", size)
 	}
-	_, err := w.b.ListMeetings(ctx(t), tenant, "alice@example.com", w.from, w.to, "!!", 2)
+	_, err = w.b.ListMeetings(ctx(t), tenant, "alice@example.com", w.from, w.to, "!!", 2)
 	assert.Error(t, err)
 }
 

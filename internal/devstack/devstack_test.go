@@ -110,6 +110,21 @@ func (c client_) waitRecord(user, correlationID string, within time.Duration) ap
 	}
 }
 
+// checkOutcomes checks each named meeting's outcome and reason (a prefix of
+// "<outcome> <reason>").
+func checkOutcomes(t *testing.T, d api.MigrationDetail, want map[string]string) {
+	t.Helper()
+	outcomes := map[string]string{}
+	for _, m := range d.Meetings {
+		outcomes[m.Subject] = m.Outcome + " " + m.Reason
+	}
+	for subject, w := range want {
+		if !strings.HasPrefix(outcomes[subject], w) {
+			t.Errorf("%s: outcome %q, want %q", subject, outcomes[subject], w)
+		}
+	}
+}
+
 // TestEndToEnd migrates a seeded user through the HTTP API on the embedded
 // stack and checks every meeting, byte for byte, then restarts the stack.
 func TestEndToEnd(t *testing.T) {
@@ -268,20 +283,12 @@ func TestEndToEnd(t *testing.T) {
 	if updated != 4 {
 		t.Fatalf("%d meetings selected by the test's own rule, want 4", updated)
 	}
-	outcomes := map[string]string{}
-	for _, m := range d.Meetings {
-		outcomes[m.Subject] = m.Outcome + " " + m.Reason
-	}
-	for subject, want := range map[string]string{
+	checkOutcomes(t, d, map[string]string{
 		"All hands":          "Skipped 301 participants",
 		"Lunch & learn":      "Skipped not created as an online meeting",
 		"Architecture board": "Skipped not organizer",
 		"Weekly sync":        "Updated",
-	} {
-		if !strings.HasPrefix(outcomes[subject], want) {
-			t.Errorf("%s: outcome %q, want %q", subject, outcomes[subject], want)
-		}
-	}
+	})
 
 	if *recordHistory != "" {
 		writeHistory(t, st, workflows.WorkflowID("contoso", alice), *recordHistory)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -17,6 +18,7 @@ import (
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/telemetry"
 )
 
 // Activities are registered on the worker as one struct; its dependencies
@@ -34,6 +36,11 @@ type Activities struct {
 	Concurrency int
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// Logger gets one line per state transition (nil: slog.Default()).
+	Logger *slog.Logger
+	// Instruments count state transitions and meeting outcomes and trace
+	// each meeting (nil: none).
+	Instruments *telemetry.Instruments
 }
 
 func (a *Activities) now() time.Time {
@@ -108,12 +115,18 @@ type RunPlan struct {
 
 // BeginRun moves the user's record to InProgress and checks preconditions.
 func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, error) {
+	ctx = observe(ctx, in.TenantID, in.UserID, in.CorrelationID)
 	rec, err := a.DB.BeginRun(ctx, store.Request{TenantID: in.TenantID, UserID: in.UserID, Trigger: in.Trigger,
 		MigrationType:     MigrationType(in.SourceMeetingType, in.TargetMeetingType),
 		SourceMeetingType: in.SourceMeetingType, TargetMeetingType: in.TargetMeetingType,
 		WorkflowID: in.WorkflowID, CorrelationID: in.CorrelationID}, in.RunKey)
 	if err != nil {
 		return RunPlan{}, err
+	}
+	ctx = observe(ctx, in.TenantID, in.UserID, rec.CorrelationID)
+	if activity.GetInfo(ctx).Attempt == 1 {
+		a.Instruments.Transition(ctx, a.logger(), in.TenantID, in.UserID, rec.CorrelationID,
+			store.StatePending, store.StateInProgress, "")
 	}
 	now := a.now()
 	horizon := a.Horizon
@@ -170,7 +183,6 @@ func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, e
 			}
 		}
 	}
-	activity.GetLogger(ctx).Info("run started", "tenant", in.TenantID, "user", in.UserID, "correlationId", rec.CorrelationID)
 	return plan, nil
 }
 
@@ -188,6 +200,7 @@ func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (store.Mi
 	if err != nil {
 		return store.Migration{}, temporal.NewNonRetryableApplicationError(err.Error(), "NotFound", err)
 	}
+	ctx = observe(ctx, rec.TenantID, rec.UserID, rec.CorrelationID)
 	if rec.State != store.StateInProgress {
 		return rec, nil // already finished by an earlier attempt
 	}
@@ -199,5 +212,10 @@ func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (store.Mi
 		state, msg = store.StateFailed, fmt.Sprintf("%d of %d meetings failed; last error: %s",
 			rec.FailedMeeting, rec.TotalMeeting, rec.LastMessage)
 	}
-	return a.DB.FinishRun(ctx, in.MigrationID, state, msg)
+	out, err := a.DB.FinishRun(ctx, in.MigrationID, state, msg)
+	if err != nil {
+		return out, err
+	}
+	a.Instruments.Transition(ctx, a.logger(), rec.TenantID, rec.UserID, rec.CorrelationID, store.StateInProgress, state, msg)
+	return out, nil
 }

@@ -9,12 +9,15 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/telemetry"
 )
 
 // PageInput asks for one page of the organizer's meetings to be migrated.
@@ -100,6 +103,7 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 		pageSize = 50
 	}
 	p := in.Plan
+	ctx = observe(ctx, p.TenantID, p.UserID, p.MigrationID)
 	t := &tracker{ctx: ctx, ahead: map[int]store.MeetingResult{}}
 	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &t.prog) != nil {
 		t.prog = progress{}
@@ -118,9 +122,11 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 		if ctx.Err() != nil {
 			// Cancelled (the run's deadline): keep the outcomes of the
 			// meetings already done, so the record counts every update.
-			if _, rerr := a.DB.RecordResults(context.WithoutCancel(ctx), p.MigrationID, t.all()); rerr != nil {
+			done := t.all()
+			if _, rerr := a.DB.RecordResults(context.WithoutCancel(ctx), p.MigrationID, done); rerr != nil {
 				return PageResult{}, errors.Join(err, rerr)
 			}
+			a.recordOutcomes(context.WithoutCancel(ctx), done)
 		}
 		return PageResult{}, err // transient: the activity is retried from the heartbeat
 	}
@@ -128,6 +134,7 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 	if _, err := a.DB.RecordResults(ctx, p.MigrationID, results); err != nil {
 		return PageResult{}, err
 	}
+	a.recordOutcomes(ctx, results)
 	return tally(results, page.NextCursor), nil
 }
 
@@ -178,7 +185,21 @@ func tally(results []store.MeetingResult, next string) PageResult {
 }
 
 // migrateMeeting returns the meeting's outcome, or an error worth a retry.
-func (a *Activities) migrateMeeting(ctx context.Context, p RunPlan, m calendar.Meeting) (store.MeetingResult, error) {
+func (a *Activities) migrateMeeting(ctx context.Context, p RunPlan, m calendar.Meeting) (res store.MeetingResult, err error) {
+	ctx, span := a.Instruments.StartSpan(ctx, "mms.migrate_meeting", attribute.String(telemetry.AttrMeetingID, m.ID))
+	defer func() {
+		if err != nil {
+			span.SetStatus(codes.Error, "meeting not migrated")
+		} else {
+			span.SetAttributes(attribute.String(telemetry.AttrOutcome, res.Outcome),
+				attribute.String(telemetry.AttrReason, ReasonCategory(res.Outcome, res.Reason)))
+		}
+		span.End()
+	}()
+	return a.decideAndMigrate(ctx, p, m)
+}
+
+func (a *Activities) decideAndMigrate(ctx context.Context, p RunPlan, m calendar.Meeting) (store.MeetingResult, error) {
 	res := store.MeetingResult{MeetingID: m.ID, Subject: m.Subject, Start: m.Start}
 	if reason := SkipReason(p, m); reason != "" {
 		res.Outcome, res.Reason = store.OutcomeSkipped, reason

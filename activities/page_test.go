@@ -195,3 +195,21 @@ func TestProcessPageUpdatesConcurrently(t *testing.T) {
 		t.Fatalf("%d results, record %+v", len(results), rec)
 	}
 }
+
+// Metrics label skip and failure reasons with a fixed set of categories.
+func TestReasonCategory(t *testing.T) {
+	for _, c := range []struct{ outcome, reason, want string }{
+		{store.OutcomeUpdated, "", ""},
+		{store.OutcomeSkipped, "not organizer: bob@x organizes this meeting", "not-organizer"},
+		{store.OutcomeSkipped, "past meeting: started 2026-01-01T00:00:00Z", "past"},
+		{store.OutcomeSkipped, "300 participants, more than the limit of 250", "participant-limit"},
+		{store.OutcomeSkipped, "deleted during the migration", "deleted"},
+		{store.OutcomeFailed, "still changing after 3 attempts: conflict", "conflict"},
+		{store.OutcomeFailed, "boom: something else entirely", "error"},
+		{store.OutcomeSkipped, "no online meeting block found", "block-not-replaced"},
+	} {
+		if got := ReasonCategory(c.outcome, c.reason); got != c.want {
+			t.Errorf("ReasonCategory(%q, %q) = %q, want %q", c.outcome, c.reason, got, c.want)
+		}
+	}
+}

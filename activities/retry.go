@@ -43,6 +43,7 @@ type MeetingsInput struct {
 // it heartbeats and resumes after a retry of the activity itself.
 func (a *Activities) ProcessMeetings(ctx context.Context, in MeetingsInput) (PageResult, error) {
 	p := in.Plan
+	ctx = observe(ctx, p.TenantID, p.UserID, p.MigrationID)
 	var prog progress
 	if activity.HasHeartbeatDetails(ctx) {
 		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil || prog.Next > len(in.MeetingIDs) {
@@ -74,5 +75,6 @@ func (a *Activities) ProcessMeetings(ctx context.Context, in MeetingsInput) (Pag
 	if _, err := a.DB.RecordResults(ctx, p.MigrationID, prog.Results); err != nil {
 		return PageResult{}, err
 	}
+	a.recordOutcomes(ctx, prog.Results)
 	return tally(prog.Results, ""), nil
 }

@@ -12,11 +12,14 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/telemetry"
 	"github.com/openmms/mms/workflows"
 )
 
@@ -220,16 +223,32 @@ func (s *Server) handOff(ctx context.Context, tenant, user string, t workflows.T
 		s.Logger.Error("open migration record", "error", err)
 		return store.Migration{}, errors.New("could not record the migration")
 	}
+	s.observeHandOff(ctx, rec)
 	_, err = s.Temporal.SignalWithStartWorkflow(ctx, wfID, workflows.TriggerSignal, t, client.StartWorkflowOptions{
 		ID: wfID, TaskQueue: workflows.TaskQueue, TypedSearchAttributes: workflows.SearchAttributes(tenant, user),
 	}, workflows.MigrationWorkflowType, workflows.Input{TenantID: tenant, UserID: user})
 	if err != nil {
 		msg := "could not hand the migration to Temporal: " + err.Error()
 		_ = s.DB.FailPending(ctx, rec.CorrelationID, msg)
-		s.Logger.Error("signal-with-start failed", "workflowId", wfID, "error", err)
+		s.Logger.ErrorContext(ctx, "signal-with-start failed", "workflowId", wfID, "error", err)
+		s.Instruments.Transition(ctx, s.Logger, tenant, user, rec.CorrelationID, store.StatePending, store.StateFailed, msg)
 		return store.Migration{}, errors.New(msg)
 	}
 	return rec, nil
+}
+
+// observeHandOff tags the request's span with the migration it opened and
+// logs the record's first state.
+func (s *Server) observeHandOff(ctx context.Context, rec store.Migration) {
+	trace.SpanFromContext(ctx).SetAttributes(attribute.String(telemetry.AttrTenant, rec.TenantID),
+		attribute.String(telemetry.AttrUser, rec.UserID), attribute.String(telemetry.AttrCorrelationID, rec.CorrelationID))
+	if rec.TriggerCount > 1 {
+		// The request merged into a record already Pending: no transition.
+		s.Logger.DebugContext(ctx, "trigger merged into the pending migration", "tenant", rec.TenantID,
+			"user", rec.UserID, "correlationId", rec.CorrelationID)
+		return
+	}
+	s.Instruments.Transition(ctx, s.Logger, rec.TenantID, rec.UserID, rec.CorrelationID, "", rec.State, "")
 }
 
 // startDryRun runs the migration's decisions in an execution of its own,
@@ -244,6 +263,7 @@ func (s *Server) startDryRun(ctx context.Context, tenant, user string, t workflo
 		s.Logger.Error("open dry-run record", "error", err)
 		return store.Migration{}, errors.New("could not record the dry run")
 	}
+	s.observeHandOff(ctx, rec)
 	wfID := workflows.DryRunWorkflowID(tenant, user, rec.CorrelationID)
 	if _, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wfID, TaskQueue: workflows.TaskQueue,
 		TypedSearchAttributes: workflows.SearchAttributes(tenant, user)}, workflows.MigrationWorkflowType,

@@ -11,9 +11,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
 	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/telemetry"
 )
 
 // MaxBodyBytes bounds request bodies.
@@ -24,6 +27,14 @@ type Server struct {
 	DB       *store.DB
 	Temporal client.Client
 	Logger   *slog.Logger
+	// Metrics serves GET /metrics (the Prometheus text format); nil
+	// serves an empty document.
+	Metrics http.Handler
+	// TracerProvider and MeterProvider of the request spans and metrics
+	// (nil: the globals); Instruments count state transitions (nil: none).
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	Instruments    *telemetry.Instruments
 }
 
 // Handler returns the API's routes.
@@ -39,7 +50,11 @@ func (s *Server) Handler() http.Handler {
 		s.Logger.Error("panic in handler", "path", c.FullPath(), "panic", err)
 		abort(c, http.StatusInternalServerError, "internal", "internal error")
 	}))
-	r.Use(otelgin.Middleware("mms-api"), s.logRequests)
+	// otelgin continues a caller's W3C trace context (traceparent), so an
+	// upstream system's trace goes on through Temporal to the back ends.
+	r.Use(otelgin.Middleware("mms-api", otelgin.WithPropagators(telemetry.Propagator),
+		otelgin.WithTracerProvider(s.TracerProvider), otelgin.WithMeterProvider(s.MeterProvider),
+		otelgin.WithGinFilter(func(c *gin.Context) bool { return c.FullPath() != "/metrics" })), s.logRequests)
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not_found", "no such route: "+c.Request.URL.Path) })
 	r.NoMethod(func(c *gin.Context) {
@@ -50,6 +65,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/readyz", s.ready)
 	r.GET("/openapi.json", s.serveOpenAPI)
 	r.GET("/openapi.yaml", s.serveOpenAPI)
+	r.GET("/metrics", s.serveMetrics)
 
 	v1 := r.Group("/v1", s.authenticate)
 	v1.POST("/preview", allow(readers), s.preview) // has its own, larger body limit
@@ -95,6 +111,17 @@ func (s *Server) logRequests(c *gin.Context) {
 	}
 	s.Logger.Log(c.Request.Context(), level, "request", "method", c.Request.Method, "path", c.Request.URL.Path,
 		"status", c.Writer.Status(), "duration", time.Since(start))
+}
+
+// serveMetrics serves the process's metrics for Prometheus; like /healthz
+// it needs no token (bind the API to a private network, or filter /metrics
+// at the ingress, if the counts are sensitive).
+func (s *Server) serveMetrics(c *gin.Context) {
+	if s.Metrics == nil {
+		c.Data(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", nil)
+		return
+	}
+	s.Metrics.ServeHTTP(c.Writer, c.Request)
 }
 
 func limitBody(c *gin.Context) {

@@ -40,11 +40,12 @@ func devCommand() *cobra.Command {
 				}
 				cfg.Calendars = &c
 			}
-			shutdown, err := telemetry.Setup(cmd.Context(), "mms-dev")
+			tel, err := telemetry.Setup(cmd.Context(), "mms-dev")
 			if err != nil {
 				return err
 			}
-			defer shutdown(context.Background())
+			defer tel.Shutdown(context.Background())
+			cfg.Logger, cfg.Telemetry = telemetry.Logger(log), tel // metrics at <api>/metrics
 			start := time.Now()
 			st, err := devstack.Start(cmd.Context(), cfg)
 			if err != nil {
@@ -52,7 +53,7 @@ func devCommand() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "mms dev is ready in %s\n\n", time.Since(start).Round(time.Millisecond))
-			fmt.Fprintf(out, "  API          %s   (health: %s/readyz)\n", st.APIURL, st.APIURL)
+			fmt.Fprintf(out, "  API          %s   (health: %s/readyz, metrics: %s/metrics)\n", st.APIURL, st.APIURL, st.APIURL)
 			if st.UIURL != "" {
 				fmt.Fprintf(out, "  Temporal UI  %s/namespaces/%s/workflows\n", st.UIURL, devstack.Namespace)
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -50,6 +51,8 @@ func (c *clusterFlags) register(cmd *cobra.Command) {
 // process is what a service command runs on.
 type process struct {
 	log      *slog.Logger
+	tel      *telemetry.Telemetry
+	inst     *telemetry.Instruments
 	db       *store.DB
 	temporal client.Client
 	closers  []func()
@@ -72,12 +75,14 @@ func (c *clusterFlags) open(cmd *cobra.Command, service string) (_ *process, err
 	if p.log, err = logger(cmd); err != nil {
 		return nil, err
 	}
+	p.log = telemetry.Logger(p.log) // trace_id, span_id, tenant, user, correlationId
 	ctx := cmd.Context()
-	shutdown, err := telemetry.Setup(ctx, service)
-	if err != nil {
+	if p.tel, err = telemetry.Setup(ctx, service); err != nil {
 		return nil, err
 	}
-	p.closers = append(p.closers, func() { _ = shutdown(context.Background()) })
+	p.closers = append(p.closers, func() { _ = p.tel.Shutdown(context.Background()) })
+	p.inst = telemetry.NewInstruments(p.tel.TracerProvider, p.tel.MeterProvider)
+	c.temporal.TracerProvider, c.temporal.MeterProvider = p.tel.TracerProvider, p.tel.MeterProvider
 	if p.db, err = store.Open(ctx, c.database); err != nil {
 		return nil, err
 	}
@@ -92,7 +97,7 @@ func (c *clusterFlags) open(cmd *cobra.Command, service string) (_ *process, err
 func workerCommand() *cobra.Command {
 	var cf clusterFlags
 	var maxActivities int
-	var calendarsFile string
+	var calendarsFile, metricsAddr string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a migration worker against a Temporal cluster (TEMPORAL_* variables configure the connection)",
@@ -111,12 +116,20 @@ func workerCommand() *cobra.Command {
 					return err
 				}
 			}
-			cal, err := calendars.New(routes, sandbox.New(p.db), calendars.Options{Logger: log})
+			cal, err := calendars.New(routes, sandbox.New(p.db), calendars.Options{Logger: log,
+				TracerProvider: p.tel.TracerProvider, MeterProvider: p.tel.MeterProvider})
 			if err != nil {
 				return err
 			}
-			w := worker.New(p.temporal, &activities.Activities{DB: p.db, Calendar: cal},
-				worker.Options{MaxConcurrentActivities: maxActivities})
+			w := worker.New(p.temporal, &activities.Activities{DB: p.db, Calendar: cal, Logger: log, Instruments: p.inst},
+				worker.Options{MaxConcurrentActivities: maxActivities, Instruments: p.inst})
+			if metricsAddr != "" {
+				stop, err := serveMetrics(metricsAddr, p.tel.Metrics, log)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			if err := w.Start(); err != nil {
 				return fmt.Errorf("worker: %w", err)
 			}
@@ -132,6 +145,8 @@ func workerCommand() *cobra.Command {
 		"calendars file (YAML or JSON): the tenants whose mailboxes are in Graph or CalDAV; the others use the sandbox (MMS_CALENDARS)")
 	cmd.Flags().BoolVar(&cf.saPrepare, "register-search-attributes", true, "register the MmsTenant/MmsUser/MmsState search attributes if missing")
 	cmd.Flags().IntVar(&maxActivities, "max-activities", 0, "concurrent activity executions (0: SDK default)")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", env("MMS_METRICS_ADDR", "127.0.0.1:9464"),
+		`address of the worker's Prometheus /metrics listener, "" for none (MMS_METRICS_ADDR)`)
 	return cmd
 }
 
@@ -154,7 +169,14 @@ func apiCommand() *cobra.Command {
 				return err
 			}
 			go retention.Run(ctx, p.db, keep, log)
-			srv := &http.Server{Addr: addr, Handler: (&api.Server{DB: p.db, Temporal: p.temporal, Logger: log}).Handler(),
+			// The API process reports the store's gauges (records by state,
+			// queue depth): one process per database is enough.
+			if err := telemetry.RegisterStoreGauges(p.tel.MeterProvider, p.db.SQL()); err != nil {
+				return err
+			}
+			srv := &http.Server{Addr: addr, Handler: (&api.Server{DB: p.db, Temporal: p.temporal, Logger: log,
+				Metrics: p.tel.Metrics, TracerProvider: p.tel.TracerProvider, MeterProvider: p.tel.MeterProvider,
+				Instruments: p.inst}).Handler(),
 				ReadHeaderTimeout: 10 * time.Second}
 			errc := make(chan error, 1)
 			go func() { errc <- srv.ListenAndServe() }()
@@ -234,4 +256,18 @@ func tokenCommand() *cobra.Command {
 	revoke.Flags().StringVar(&name, "name", "", "the token's name (required)")
 	_ = revoke.MarkFlagRequired("name")
 	return cmd
+}
+
+// serveMetrics serves GET /metrics on addr until stop is called.
+func serveMetrics(addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
+	return func() { _ = srv.Close() }, nil
 }

@@ -17,11 +17,17 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/caldav"
 	"github.com/openmms/mms/internal/calendar/graph"
+	"github.com/openmms/mms/internal/telemetry"
 )
 
 // Back-end kinds.
@@ -181,10 +187,76 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // Options are shared by the back ends a Router builds.
 type Options struct {
-	// HTTPClient for Graph and CalDAV (instrumented by the caller); default
-	// http.DefaultClient's transport.
+	// HTTPClient for Graph and CalDAV; default a client with a clone of
+	// http.DefaultTransport and a 60-second timeout. New wraps its
+	// transport with otelhttp, once per back end, so each call is a span
+	// and is counted in http.client.* metrics labelled mms.backend.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// TracerProvider and MeterProvider for the back-end calls and the
+	// throttling metrics; nil takes the global ones.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+}
+
+// instrument returns a copy of base whose transport traces and measures
+// each request, labelled with the back end's kind. Spans carry the method,
+// URL (no query secrets: Graph and CalDAV URLs hold none) and status,
+// never a header or a body.
+func instrument(base *http.Client, kind string, o Options) *http.Client {
+	c := *base
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	attr := attribute.String(telemetry.AttrBackend, kind)
+	c.Transport = labeled{attr: attr, next: otelhttp.NewTransport(rt,
+		otelhttp.WithTracerProvider(o.TracerProvider), otelhttp.WithMeterProvider(o.MeterProvider),
+		otelhttp.WithPropagators(telemetry.Propagator),
+		otelhttp.WithSpanOptions(trace.WithAttributes(attr)),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return kind + " " + r.Method }))}
+	return &c
+}
+
+// labeled gives otelhttp's metrics of a request the back end's label.
+type labeled struct {
+	attr attribute.KeyValue
+	next http.RoundTripper
+}
+
+func (l labeled) RoundTrip(r *http.Request) (*http.Response, error) {
+	lab := &otelhttp.Labeler{}
+	lab.Add(l.attr)
+	return l.next.RoundTrip(r.WithContext(otelhttp.ContextWithLabeler(r.Context(), lab)))
+}
+
+// registerGraphStats publishes the Graph client's throttling counters.
+func registerGraphStats(mp metric.MeterProvider, g *graph.Backend) error {
+	m := mp.Meter(telemetry.ScopeName)
+	waits, err := m.Int64ObservableCounter(telemetry.MetricThrottled, metric.WithUnit("{wait}"),
+		metric.WithDescription("Waits on a back end's rate limits: Retry-After blocks and the request budget."))
+	if err != nil {
+		return err
+	}
+	secs, err := m.Float64ObservableCounter(telemetry.MetricThrottledSec, metric.WithUnit("s"),
+		metric.WithDescription("Time spent waiting on a back end's rate limits."))
+	if err != nil {
+		return err
+	}
+	resp, err := m.Int64ObservableCounter(telemetry.MetricThrottled429, metric.WithUnit("{response}"),
+		metric.WithDescription("HTTP 429 (too many requests) answers from a back end."))
+	if err != nil {
+		return err
+	}
+	backend := metric.WithAttributes(attribute.String(telemetry.AttrBackend, Graph))
+	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		st := g.Stats()
+		o.ObserveInt64(waits, st.ThrottledWaits, backend)
+		o.ObserveFloat64(secs, st.ThrottledWaitSeconds, backend)
+		o.ObserveInt64(resp, st.RequestsByStatus[http.StatusTooManyRequests], backend)
+		return nil
+	}, waits, secs, resp)
+	return err
 }
 
 // Router is a calendar.Backend that sends each call to its tenant's back
@@ -206,11 +278,20 @@ func New(cfg Config, sandbox calendar.Backend, o Options) (*Router, error) {
 		return nil, err
 	}
 	r := &Router{cfg: cfg, sandbox: sandbox}
-	var gopts []graph.Option
-	var copts []caldav.Option
-	if o.HTTPClient != nil {
-		gopts, copts = append(gopts, graph.WithHTTPClient(o.HTTPClient)), append(copts, caldav.WithHTTPClient(o.HTTPClient))
+	if o.TracerProvider == nil {
+		o.TracerProvider = otel.GetTracerProvider()
 	}
+	if o.MeterProvider == nil {
+		o.MeterProvider = otel.GetMeterProvider()
+	}
+	base := o.HTTPClient
+	if base == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		base = &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	}
+	gopts := []graph.Option{graph.WithHTTPClient(instrument(base, Graph, o))}
+	copts := []caldav.Option{caldav.WithHTTPClient(instrument(base, CalDAV, o))}
 	if o.Logger != nil {
 		gopts = append(gopts, graph.WithLogger(o.Logger))
 	}
@@ -228,6 +309,9 @@ func New(cfg Config, sandbox calendar.Backend, o Options) (*Router, error) {
 		}
 		return *t.CalDAV, nil
 	}, copts...)
+	if err := registerGraphStats(o.MeterProvider, r.graph); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 

@@ -24,12 +24,14 @@ import (
 
 	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/api"
+	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/graph/graphtest"
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/calendars"
 	"github.com/openmms/mms/internal/devserver"
 	"github.com/openmms/mms/internal/retention"
 	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/telemetry"
 	"github.com/openmms/mms/internal/temporalclient"
 	"github.com/openmms/mms/worker"
 )
@@ -59,6 +61,17 @@ type Config struct {
 	// Calendars, when set, says where other tenants' mailboxes are (a
 	// calendars file); its entries win over Calendar's.
 	Calendars *calendars.Config
+	// Telemetry: the tracer and meter providers of every component and
+	// the /metrics handler; nil: the global tracer provider and a meter
+	// provider of the stack's own, served at /metrics on the API.
+	Telemetry *telemetry.Telemetry
+	// MaxConcurrentActivities (worker) and Concurrency (meetings of a page
+	// updated at once) tune the worker; 0 takes the defaults.
+	MaxConcurrentActivities int
+	Concurrency             int
+	// WrapCalendar, when set, wraps the back end the activities use (the
+	// benchmarks' latency decorator).
+	WrapCalendar func(calendar.Backend) calendar.Backend
 }
 
 // Stack is a running service.
@@ -75,6 +88,8 @@ type Stack struct {
 	AdminToken  string
 	APIURL      string
 	UIURL       string
+	// Telemetry is the stack's providers and /metrics handler.
+	Telemetry *telemetry.Telemetry
 
 	worker   sdkworker.Worker
 	http     *http.Server
@@ -96,7 +111,16 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		return nil, fmt.Errorf("api address %s: %w", cfg.APIAddr, unwrapSyscall(err))
 	}
 	s := &Stack{served: make(chan error, 1)}
-	s.logger = slog.New(quietHandler{Handler: cfg.Logger.Handler(), stopping: &s.stopping})
+	if cfg.Telemetry == nil {
+		if cfg.Telemetry, err = telemetry.New(nil, nil); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	tel := cfg.Telemetry
+	s.Telemetry = tel
+	instruments := telemetry.NewInstruments(tel.TracerProvider, tel.MeterProvider)
+	s.logger = slog.New(quietHandler{Handler: telemetry.NewLogHandler(cfg.Logger.Handler()), stopping: &s.stopping})
 	cfg.Logger = s.logger
 	defer func() {
 		if err != nil {
@@ -134,12 +158,18 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		return nil, err
 	}
 	if s.Client, err = temporalclient.Dial(ctx, temporalclient.Config{Address: s.Temporal.FrontendAddr(),
-		Namespace: Namespace}, cfg.Logger); err != nil {
+		Namespace: Namespace, TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider}, cfg.Logger); err != nil {
 		return nil, err
 	}
 	if !cfg.NoWorker {
-		acts := &activities.Activities{DB: s.DB, Calendar: s.Calendar, PageSize: cfg.PageSize}
-		s.worker = worker.New(s.Client, acts, worker.Options{})
+		var cal calendar.Backend = s.Calendar
+		if cfg.WrapCalendar != nil {
+			cal = cfg.WrapCalendar(cal)
+		}
+		acts := &activities.Activities{DB: s.DB, Calendar: cal, PageSize: cfg.PageSize, Concurrency: cfg.Concurrency,
+			Logger: cfg.Logger, Instruments: instruments}
+		s.worker = worker.New(s.Client, acts, worker.Options{MaxConcurrentActivities: cfg.MaxConcurrentActivities,
+			Instruments: instruments})
 		if err = s.worker.Start(); err != nil {
 			s.worker = nil
 			return nil, fmt.Errorf("worker: %w", err)
@@ -152,7 +182,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	var bg context.Context
 	bg, s.stopBg = context.WithCancel(context.Background())
 	go retention.Run(bg, s.DB, keep, cfg.Logger)
-	srv := &api.Server{DB: s.DB, Temporal: s.Client, Logger: cfg.Logger}
+	if err = telemetry.RegisterStoreGauges(tel.MeterProvider, s.DB.SQL()); err != nil {
+		return nil, err
+	}
+	srv := &api.Server{DB: s.DB, Temporal: s.Client, Logger: cfg.Logger, Metrics: tel.Metrics,
+		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider, Instruments: instruments}
 	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	s.APIURL = "http://" + ln.Addr().String()
 	go func() { s.served <- s.http.Serve(ln) }()
@@ -223,7 +257,8 @@ func (s *Stack) calendars(ctx context.Context, cfg Config) (*calendars.Router, e
 		}
 		maps.Copy(routes.Tenants, cfg.Calendars.Tenants)
 	}
-	return calendars.New(routes, s.Sandbox, calendars.Options{Logger: cfg.Logger})
+	return calendars.New(routes, s.Sandbox, calendars.Options{Logger: cfg.Logger,
+		TracerProvider: cfg.Telemetry.TracerProvider, MeterProvider: cfg.Telemetry.MeterProvider})
 }
 
 func withDefaults(c Config) Config {

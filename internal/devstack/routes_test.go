@@ -55,6 +55,7 @@ func TestEveryRouteSucceedsOnTheStack(t *testing.T) {
 		{"GET", "/readyz", "/readyz", nil, 200, `"temporal":"ok"`},
 		{"GET", "/openapi.json", "/openapi.json", nil, 200, `"openapi":"3.0.3"`},
 		{"GET", "/openapi.yaml", "/openapi.yaml", nil, 200, "openapi: 3.0.3"},
+		{"GET", "/metrics", "/metrics", nil, 200, "mms_migrations_pending"},
 		{"POST", "/v1/preview", "/v1/preview", map[string]any{"body": "Agenda only", "format": "text", "profile": profile}, 200, "not-replaced"},
 		{"GET", "/v1/tenants", "/v1/tenants", nil, 200, "contoso"},
 		{"GET", "/v1/tenants/:tenant/users", m + "/users", nil, 200, alice},

@@ -14,14 +14,14 @@ func TestSetupFromEnvironment(t *testing.T) {
 		t.Setenv(v, "")
 	}
 	ctx := context.Background()
-	shutdown, err := Setup(ctx, "mms-test")
+	tel, err := Setup(ctx, "mms-test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, sdk := otel.GetTracerProvider().(*sdktrace.TracerProvider); sdk {
 		t.Fatal("no OTEL_* variables: no SDK tracer provider should be installed")
 	}
-	if err := shutdown(ctx); err != nil {
+	if err := tel.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 
@@ -35,7 +35,7 @@ func TestSetupFromEnvironment(t *testing.T) {
 	t.Setenv("OTEL_TRACES_EXPORTER", "")
 	t.Setenv("OTEL_METRICS_EXPORTER", "none")
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
-	shutdown, err = Setup(ctx, "mms-test")
+	tel, err = Setup(ctx, "mms-test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,5 +44,5 @@ func TestSetupFromEnvironment(t *testing.T) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 0)
 	defer cancel()
-	_ = shutdown(sctx) // nothing listens on :1; only the provider's presence matters here
+	_ = tel.Shutdown(sctx) // nothing listens on :1; only the provider's presence matters here
 }

@@ -12,6 +12,8 @@ import (
 	"slices"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
@@ -19,6 +21,7 @@ import (
 	sdkotel "go.temporal.io/sdk/contrib/opentelemetry"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/openmms/mms/internal/telemetry"
 	"github.com/openmms/mms/workflows"
 )
 
@@ -29,6 +32,10 @@ type Config struct {
 	// RegisterSearchAttributes adds the workflow's search attributes to the
 	// namespace when missing (workers do; needs operator rights).
 	RegisterSearchAttributes bool
+	// TracerProvider and MeterProvider for the SDK's tracing interceptor
+	// and metrics; nil takes the global ones.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 }
 
 // Dial connects to Temporal. TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
@@ -51,15 +58,24 @@ func Dial(ctx context.Context, cfg Config, logger *slog.Logger) (client.Client, 
 		opts.Namespace = client.DefaultNamespace
 	}
 	opts.Logger = sdklog.NewStructuredLogger(logger)
-	// The interceptor continues the caller's trace into workflows and
-	// activities; it is replay-safe. Both use the global providers, which
-	// are no-ops unless OTEL_* variables configure exporters.
-	tracing, err := sdkotel.NewTracingInterceptor(sdkotel.TracerOptions{Tracer: otel.Tracer("mms/temporal")})
+	// The interceptor continues the caller's trace (W3C trace context in
+	// the Temporal headers) into workflows and activities; it is
+	// replay-safe. The SDK's own metrics (temporal_*) go to the same meter
+	// provider as the project's.
+	tp, mp := cfg.TracerProvider, cfg.MeterProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	tracing, err := sdkotel.NewTracingInterceptor(sdkotel.TracerOptions{Tracer: tp.Tracer("mms/temporal"),
+		TextMapPropagator: telemetry.Propagator})
 	if err != nil {
 		return nil, err
 	}
 	opts.Interceptors = append(opts.Interceptors, tracing)
-	opts.MetricsHandler = sdkotel.NewMetricsHandler(sdkotel.MetricsHandlerOptions{Meter: otel.Meter("mms/temporal")})
+	opts.MetricsHandler = sdkotel.NewMetricsHandler(sdkotel.MetricsHandlerOptions{Meter: mp.Meter("mms/temporal")})
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("temporal at %s (namespace %s): %w", opts.HostPort, opts.Namespace, err)

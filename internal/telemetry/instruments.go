@@ -1,0 +1,174 @@
+package telemetry
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ScopeName is the instrumentation scope of the project's own spans and
+// metrics.
+const ScopeName = "github.com/openmms/mms"
+
+// Span and log attribute keys. Values are identifiers only: never a token,
+// a secret, a meeting body or a subject.
+const (
+	AttrTenant        = "mms.tenant"
+	AttrUser          = "mms.user"
+	AttrCorrelationID = "mms.correlation_id"
+	AttrMeetingID     = "mms.meeting.id"
+	AttrMeetingIDs    = "mms.meeting.ids"
+	AttrOutcome       = "mms.meeting.outcome"
+	AttrReason        = "mms.meeting.reason"
+	AttrBackend       = "mms.backend"
+)
+
+// Metric names (OpenTelemetry names; Prometheus shows dots as underscores
+// and adds _total to counters).
+const (
+	MetricTransitions   = "mms.migration.transitions"
+	MetricMigrations    = "mms.migrations"
+	MetricPending       = "mms.migrations.pending"
+	MetricMeetings      = "mms.meetings.processed"
+	MetricNotifications = "mms.notifications.sent"
+	MetricRetries       = "mms.activity.retries"
+	MetricThrottled     = "mms.backend.throttled.waits"
+	MetricThrottledSec  = "mms.backend.throttled.wait.duration"
+	MetricThrottled429  = "mms.backend.throttled.responses"
+)
+
+// Instruments are the project's tracer and counters. A nil *Instruments
+// records nothing, so tests and callers that do not care may leave it out.
+type Instruments struct {
+	Tracer        trace.Tracer
+	transitions   metric.Int64Counter
+	meetings      metric.Int64Counter
+	notifications metric.Int64Counter
+	retries       metric.Int64Counter
+}
+
+// NewInstruments creates the instruments on the providers (nil: the globals).
+func NewInstruments(tp trace.TracerProvider, mp metric.MeterProvider) *Instruments {
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	m := mp.Meter(ScopeName)
+	in := &Instruments{Tracer: tp.Tracer(ScopeName)}
+	// Errors only come from invalid names; the instrument returned is then
+	// a no-op, which is the right fallback for telemetry.
+	in.transitions, _ = m.Int64Counter(MetricTransitions, metric.WithUnit("{transition}"),
+		metric.WithDescription("Migration records moving from one state to another (from=none: created)."))
+	in.meetings, _ = m.Int64Counter(MetricMeetings, metric.WithUnit("{meeting}"),
+		metric.WithDescription("Meetings processed, by outcome and, for skipped and failed ones, reason category."))
+	in.notifications, _ = m.Int64Counter(MetricNotifications, metric.WithUnit("{notification}"),
+		metric.WithDescription("Meeting updates sent to attendees."))
+	in.retries, _ = m.Int64Counter(MetricRetries, metric.WithUnit("{attempt}"),
+		metric.WithDescription("Activity attempts after the first, by activity type."))
+	return in
+}
+
+// Transition counts a migration record's state change and logs it: one
+// line per transition, at warn when it ends Failed.
+func (in *Instruments) Transition(ctx context.Context, log *slog.Logger, tenant, user, correlationID, from, to, message string) {
+	if from == "" {
+		from = "none"
+	}
+	if in != nil {
+		in.transitions.Add(ctx, 1, metric.WithAttributes(attribute.String("from", from), attribute.String("to", to)))
+	}
+	trace.SpanFromContext(ctx).AddEvent("migration state", trace.WithAttributes(
+		attribute.String("from", from), attribute.String("to", to)))
+	if log == nil {
+		return
+	}
+	level := slog.LevelInfo
+	if to == "Failed" {
+		level = slog.LevelWarn
+	}
+	args := []any{"from", from, "to", to, "tenant", tenant, "user", user, "correlationId", correlationID}
+	if message != "" {
+		args = append(args, "message", message)
+	}
+	log.Log(ctx, level, "migration state", args...)
+}
+
+// Meeting counts one meeting's outcome; reason is a category (see
+// activities.ReasonCategory), never free text.
+func (in *Instruments) Meeting(ctx context.Context, outcome, reason string, invites int) {
+	if in == nil {
+		return
+	}
+	in.meetings.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome), attribute.String("reason", reason)))
+	if invites > 0 {
+		in.notifications.Add(ctx, int64(invites))
+	}
+}
+
+// ActivityRetry counts an activity attempt after the first.
+func (in *Instruments) ActivityRetry(ctx context.Context, activityType string) {
+	if in == nil {
+		return
+	}
+	in.retries.Add(ctx, 1, metric.WithAttributes(attribute.String("activity", activityType)))
+}
+
+// StartSpan starts a span of the project's tracer (a no-op span on nil).
+func (in *Instruments) StartSpan(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+	if in == nil {
+		return ctx, trace.SpanFromContext(ctx)
+	}
+	return in.Tracer.Start(ctx, name, trace.WithAttributes(attrs...))
+}
+
+// RegisterStoreGauges reports the migration records by state (dry runs
+// left out) and the queue depth (records still Pending), read from the
+// service database at each collection. The API process registers them.
+func RegisterStoreGauges(mp metric.MeterProvider, db *sql.DB) error {
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	m := mp.Meter(ScopeName)
+	byState, err := m.Int64ObservableGauge(MetricMigrations, metric.WithUnit("{migration}"),
+		metric.WithDescription("Migration records by state (dry runs excluded)."))
+	if err != nil {
+		return err
+	}
+	pending, err := m.Int64ObservableGauge(MetricPending, metric.WithUnit("{migration}"),
+		metric.WithDescription("Queue depth: migration records waiting to start (state Pending)."))
+	if err != nil {
+		return err
+	}
+	_, err = m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		rows, err := db.QueryContext(ctx, `SELECT state, COUNT(*) FROM migrations WHERE dry_run = 0 GROUP BY state`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		counts := map[string]int64{"Pending": 0, "InProgress": 0, "Succeeded": 0, "Failed": 0}
+		for rows.Next() {
+			var st string
+			var n int64
+			if err := rows.Scan(&st, &n); err != nil {
+				return err
+			}
+			counts[st] = n
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for st, n := range counts {
+			o.ObserveInt64(byState, n, metric.WithAttributes(attribute.String("state", st)))
+		}
+		o.ObserveInt64(pending, counts["Pending"])
+		return nil
+	}, byState, pending)
+	return err
+}

@@ -291,7 +291,7 @@ func New(cfg Config, sandbox calendar.Backend, o Options) (*Router, error) {
 		base = &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	}
 	gopts := []graph.Option{graph.WithHTTPClient(instrument(base, Graph, o))}
-	copts := []caldav.Option{caldav.WithHTTPClient(instrument(base, CalDAV, o))}
+	copts := []caldav.Option{caldav.WithHTTPClient(instrument(base, CalDAV, o)), caldav.WithTracerProvider(o.TracerProvider)}
 	if o.Logger != nil {
 		gopts = append(gopts, graph.WithLogger(o.Logger))
 	}

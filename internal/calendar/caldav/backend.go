@@ -12,6 +12,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 	"net/http"
 	"net/url"
 	"slices"
@@ -30,6 +32,7 @@ type Backend struct {
 	hc     *http.Client
 	now    func() time.Time
 	ttl    time.Duration
+	tracer trace.Tracer
 
 	mu    sync.Mutex
 	cache map[string]*principal
@@ -53,10 +56,21 @@ func WithClock(now func() time.Time) Option { return func(b *Backend) { b.now = 
 // remembered (default 5 minutes; 0 disables the cache).
 func WithDiscoveryTTL(d time.Duration) Option { return func(b *Backend) { b.ttl = d } }
 
+// WithTracerProvider traces each iMIP SMTP session (HTTP calls are traced by
+// the client's transport); default: the global provider.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(b *Backend) {
+		if tp != nil {
+			b.tracer = tp.Tracer("github.com/openmms/mms/internal/calendar/caldav")
+		}
+	}
+}
+
 // New returns a CalDAV back end; lookup gives each mms tenant's settings.
 func New(lookup func(ctx context.Context, mmsTenantID string) (TenantConfig, error), opts ...Option) *Backend {
 	b := &Backend{lookup: lookup, hc: &http.Client{Timeout: 60 * time.Second}, now: time.Now,
-		ttl: 5 * time.Minute, cache: map[string]*principal{}}
+		ttl: 5 * time.Minute, cache: map[string]*principal{},
+		tracer: otel.GetTracerProvider().Tracer("github.com/openmms/mms/internal/calendar/caldav")}
 	for _, o := range opts {
 		o(b)
 	}

@@ -167,6 +167,21 @@ func TestUpdateMasterIMIP(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, res.InvitesSent)
 	after, etag := w.r.get(t, "alice", w.series)
+	// The SMTP session is a span with counts, never an address.
+	var smtpSpans int
+	for _, s := range w.spans.Ended() {
+		if s.Name() != "smtp imip" {
+			continue
+		}
+		smtpSpans++
+		for _, kv := range s.Attributes() {
+			assert.NotContains(t, kv.Value.Emit(), "@", "attribute %s", kv.Key)
+			if kv.Key == "mms.imip.accepted" {
+				assert.Equal(t, int64(2), kv.Value.AsInt64())
+			}
+		}
+	}
+	assert.Equal(t, 1, smtpSpans, "one span per SMTP session")
 
 	// The master: only the allowed properties changed, every other line
 	// (parameters, order, nested VALARM) is the same.

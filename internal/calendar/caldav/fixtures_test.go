@@ -1,6 +1,8 @@
 package caldav
 
 import (
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"bytes"
 	"context"
 	"fmt"
@@ -97,11 +99,12 @@ type world struct {
 
 	series, single, foreign, past, sfb string
 	cfg                                TenantConfig
+	spans                              *tracetest.SpanRecorder
 }
 
 func newWorld(t *testing.T, mode string) *world {
 	t.Helper()
-	w := &world{r: startRadicale(t), mail: startSMTP(t)}
+	w := &world{r: startRadicale(t), mail: startSMTP(t), spans: tracetest.NewSpanRecorder()}
 	w.now = time.Now().UTC().Truncate(time.Hour)
 	w.from, w.to = w.now, w.now.Add(30*24*time.Hour)
 	w.cal = w.r.mkcalendar(t, "alice", "calendar")
@@ -121,7 +124,7 @@ func newWorld(t *testing.T, mode string) *world {
 			return TenantConfig{}, fmt.Errorf("tenant %q: %w", id, calendar.ErrNotFound)
 		}
 		return w.cfg, nil
-	}, WithDiscoveryTTL(time.Minute))
+	}, WithDiscoveryTTL(time.Minute), WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(w.spans))))
 
 	day := func(d int) time.Time { return w.now.Add(time.Duration(d) * 24 * time.Hour) }
 	// A weekly series that started four weeks ago, with one moved occurrence.

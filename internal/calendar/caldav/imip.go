@@ -8,6 +8,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"mime"
 	"mime/quotedprintable"
 	"net"
@@ -126,11 +129,23 @@ func (b *Backend) message(p *principal, d *icsDoc, e *icsEvent, key string, to c
 // sendIMIP sends the REQUEST to each attendee in one SMTP session, one
 // transaction per attendee, and returns the addresses the server accepted.
 // A recipient the server refuses does not stop the others.
-func (b *Backend) sendIMIP(ctx context.Context, p *principal, d *icsDoc, e *icsEvent, key string, to []calendar.Attendee) ([]string, error) {
+func (b *Backend) sendIMIP(ctx context.Context, p *principal, d *icsDoc, e *icsEvent, key string, to []calendar.Attendee) (sent []string, err error) {
 	if len(to) == 0 {
 		return nil, nil
 	}
 	cfg := p.cfg.SMTP
+	// One span per session: the server and the counts, never an address
+	// or the message.
+	ctx, span := b.tracer.Start(ctx, "smtp imip", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		attribute.String("mms.backend", "caldav"), attribute.String("server.address", cfg.Host),
+		attribute.Int("server.port", cfg.Port), attribute.Int("mms.imip.recipients", len(to))))
+	defer func() {
+		span.SetAttributes(attribute.Int("mms.imip.accepted", len(sent)))
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}()
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	conn, err := (&net.Dialer{Timeout: 30 * time.Second}).DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -168,7 +183,6 @@ func (b *Backend) sendIMIP(ctx context.Context, p *principal, d *icsDoc, e *icsE
 	if a, err := mail.ParseAddress(cfg.From); err == nil {
 		envFrom = a.Address
 	}
-	var sent []string
 	var errs []error
 	for _, a := range to {
 		if err := sendOne(c, envFrom, a.Address, b.message(p, d, e, key, a, body)); err != nil {

@@ -23,30 +23,30 @@ var States = []string{StatePending, StateInProgress, StateFailed, StateSucceeded
 
 // Migration is one status record, with the cmdlet's field names.
 type Migration struct {
-	CorrelationID     string    `json:"correlationId"`
-	TenantID          string    `json:"tenantId"`
-	UserID            string    `json:"userId"`
-	State             string    `json:"state"`
-	MigrationType     string    `json:"migrationType"`
-	SourceMeetingType string    `json:"sourceMeetingType"`
-	TargetMeetingType string    `json:"targetMeetingType"`
-	TriggerCount      int       `json:"triggerCount"`
-	LastTrigger       string    `json:"lastTrigger"`
-	TotalMeeting      int       `json:"totalMeeting"`
-	SucceededMeeting  int       `json:"succeededMeeting"`
-	FailedMeeting     int       `json:"failedMeeting"`
-	SkippedMeeting    int       `json:"skippedMeeting"`
-	InvitesUpdate     int       `json:"invitesUpdate"`
-	RetryCount        int       `json:"retryCount"`
+	CorrelationID     string `json:"correlationId"`
+	TenantID          string `json:"tenantId"`
+	UserID            string `json:"userId"`
+	State             string `json:"state"`
+	MigrationType     string `json:"migrationType"`
+	SourceMeetingType string `json:"sourceMeetingType"`
+	TargetMeetingType string `json:"targetMeetingType"`
+	TriggerCount      int    `json:"triggerCount"`
+	LastTrigger       string `json:"lastTrigger"`
+	TotalMeeting      int    `json:"totalMeeting"`
+	SucceededMeeting  int    `json:"succeededMeeting"`
+	FailedMeeting     int    `json:"failedMeeting"`
+	SkippedMeeting    int    `json:"skippedMeeting"`
+	InvitesUpdate     int    `json:"invitesUpdate"`
+	RetryCount        int    `json:"retryCount"`
 	// ExpectedMeeting is how many items the back end counted in the run's
 	// window (0: unknown); ProcessedMeeting how many have an outcome yet.
-	ExpectedMeeting  int `json:"expectedMeeting"`
-	ProcessedMeeting int `json:"processedMeeting"`
-	LastMessage       string    `json:"lastMessage"`
-	WorkflowID        string    `json:"workflowId"`
-	DryRun            bool      `json:"dryRun,omitempty"`
-	CreateDate        time.Time `json:"createDate"`
-	ModifiedDate      time.Time `json:"modifiedDate"`
+	ExpectedMeeting  int       `json:"expectedMeeting"`
+	ProcessedMeeting int       `json:"processedMeeting"`
+	LastMessage      string    `json:"lastMessage"`
+	WorkflowID       string    `json:"workflowId"`
+	DryRun           bool      `json:"dryRun,omitempty"`
+	CreateDate       time.Time `json:"createDate"`
+	ModifiedDate     time.Time `json:"modifiedDate"`
 }
 
 // Request describes what a trigger asks for.

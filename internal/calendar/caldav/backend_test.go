@@ -175,7 +175,7 @@ func TestUpdateMasterIMIP(t *testing.T) {
 		}
 		smtpSpans++
 		for _, kv := range s.Attributes() {
-			assert.NotContains(t, kv.Value.Emit(), "@", "attribute %s", kv.Key)
+			assert.NotContains(t, kv.Value.String(), "@", "attribute %s", kv.Key)
 			if kv.Key == "mms.imip.accepted" {
 				assert.Equal(t, int64(2), kv.Value.AsInt64())
 			}

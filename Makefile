@@ -9,8 +9,8 @@ LDFLAGS     := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
 # Packages that link the embedded Temporal server: no -race (it would compile
 # the server a second time, ~10 minutes cold) and as few test binaries as possible.
-SERVER_PKGS := ./internal/devserver ./internal/devstack ./cmd/mms
-RACE_PKGS    = $(shell $(GO) list ./... | grep -v -e /internal/devserver -e /internal/devstack -e /cmd/mms)
+SERVER_PKGS := ./internal/devserver ./internal/devstack ./internal/bench ./cmd/mms
+RACE_PKGS    = $(shell $(GO) list ./... | grep -v -e /internal/devserver -e /internal/devstack -e /internal/bench -e /cmd/mms)
 
 .PHONY: run build build-slim test lint vet fmt-check test-race test-server fuzz bench sizes clean
 
@@ -57,13 +57,16 @@ fuzz:
 		done; \
 	done
 
-## bench: Go benchmarks of the hot pure code, then end-to-end ones on the
-## embedded stack (one Graph mailbox of 1,000 meetings at 100 ms per call,
-## next to the floor Graph's limits allow). Medians: BENCHCOUNT=5 and benchstat.
+## bench: Go benchmarks of the hot pure code and the store, then `mms bench`:
+## the whole service end to end (throughput, scaling, orchestration overhead,
+## Graph-limit efficiency, event intake), figures to bench.json. About 10
+## minutes; docs/PERFORMANCE.md has the figures and what bounds them.
+## Medians: BENCHCOUNT=5 (and benchstat), BENCHRUNS=3.
 BENCHCOUNT ?= 1
-bench:
+BENCHRUNS ?= 1
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./internal/meetingblock ./internal/rules ./internal/store
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count $(BENCHCOUNT) -timeout 30m ./internal/devstack
+	./bin/mms bench --runs $(BENCHRUNS) --out bench.json
 
 ## sizes: print both binaries' sizes (the README quotes them)
 sizes: build build-slim

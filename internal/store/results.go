@@ -49,13 +49,17 @@ func (s *DB) RecordResults(ctx context.Context, migrationID string, results []Me
 				return err
 			}
 		}
+		// One pass over the run's results for every counter (not one per
+		// counter), and the latest failure's reason through the index.
 		_, err = tx.ExecContext(ctx, `UPDATE migrations SET
-			total_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome <> 'Skipped'),
-			succeeded_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome IN ('Updated', 'UpToDate', 'WouldUpdate')),
-			failed_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome = 'Failed'),
-			skipped_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.outcome = 'Skipped'),
-			processed_meeting = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id),
-			invites_update = (SELECT COUNT(*) FROM meeting_results r WHERE r.migration_id = migrations.id AND r.invites_sent > 0),
+			(total_meeting, succeeded_meeting, failed_meeting, skipped_meeting, processed_meeting, invites_update) =
+			(SELECT COALESCE(SUM(CASE WHEN r.outcome <> 'Skipped' THEN 1 ELSE 0 END), 0),
+				COALESCE(SUM(CASE WHEN r.outcome IN ('Updated', 'UpToDate', 'WouldUpdate') THEN 1 ELSE 0 END), 0),
+				COALESCE(SUM(CASE WHEN r.outcome = 'Failed' THEN 1 ELSE 0 END), 0),
+				COALESCE(SUM(CASE WHEN r.outcome = 'Skipped' THEN 1 ELSE 0 END), 0),
+				COUNT(*),
+				COALESCE(SUM(CASE WHEN r.invites_sent > 0 THEN 1 ELSE 0 END), 0)
+				FROM meeting_results r WHERE r.migration_id = migrations.id),
 			last_message = COALESCE((SELECT r.reason FROM meeting_results r WHERE r.migration_id = migrations.id
 				AND r.outcome = 'Failed' ORDER BY r.updated_at DESC LIMIT 1), last_message),
 			modified_at = ?

@@ -67,7 +67,10 @@ func (b *Backend) CountMeetings(ctx context.Context, tenantID, mailbox string, f
 	return n, err
 }
 
-// ListMeetings implements calendar.Backend with keyset paging on (start, id).
+// ListMeetings implements calendar.Backend with keyset paging on (start, id):
+// the lower bound on start_time lets a page start in the index
+// sandbox_meetings_by_start instead of scanning the mailbox from its first
+// item, so that a mailbox's pages cost the same whatever their position.
 func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time, cursor string, pageSize int) (calendar.Page, error) {
 	if pageSize <= 0 {
 		pageSize = 100
@@ -82,7 +85,7 @@ func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, fr
 	}
 	f, t := store.FormatTime(from), store.FormatTime(to)
 	rows, err := b.db.SQL().QueryContext(ctx, `SELECT `+meetingColumns+` FROM sandbox_meetings
-		WHERE `+inWindow+` AND (start_time > ? OR (start_time = ? AND id > ?))
+		WHERE `+inWindow+` AND start_time >= ? AND (start_time > ? OR id > ?)
 		ORDER BY start_time, id LIMIT ?`,
 		tenantID, mailbox, t, f, f, afterStart, afterStart, afterID, pageSize+1)
 	if err != nil {

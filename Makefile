@@ -10,9 +10,9 @@ export CGO_ENABLED := 0
 # Packages that link the embedded Temporal server: no -race (it would compile
 # the server a second time, ~10 minutes cold) and as few test binaries as possible.
 SERVER_PKGS := ./internal/devserver ./internal/devstack ./internal/bench ./cmd/mms
-RACE_PKGS    = $(shell $(GO) list ./... | grep -v -e /internal/devserver -e /internal/devstack -e /internal/bench -e /cmd/mms)
+RACE_PKGS    = $(shell $(GO) list ./... | grep -v -e /internal/devserver -e /internal/devstack -e /internal/bench -e /cmd/mms -e /internal/faulttest)
 
-.PHONY: run build build-slim test lint vet fmt-check test-race test-server fuzz bench sizes clean
+.PHONY: run build build-slim test lint vet fmt-check test-race test-server test-fault fuzz bench sizes clean
 
 ## run: build mms and start the whole service on this machine (mms dev)
 run: build
@@ -27,7 +27,7 @@ build-slim:
 	$(GO) build -tags nodevserver -ldflags '$(LDFLAGS)' -o bin/mms-slim ./cmd/mms
 
 ## test: formatting, vet, staticcheck, then every test (race detector where concurrency runs)
-test: fmt-check vet lint test-race test-server fuzz
+test: fmt-check vet lint test-race test-server test-fault fuzz
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -44,6 +44,13 @@ test-race:
 
 test-server:
 	$(GO) test -count=1 -timeout 15m $(SERVER_PKGS)
+
+## test-fault: the container fault suite (docs/RELIABILITY.md): FROM scratch
+## images of mms on a private Docker network, workers SIGKILLed, Temporal
+## restarted, a worker cut off, Graph failing; nothing lost or done twice.
+## Needs Docker; skips without it unless CI is set. About 4 minutes.
+test-fault:
+	$(GO) test -count=1 -timeout 12m ./internal/faulttest
 
 ## fuzz: each fuzz target briefly (the committed corpus always runs in `go test`):
 ## the block engine, and the API's JSON bodies (never a 5xx, a rejection changes nothing)

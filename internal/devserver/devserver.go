@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -111,6 +112,12 @@ func (s *Server) Namespace() string { return s.namespace }
 // search attributes in place, and the UI (if any) listening. Errors are one sentence naming the
 // address or directory at fault, e.g. "temporal frontend 127.0.0.1:7233: address already in use".
 func Start(ctx context.Context, o Options) (_ *Server, retErr error) {
+	// The server's OpenTelemetry resource detection asks for the current
+	// user: a static binary in a FROM scratch image has no /etc/passwd,
+	// and without cgo only $USER answers.
+	if os.Getenv("USER") == "" {
+		_ = os.Setenv("USER", "mms")
+	}
 	if o.FrontendAddr == "" {
 		o.FrontendAddr = DefaultFrontendAddr
 	}

@@ -166,6 +166,7 @@ type cluster struct {
 
 	selected []string // organizers migrated
 	control  string   // an organizer of the same tenant never migrated
+	target   string   // the conference ID the migrated blocks must show
 	before   map[string]graphtest.EventState
 	perUser  map[string][]string // event IDs by organizer
 	started  time.Time
@@ -174,7 +175,7 @@ type cluster struct {
 func newCluster(t *testing.T, size Size) *cluster {
 	t.Helper()
 	p := dockerPool(t)
-	c := &cluster{t: t, pool: p, id: fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffffff)}
+	c := &cluster{t: t, pool: p, id: fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffffff), target: targetID}
 	var err error
 	c.net, err = p.CreateNetwork("mmsft-"+c.id, func(o *dc.CreateNetworkOptions) {
 		o.Labels = map[string]string{label: "1"}

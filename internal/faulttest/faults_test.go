@@ -1,7 +1,14 @@
 package faulttest
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,4 +158,281 @@ func TestWorkerPartitioned(t *testing.T) {
 		t.Fatal("the migration finished while worker1 was cut off: nothing tested")
 	}
 	c.verify(1)
+}
+
+// newTargetID is the conference ID the triggering events of
+// TestAPIRestartedDuringTriggers give the organizers: their meetings must
+// end up showing it.
+const newTargetID = "400500600"
+
+// burst is the upstream side of TestAPIRestartedDuringTriggers: clients
+// posting change events, each with a unique id, retrying a failed or
+// refused POST with the same body until it is accepted.
+type burst struct {
+	c    *cluster
+	url  atomic.Pointer[string] // the API's base URL; its port changes on restart
+	stop chan struct{}          // closed: post no new events
+
+	mu        sync.Mutex
+	posted    map[string]string // event id -> the user it concerns
+	triggers  map[string]string // triggering event id -> organizer
+	requests  int               // POSTs accepted
+	retries   int               // POSTs that failed or were refused and were sent again
+	trigTries map[string]int    // attempts of the triggering POST, by organizer
+}
+
+// post sends one body until it is accepted (202) or the bounded wait is
+// over; transport errors, timeouts and 5xx are retried with the same body.
+func (b *burst) post(ctx context.Context, body []byte, events int, within time.Duration) (attempts int, ok bool) {
+	cl := http.Client{Timeout: 10 * time.Second}
+	deadline := time.Now().Add(within)
+	for {
+		attempts++
+		req, _ := http.NewRequestWithContext(ctx, "POST", *b.url.Load()+"/v1/tenants/"+tenant+"/events", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+b.c.token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := cl.Do(req)
+		code, msg := 0, ""
+		if err != nil {
+			msg = err.Error()
+		} else {
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			code, msg = resp.StatusCode, string(raw)
+		}
+		if code == http.StatusAccepted {
+			var out struct {
+				Results []struct{ ID string } `json:"results"`
+			}
+			if err := json.Unmarshal([]byte(msg), &out); err != nil || len(out.Results) != events {
+				b.c.t.Errorf("POST events: %d results for %d events (%v): %.300s", len(out.Results), events, err, msg)
+			}
+			b.mu.Lock()
+			b.requests++
+			b.retries += attempts - 1
+			b.mu.Unlock()
+			return attempts, true
+		}
+		if ctx.Err() != nil {
+			return attempts, false
+		}
+		if code != 0 && code < 500 {
+			b.c.t.Errorf("POST events refused for good: %d %.300s", code, msg)
+			return attempts, false
+		}
+		if time.Now().After(deadline) {
+			b.c.t.Errorf("POST events not accepted within %s (%d attempts): %d %.300s", within, attempts, code, msg)
+			return attempts, false
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// send posts events (a batch, or the one event alone when single) until
+// accepted, then records them as posted.
+func (b *burst) send(ctx context.Context, evs []map[string]any, single bool) bool {
+	var body []byte
+	if single {
+		body, _ = json.Marshal(evs[0])
+	} else {
+		body, _ = json.Marshal(evs)
+	}
+	attempts, ok := b.post(ctx, body, len(evs), 2*time.Minute)
+	if !ok {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range evs {
+		id, user := e["id"].(string), e["user"].(string)
+		b.posted[id] = user
+		if e["type"] == "conferenceIdChanged" {
+			b.triggers[id], b.trigTries[user] = user, attempts
+		}
+	}
+	return true
+}
+
+// trigger posts organizer g's conferenceIdChanged, which starts its
+// migration.
+func (b *burst) trigger(ctx context.Context, g int) {
+	b.send(ctx, []map[string]any{{"id": fmt.Sprintf("ft-%s-trigger-%d", b.c.id, g), "type": "conferenceIdChanged",
+		"user": b.c.selected[g], "conferenceId": newTargetID}}, g%2 == 0)
+}
+
+// client g posts, until stop, single sipAddressChanged events and batches
+// of 4 for every user of the tenant in turn (none triggers a migration).
+func (b *burst) client(ctx context.Context, g int, users []string) {
+	for n := 0; !isClosed(b.stop); n++ {
+		var evs []map[string]any
+		k := 1 + 3*(n%2) // alternately one event and a batch of 4
+		for i := range k {
+			evs = append(evs, map[string]any{"id": fmt.Sprintf("ft-%s-g%d-%d-%d", b.c.id, g, n, i), "type": "sipAddressChanged",
+				"user": users[(g+n+i)%len(users)]})
+		}
+		if !b.send(ctx, evs, k == 1 && n%4 != 0) {
+			return
+		}
+	}
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestAPIRestartedDuringTriggers: with the tenant's quiet period at 0, four
+// upstream clients post a steady burst of change events, each with its own
+// id (single events and batches), among them one conferenceIdChanged per
+// organizer, which starts its migration at once. The API container is
+// restarted three times during the burst: stopped gracefully, SIGKILLed,
+// and `docker restart`ed. Clients retry a failed POST with the same body and
+// id until it is accepted. Every event must be recorded exactly once for
+// the user it concerns, every triggering one linked to its organizer's
+// migration, and the migrations checked like every other scenario's.
+func TestAPIRestartedDuringTriggers(t *testing.T) {
+	c := newCluster(t, size)
+	c.target = newTargetID
+	if code, raw := c.do("PUT", "/v1/tenants/"+tenant+"/migration-configuration", map[string]any{"quietPeriodSeconds": 0}); code != 200 {
+		t.Fatalf("quiet period 0: %d %s", code, raw)
+	}
+	b := &burst{c: c, stop: make(chan struct{}), posted: map[string]string{},
+		triggers: map[string]string{}, trigTries: map[string]int{}}
+	url := c.apiURL
+	b.url.Store(&url)
+	users := append(append([]string(nil), c.selected...), c.control)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }() // a Fatal below must not leave clients behind
+	c.started = time.Now()
+	spawn := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	for g := range c.selected {
+		spawn(func() { b.client(ctx, g, users) })
+	}
+	// Organizers 0 and 1 are triggered with the burst; 2 and 3 while the API
+	// is down, so that their first attempts fail and are retried.
+	spawn(func() { b.trigger(ctx, 0) })
+	spawn(func() { b.trigger(ctx, 1) })
+	time.Sleep(3 * time.Second)
+	restarts := 0
+	id := c.api.Container.ID
+	for i, how := range []string{"stopped (SIGTERM)", "SIGKILLed", "docker restart"} {
+		b.mu.Lock()
+		n := len(b.posted)
+		b.mu.Unlock()
+		switch i {
+		case 0:
+			if err := c.pool.Client.StopContainer(id, 5); err != nil {
+				t.Fatalf("stop api: %v", err)
+			}
+			spawn(func() { b.trigger(ctx, 2) })
+			time.Sleep(2 * time.Second)
+			c.start("api", id)
+		case 1:
+			c.kill("api", id)
+			spawn(func() { b.trigger(ctx, 3) })
+			time.Sleep(2 * time.Second)
+			c.start("api", id)
+		case 2:
+			if err := c.pool.Client.RestartContainer(id, 2); err != nil {
+				t.Fatalf("restart api: %v", err)
+			}
+		}
+		c.refreshAPI()
+		url := c.apiURL
+		b.url.Store(&url)
+		restarts++
+		t.Logf("api restart #%d (%s) after %d events accepted, %d/%d meetings written; back at %s", restarts, how, n,
+			c.writes(), c.total(), url)
+		time.Sleep(3 * time.Second)
+	}
+	close(b.stop)
+	wg.Wait()
+	burstTime := time.Since(c.started)
+	if t.Failed() {
+		t.FailNow()
+	}
+	if len(b.triggers) != len(c.selected) {
+		t.Fatalf("%d triggering events accepted, want %d", len(b.triggers), len(c.selected))
+	}
+	f := c.verify(restarts)
+	f.Duplicates += c.checkEvents(b)
+	tries := make([]int, len(c.selected))
+	for g, u := range c.selected {
+		tries[g] = b.trigTries[u]
+	}
+	t.Logf("FIGURES api events=%d requests=%d retries=%d trigger-attempts=%v restarts=%d burst=%s meetings=%d duplicates=%d duration=%s",
+		len(b.posted), b.requests, b.retries, tries, restarts, burstTime.Round(100*time.Millisecond), f.Meetings,
+		f.Duplicates, f.Duration.Round(100*time.Millisecond))
+	if b.retries == 0 {
+		t.Error("no POST was retried: the restarts hit no request")
+	}
+	for _, g := range []int{2, 3} {
+		if b.trigTries[c.selected[g]] < 2 {
+			t.Errorf("the trigger of organizer %d, posted while the API was down, was accepted at once", g)
+		}
+	}
+}
+
+// checkEvents compares the recorded events with the accepted ones: each id
+// recorded exactly once, for the user it concerns, nothing else recorded;
+// the triggering ones linked to their organizer's final migration, the
+// others not triggering. It returns the number of duplicates.
+func (c *cluster) checkEvents(b *burst) int {
+	t := c.t
+	rows, err := c.db.SQL().QueryContext(context.Background(),
+		`SELECT id, user_id, type, triggered, correlation_id FROM events WHERE tenant_id = ?`, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	seen := map[string]int{}
+	dups, bad := 0, 0
+	report := func(format string, args ...any) {
+		if bad++; bad <= 20 {
+			t.Errorf(format, args...)
+		}
+	}
+	done := c.waitDone(time.Minute)
+	for rows.Next() {
+		var id, user, typ, corr string
+		var triggered bool
+		if err := rows.Scan(&id, &user, &typ, &triggered, &corr); err != nil {
+			t.Fatal(err)
+		}
+		if seen[id]++; seen[id] == 2 {
+			dups++
+			report("event %s recorded more than once", id)
+		}
+		want, ok := b.posted[id]
+		switch {
+		case !ok:
+			report("event %s (%s for %s) recorded but never accepted", id, typ, user)
+		case user != want:
+			report("event %s recorded for %q, posted for %q", id, user, want)
+		case b.triggers[id] != "":
+			if !triggered || corr == "" || corr != done[user].CorrelationID {
+				report("trigger %s for %s: triggered=%v correlation %q, the migration is %q", id, user, triggered, corr,
+					done[user].CorrelationID)
+			}
+		case triggered || corr != "":
+			report("event %s (%s) triggered=%v correlation %q, want neither", id, typ, triggered, corr)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for id, user := range b.posted {
+		if seen[id] == 0 {
+			report("event %s for %s accepted but not recorded", id, user)
+		}
+	}
+	return dups
 }

@@ -64,8 +64,8 @@ func (c *cluster) verify(faults int) figures {
 				format = meetingblock.FormatText
 			}
 			blk, err := meetingblock.Find(nu.Body, format)
-			if err != nil || blk.ConferenceID != targetID {
-				report("%s %q: block %+v, %v; want conference %s", u, old.Subject, blk, err, targetID)
+			if err != nil || blk.ConferenceID != c.target {
+				report("%s %q: block %+v, %v; want conference %s", u, old.Subject, blk, err, c.target)
 			}
 			if !strings.Contains(nu.ExtendedProperties[graph.UpdateKeyProperty], d.CorrelationID) {
 				report("%s %q: update key %q, not of run %s", u, old.Subject, nu.ExtendedProperties, d.CorrelationID)

@@ -178,3 +178,38 @@ func keys(m map[string]any) []string {
 	}
 	return out
 }
+
+// SlowNext: the write is made at once, the answer comes late; a client
+// that gives up first never sees it, yet the event was changed.
+func TestSlowAnswers(t *testing.T) {
+	srv, c := setup(t, graphtest.Options{})
+	start := time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC)
+	id, err := srv.AddEvent("alice@contoso.com", graphtest.Event{Subject: "s", Start: start, End: start.Add(time.Hour), Body: "b"})
+	require.NoError(t, err)
+	before, _ := srv.Event(id)
+	srv.SlowNext("alice@contoso.com", 1, 400*time.Millisecond)
+
+	req, err := http.NewRequest("PATCH", c.ts.URL+"/v1.0/users/alice@contoso.com/events/"+id,
+		strings.NewReader(`{"subject":"late"}`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("If-Match", before.ETag)
+	began := time.Now()
+	_, err = (&http.Client{Timeout: 100 * time.Millisecond}).Do(req)
+	require.Error(t, err, "the answer is held longer than the client waits")
+	after, _ := srv.Event(id)
+	assert.Equal(t, "late", after.Subject, "carried out before the answer")
+	assert.Equal(t, 1, after.Writes)
+
+	// It stays in flight until answered, 400 ms after it came.
+	assert.Equal(t, 1, srv.MaxInFlight("alice@contoso.com"))
+	require.Eventually(t, func() bool { return srv.Requests("alice@contoso.com")[0].Status != 0 }, 2*time.Second, 10*time.Millisecond)
+	assert.GreaterOrEqual(t, time.Since(began), 400*time.Millisecond)
+	st, _, _ := c.do("GET", "/users/alice@contoso.com/events/"+id, nil, "")
+	assert.Equal(t, http.StatusOK, st)
+	log := srv.Requests("alice@contoso.com")
+	require.Len(t, log, 2)
+	assert.Equal(t, 400*time.Millisecond, log[0].Delay)
+	assert.Equal(t, http.StatusOK, log[0].Status)
+	assert.Zero(t, log[1].Delay)
+}

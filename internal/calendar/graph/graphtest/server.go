@@ -149,7 +149,7 @@ func (s *Server) graph(h graphHandler) http.HandlerFunc {
 		s.mu.Unlock()
 		c := &caller{tenant: tenant, user: u, key: key}
 		buf := &bufferedResponse{header: http.Header{}}
-		done := s.admit(buf, r, key)
+		done, hold := s.admit(buf, r, key)
 		if done == nil { // throttled or failed by injection; buf holds the answer
 			buf.copyTo(w)
 			return
@@ -166,6 +166,9 @@ func (s *Server) graph(h graphHandler) http.HandlerFunc {
 			}
 		} else {
 			h(buf, r, c)
+		}
+		if hold > 0 {
+			time.Sleep(hold) // done, answered late; the client may be gone by then
 		}
 		done(buf.statusCode())
 		buf.copyTo(w)

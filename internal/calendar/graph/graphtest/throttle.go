@@ -22,6 +22,9 @@ type RequestRecord struct {
 	// Early: the request arrived before a Retry-After deadline announced
 	// for its mailbox had passed.
 	Early bool
+	// Delay: the answer was held this long after the request was carried
+	// out (SlowNext).
+	Delay time.Duration
 }
 
 // mailboxState is one mailbox's limits and request log.
@@ -31,6 +34,7 @@ type mailboxState struct {
 	accepted    []time.Time // accepted requests within the window
 	log         []RequestRecord
 	inject      []injection
+	slow        []time.Duration
 	retryUntil  time.Time
 	early       int
 }
@@ -48,6 +52,20 @@ func (s *Server) FailNext(mailbox string, n, status int, retryAfter time.Duratio
 	m := s.mailbox(s.mailboxKey(mailbox))
 	for range n {
 		m.inject = append(m.inject, injection{status: status, retryAfter: retryAfter})
+	}
+}
+
+// SlowNext makes the next n Graph requests to the mailbox that are not
+// refused slow: each is carried out as usual (a PATCH is applied at once)
+// but answered only delay later, counting as in flight meanwhile, as when
+// Exchange is slow to acknowledge. A client that gives up first never
+// learns what became of its request.
+func (s *Server) SlowNext(mailbox string, n int, delay time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.mailbox(s.mailboxKey(mailbox))
+	for range n {
+		m.slow = append(m.slow, delay)
 	}
 }
 
@@ -108,9 +126,10 @@ func (s *Server) mailbox(key string) *mailboxState {
 }
 
 // admit applies Outlook's limits to a request arriving for the mailbox. It
-// returns the function to call with the final status, or nil after writing
-// a 429 or an injected failure to w.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, key string) func(status int) {
+// returns the function to call with the final status and how long to hold
+// the answer (SlowNext), or nil after writing a 429 or an injected failure
+// to w.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, key string) (func(status int), time.Duration) {
 	s.mu.Lock()
 	now := s.now()
 	m := s.mailbox(key)
@@ -145,6 +164,9 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, key string) func(
 		status, rec.Reason = []int{http.StatusInternalServerError, http.StatusServiceUnavailable}[s.rng.IntN(2)], "random"
 	}
 	if status == 0 {
+		if len(m.slow) > 0 {
+			rec.Delay, m.slow = m.slow[0], m.slow[1:]
+		}
 		m.accepted = append(m.accepted, now)
 		m.log = append(m.log, rec)
 		s.mu.Unlock()
@@ -153,7 +175,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, key string) func(
 			defer s.mu.Unlock()
 			m.inFlight--
 			m.log[idx].Status = status
-		}
+		}, rec.Delay
 	}
 	switch status {
 	case http.StatusTooManyRequests:
@@ -183,5 +205,5 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, key string) func(
 	m.inFlight--
 	s.mu.Unlock()
 	writeError(w, status, code, msg)
-	return nil
+	return nil, 0
 }

@@ -54,6 +54,15 @@ type tracker struct {
 	ahead map[int]store.MeetingResult // done, beyond prog.Next
 }
 
+// newTracker resumes from the progress an earlier attempt heartbeated.
+func newTracker(ctx context.Context) *tracker {
+	t := &tracker{ctx: ctx, ahead: map[int]store.MeetingResult{}}
+	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &t.prog) != nil {
+		t.prog = progress{}
+	}
+	return t
+}
+
 func (t *tracker) done(i int, r store.MeetingResult) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -104,12 +113,9 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 	}
 	p := in.Plan
 	ctx = observe(ctx, p.TenantID, p.UserID, p.MigrationID)
-	t := &tracker{ctx: ctx, ahead: map[int]store.MeetingResult{}}
-	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &t.prog) != nil {
-		t.prog = progress{}
-	}
-	// A back end waiting out a rate limit keeps the activity alive (and
-	// the progress of an earlier attempt with it).
+	t := newTracker(ctx)
+	// A back end waiting out a rate limit or a slow answer keeps the
+	// activity alive (and the progress of an earlier attempt with it).
 	ctx = calendar.ContextWithWaitHook(ctx, t.beat)
 	page, err := a.Calendar.ListMeetings(ctx, p.TenantID, p.Mailbox, p.From, p.To, in.Cursor, pageSize)
 	if err != nil {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"go.temporal.io/sdk/activity"
-
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/store"
 )
@@ -44,14 +42,12 @@ type MeetingsInput struct {
 func (a *Activities) ProcessMeetings(ctx context.Context, in MeetingsInput) (PageResult, error) {
 	p := in.Plan
 	ctx = observe(ctx, p.TenantID, p.UserID, p.MigrationID)
-	var prog progress
-	if activity.HasHeartbeatDetails(ctx) {
-		if err := activity.GetHeartbeatDetails(ctx, &prog); err != nil || prog.Next > len(in.MeetingIDs) {
-			prog = progress{}
-		}
+	t := newTracker(ctx)
+	if t.prog.Next > len(in.MeetingIDs) || len(t.prog.Results) != t.prog.Next {
+		t.prog = progress{}
 	}
-	ctx = calendar.ContextWithWaitHook(ctx, func() { activity.RecordHeartbeat(ctx, prog) })
-	for i := prog.Next; i < len(in.MeetingIDs); i++ {
+	ctx = calendar.ContextWithWaitHook(ctx, t.beat)
+	for i := t.prog.Next; i < len(in.MeetingIDs); i++ {
 		if err := ctx.Err(); err != nil {
 			return PageResult{}, err
 		}
@@ -68,13 +64,12 @@ func (a *Activities) ProcessMeetings(ctx context.Context, in MeetingsInput) (Pag
 				return PageResult{}, err
 			}
 		}
-		prog.Results = append(prog.Results, r)
-		prog.Next = i + 1
-		activity.RecordHeartbeat(ctx, prog)
+		t.done(i, r)
 	}
-	if _, err := a.DB.RecordResults(ctx, p.MigrationID, prog.Results); err != nil {
+	results := t.all()
+	if _, err := a.DB.RecordResults(ctx, p.MigrationID, results); err != nil {
 		return PageResult{}, err
 	}
-	a.recordOutcomes(ctx, prog.Results)
-	return tally(prog.Results, ""), nil
+	a.recordOutcomes(ctx, results)
+	return tally(results, ""), nil
 }

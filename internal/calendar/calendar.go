@@ -155,9 +155,10 @@ type Counter interface {
 type waitHookKey struct{}
 
 // ContextWithWaitHook returns a context carrying fn, which a back end calls
-// while it waits on a rate limit or a Retry-After (at least every few
-// seconds), so that an activity can heartbeat during a long wait instead of
-// being timed out as dead.
+// while it waits on a rate limit, a Retry-After or (through
+// WaitingTransport) an answer, at least every few seconds, so that an
+// activity can heartbeat during a long wait instead of being timed out as
+// dead. fn may be called from another goroutine.
 func ContextWithWaitHook(ctx context.Context, fn func()) context.Context {
 	return context.WithValue(ctx, waitHookKey{}, fn)
 }

@@ -200,9 +200,10 @@ type Options struct {
 }
 
 // instrument returns a copy of base whose transport traces and measures
-// each request, labelled with the back end's kind. Spans carry the method,
-// URL (no query secrets: Graph and CalDAV URLs hold none) and status,
-// never a header or a body.
+// each request, labelled with the back end's kind, and keeps a waiting
+// activity heartbeating (calendar.WaitingTransport). Spans carry the
+// method, URL (no query secrets: Graph and CalDAV URLs hold none) and
+// status, never a header or a body.
 func instrument(base *http.Client, kind string, o Options) *http.Client {
 	c := *base
 	rt := c.Transport
@@ -215,6 +216,7 @@ func instrument(base *http.Client, kind string, o Options) *http.Client {
 		otelhttp.WithPropagators(telemetry.Propagator),
 		otelhttp.WithSpanOptions(trace.WithAttributes(attr)),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return kind + " " + r.Method }))}
+	c.Transport = calendar.WaitingTransport(c.Transport, time.Second)
 	return &c
 }
 

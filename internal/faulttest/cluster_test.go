@@ -317,7 +317,7 @@ func (c *cluster) logs(r *dockertest.Resource, n int) string {
 }
 
 func (c *cluster) startTemporal() {
-	c.temporal = c.run("temporal", nil, []string{c.tempDir + ":/data"}, nil,
+	c.temporal = c.run("temporal", []string{"7233/tcp"}, []string{c.tempDir + ":/data"}, nil,
 		"temporal", "--data-dir", "/data", "--addr", "0.0.0.0:7233", "--log-level", "warn")
 	c.waitLog(c.temporal, "temporal ready", 1, time.Minute)
 }
@@ -352,21 +352,33 @@ func (c *cluster) startAPI() {
 	c.refreshAPI()
 }
 
+// hostAddr is the loopback address a container's port is published on
+// ("" while it has none: the port changes when the container restarts).
+func (c *cluster) hostAddr(r *dockertest.Resource, port string) string {
+	ct, err := c.pool.Client.InspectContainer(r.Container.ID)
+	if err != nil || ct.NetworkSettings == nil {
+		return ""
+	}
+	if b := ct.NetworkSettings.Ports[dc.Port(port)]; len(b) > 0 && b[0].HostPort != "" {
+		return "127.0.0.1:" + b[0].HostPort
+	}
+	return ""
+}
+
 // refreshAPI reads the API's published port (it changes on restart) and
 // waits for it to be ready.
 func (c *cluster) refreshAPI() {
 	c.t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		ct, err := c.pool.Client.InspectContainer(c.api.Container.ID)
-		if err == nil && ct.NetworkSettings != nil {
-			if b := ct.NetworkSettings.Ports["8080/tcp"]; len(b) > 0 && b[0].HostPort != "" {
-				c.apiURL = "http://127.0.0.1:" + b[0].HostPort
-				if resp, err := http.Get(c.apiURL + "/readyz"); err == nil {
-					resp.Body.Close()
-					if resp.StatusCode == 200 {
-						return
-					}
+		var err error
+		if addr := c.hostAddr(c.api, "8080/tcp"); addr != "" {
+			c.apiURL = "http://" + addr
+			var resp *http.Response
+			if resp, err = http.Get(c.apiURL + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return
 				}
 			}
 		}

@@ -92,7 +92,8 @@ func WithLogger(l *slog.Logger) Option { return func(b *Backend) { b.log = l } }
 func WithWaitBudget(d time.Duration) Option { return func(b *Backend) { b.waitBudget = d } }
 
 // WithRetry sets the attempts per request and the backoff (full jitter
-// between 0 and min(max, base*2^attempt)).
+// between 0 and min(max, base*2^attempt)). An answer with Retry-After is
+// waited out within the wait budget and is not an attempt.
 func WithRetry(attempts int, base, maxBackoff time.Duration) Option {
 	return func(b *Backend) { b.maxAttempts, b.backoffBase, b.backoffMax = attempts, base, maxBackoff }
 }
@@ -334,6 +335,11 @@ func (b *Backend) do(ctx context.Context, t *tenant, r request, out any) (http.H
 				lim.block(until)
 				b.log.InfoContext(ctx, "graph: Retry-After", "mailbox", lim.key, "status", status,
 					"seconds", until.Sub(b.now()).Seconds(), "code", gerr.Code)
+				// Not an attempt: the server said when to come back, and the
+				// wait budget bounds how long we keep doing so. (A request the
+				// client gave up on may still hold a mailbox slot on the
+				// server; its concurrency 429s must not use up the attempts.)
+				attempt--
 				continue // acquire waits until the block ends
 			}
 			if werr := b.backoff(ctx, attempt, gerr); werr != nil {

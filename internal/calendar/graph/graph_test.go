@@ -439,6 +439,29 @@ func TestRetryAfterBeyondBudget(t *testing.T) {
 	assert.Equal(t, map[string]int{"budget": 1}, e2.srv.Throttled(alice))
 }
 
+// Answers that say when to come back (429 or 503 with Retry-After) are
+// waited out within the call's wait budget and are not attempts: a request
+// still running on the server after the client gave up on it holds a
+// mailbox slot, and the concurrency 429s it causes must not use up the
+// attempts that stand for failures. The wait budget still ends a storm.
+func TestRetryAfterIsNotAnAttempt(t *testing.T) {
+	e := newEnv(t, graphtest.Options{})
+	b := e.backend(graph.WithRetry(2, 20*time.Millisecond, 200*time.Millisecond), graph.WithWaitBudget(10*time.Second))
+	id := e.add(alice, graphtest.Event{Start: day0.Add(time.Hour)})
+	e.srv.FailNext(alice, 3, http.StatusTooManyRequests, time.Second)
+	_, err := b.GetMeeting(context.Background(), "t1", alice, id)
+	require.NoError(t, err, "three 429s with Retry-After, two attempts allowed")
+	assert.Equal(t, map[string]int{"injected": 3}, e.srv.Throttled(alice))
+
+	b = e.backend(graph.WithRetry(2, 20*time.Millisecond, 200*time.Millisecond), graph.WithWaitBudget(1500*time.Millisecond))
+	e.srv.FailNext(alice, 5, http.StatusTooManyRequests, time.Second)
+	start := time.Now()
+	_, err = b.GetMeeting(context.Background(), "t1", alice, id)
+	require.ErrorIs(t, err, graph.ErrThrottled)
+	assert.Less(t, time.Since(start), 2500*time.Millisecond, "the wait budget ends the storm")
+	assert.Equal(t, 3+2, e.srv.Throttled(alice)["injected"], "two more 429s fit in 1.5 s of budget")
+}
+
 // The client's own 10-minute window (here 5 requests) holds requests back.
 func TestClientRequestWindow(t *testing.T) {
 	clock := &fakeClock{}

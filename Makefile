@@ -50,7 +50,7 @@ test-server:
 ## restarted, a worker cut off, Graph failing; nothing lost or done twice.
 ## Needs Docker; skips without it unless CI is set. About 4 minutes.
 test-fault:
-	$(GO) test -count=1 -timeout 12m ./internal/faulttest
+	$(GO) test -count=1 -timeout 20m ./internal/faulttest
 
 ## fuzz: each fuzz target briefly (the committed corpus always runs in `go test`):
 ## the block engine, and the API's JSON bodies (never a 5xx, a rejection changes nothing)

@@ -158,6 +158,9 @@ func TestGraphSlow(t *testing.T) {
 	if slow[55*time.Second] != 2*len(c.selected) || slow[75*time.Second] != 2*len(c.selected) {
 		t.Errorf("slow answers %v, want %d of each", slow, 2*len(c.selected))
 	}
+	if late412 == 0 {
+		t.Error("no write whose answer the client gave up on was sent again: the lost-answer path was not exercised")
+	}
 	for _, r := range retried {
 		t.Errorf("a slow back end must not time out an attempt, yet %s", r)
 	}

@@ -5,7 +5,9 @@
 // series expansion, events with etags and If-Match, single-value extended
 // properties, onlineMeetings/createOrGet, and Outlook's per-mailbox limits
 // (4 concurrent requests, 10,000 per 10 minutes) answered with 429 and
-// Retry-After. Tests serve Handler with httptest.NewServer; `mms dev` serves
+// Retry-After. Faults are injected per mailbox: failures (FailNext), answers
+// held after the work is done (SlowNext), random 5xx (Options.FailureRate),
+// and the owner's own edits (EditEvent). Tests serve Handler with httptest.NewServer; `mms dev` serves
 // it on a loopback port. Safe for concurrent use.
 package graphtest
 

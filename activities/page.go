@@ -63,6 +63,14 @@ func newTracker(ctx context.Context) *tracker {
 	return t
 }
 
+// fit drops heartbeated progress that cannot belong to a batch of n
+// meetings: the batch is redone, updates are idempotent.
+func (t *tracker) fit(n int) {
+	if t.prog.Next > n || len(t.prog.Results) != t.prog.Next {
+		t.prog = progress{}
+	}
+}
+
 func (t *tracker) done(i int, r store.MeetingResult) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -121,9 +129,7 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 	if err != nil {
 		return PageResult{}, fmt.Errorf("list meetings of %s: %w", p.Mailbox, err)
 	}
-	if t.prog.Next > len(page.Meetings) || len(t.prog.Results) != t.prog.Next {
-		t.prog = progress{} // unusable details: redo the page, updates are idempotent
-	}
+	t.fit(len(page.Meetings))
 	if err := a.migrateAll(ctx, p, page.Meetings, t); err != nil {
 		if ctx.Err() != nil {
 			// Cancelled (the run's deadline): keep the outcomes of the

@@ -43,9 +43,7 @@ func (a *Activities) ProcessMeetings(ctx context.Context, in MeetingsInput) (Pag
 	p := in.Plan
 	ctx = observe(ctx, p.TenantID, p.UserID, p.MigrationID)
 	t := newTracker(ctx)
-	if t.prog.Next > len(in.MeetingIDs) || len(t.prog.Results) != t.prog.Next {
-		t.prog = progress{}
-	}
+	t.fit(len(in.MeetingIDs))
 	ctx = calendar.ContextWithWaitHook(ctx, t.beat)
 	for i := t.prog.Next; i < len(in.MeetingIDs); i++ {
 		if err := ctx.Err(); err != nil {

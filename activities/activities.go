@@ -17,6 +17,7 @@ import (
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
 )
@@ -50,47 +51,15 @@ func (a *Activities) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Meeting types admins select, as Start-CsExMeetingMigration names them.
-const (
-	SourceAll   = "All"
-	SourceSfB   = "SfB"
-	SourceTeams = "Teams"
-
-	TargetCurrent = "Current"
-	TargetTeams   = "Teams"
-)
-
-// Migration types, as Get-CsMeetingMigrationStatus reports them.
-const (
-	TypeSfbToTeams   = "SfbToTeams"
-	TypeTeamsToTeams = "TeamsToTeams"
-	TypeToSameType   = "ToSameType"
-	TypeAllToTeams   = "AllToTeams"
-)
-
-// MigrationType names what a source and target selection does.
-func MigrationType(source, target string) string {
-	if target != TargetTeams {
-		return TypeToSameType
-	}
-	switch source {
-	case SourceSfB:
-		return TypeSfbToTeams
-	case SourceTeams:
-		return TypeTeamsToTeams
-	}
-	return TypeAllToTeams
-}
-
 // BeginRunInput opens a run for the triggers the workflow merged.
 type BeginRunInput struct {
-	TenantID          string `json:"tenantId"`
-	UserID            string `json:"userId"`
-	RunKey            string `json:"runKey"` // workflow ID, run ID and round: idempotency of BeginRun
-	WorkflowID        string `json:"workflowId"`
-	Trigger           string `json:"trigger"`
-	SourceMeetingType string `json:"sourceMeetingType"`
-	TargetMeetingType string `json:"targetMeetingType"`
+	TenantID          string           `json:"tenantId"`
+	UserID            string           `json:"userId"`
+	RunKey            string           `json:"runKey"` // workflow ID, run ID and round: idempotency of BeginRun
+	WorkflowID        string           `json:"workflowId"`
+	Trigger           string           `json:"trigger"`
+	SourceMeetingType migration.Source `json:"sourceMeetingType"`
+	TargetMeetingType migration.Target `json:"targetMeetingType"`
 	// DryRun: compute outcomes and diffs only; CorrelationID is its record.
 	DryRun        bool   `json:"dryRun,omitempty"`
 	CorrelationID string `json:"correlationId,omitempty"`
@@ -103,8 +72,8 @@ type RunPlan struct {
 	UserID            string               `json:"userId"`
 	Mailbox           string               `json:"mailbox"`
 	Profile           meetingblock.Profile `json:"profile"`
-	SourceMeetingType string               `json:"sourceMeetingType"`
-	TargetMeetingType string               `json:"targetMeetingType"`
+	SourceMeetingType migration.Source     `json:"sourceMeetingType"`
+	TargetMeetingType migration.Target     `json:"targetMeetingType"`
 	ParticipantLimit  int                  `json:"participantLimit"`
 	From              time.Time            `json:"from"` // "now" for this run: earlier meetings are past
 	To                time.Time            `json:"to"`
@@ -117,7 +86,7 @@ type RunPlan struct {
 func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, error) {
 	ctx = observe(ctx, in.TenantID, in.UserID, in.CorrelationID)
 	rec, err := a.DB.BeginRun(ctx, store.Request{TenantID: in.TenantID, UserID: in.UserID, Trigger: in.Trigger,
-		MigrationType:     MigrationType(in.SourceMeetingType, in.TargetMeetingType),
+		MigrationType:     migration.TypeOf(in.SourceMeetingType, in.TargetMeetingType),
 		SourceMeetingType: in.SourceMeetingType, TargetMeetingType: in.TargetMeetingType,
 		WorkflowID: in.WorkflowID, CorrelationID: in.CorrelationID}, in.RunKey)
 	if err != nil {
@@ -126,7 +95,7 @@ func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, e
 	ctx = observe(ctx, in.TenantID, in.UserID, rec.CorrelationID)
 	if activity.GetInfo(ctx).Attempt == 1 {
 		a.Instruments.Transition(ctx, a.logger(), in.TenantID, in.UserID, rec.CorrelationID,
-			store.StatePending, store.StateInProgress, "")
+			migration.StatePending, migration.StateInProgress, "")
 	}
 	now := a.now()
 	horizon := a.Horizon
@@ -201,21 +170,21 @@ func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (store.Mi
 		return store.Migration{}, temporal.NewNonRetryableApplicationError(err.Error(), "NotFound", err)
 	}
 	ctx = observe(ctx, rec.TenantID, rec.UserID, rec.CorrelationID)
-	if rec.State != store.StateInProgress {
+	if rec.State != migration.StateInProgress {
 		return rec, nil // already finished by an earlier attempt
 	}
-	state, msg := store.StateSucceeded, in.Message
+	state, msg := migration.StateSucceeded, in.Message
 	switch {
 	case in.Message != "":
-		state = store.StateFailed
+		state = migration.StateFailed
 	case rec.FailedMeeting > 0:
-		state, msg = store.StateFailed, fmt.Sprintf("%d of %d meetings failed; last error: %s",
+		state, msg = migration.StateFailed, fmt.Sprintf("%d of %d meetings failed; last error: %s",
 			rec.FailedMeeting, rec.TotalMeeting, rec.LastMessage)
 	}
 	out, err := a.DB.FinishRun(ctx, in.MigrationID, state, msg)
 	if err != nil {
 		return out, err
 	}
-	a.Instruments.Transition(ctx, a.logger(), rec.TenantID, rec.UserID, rec.CorrelationID, store.StateInProgress, state, msg)
+	a.Instruments.Transition(ctx, a.logger(), rec.TenantID, rec.UserID, rec.CorrelationID, migration.StateInProgress, state, msg)
 	return out, nil
 }

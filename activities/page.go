@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"sync"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
 )
@@ -180,13 +180,13 @@ func tally(results []store.MeetingResult, next string) PageResult {
 	out := PageResult{NextCursor: next}
 	for _, r := range results {
 		switch r.Outcome {
-		case store.OutcomeUpdated, store.OutcomeWouldUpdate:
+		case migration.OutcomeUpdated, migration.OutcomeWouldUpdate:
 			out.Updated++
-		case store.OutcomeUpToDate:
+		case migration.OutcomeUpToDate:
 			out.UpToDate++
-		case store.OutcomeSkipped:
+		case migration.OutcomeSkipped:
 			out.Skipped++
-		case store.OutcomeFailed:
+		case migration.OutcomeFailed:
 			out.Failed++
 		}
 		if r.InvitesSent > 0 {
@@ -203,8 +203,8 @@ func (a *Activities) migrateMeeting(ctx context.Context, p RunPlan, m calendar.M
 		if err != nil {
 			span.SetStatus(codes.Error, "meeting not migrated")
 		} else {
-			span.SetAttributes(attribute.String(telemetry.AttrOutcome, res.Outcome),
-				attribute.String(telemetry.AttrReason, ReasonCategory(res.Outcome, res.Reason)))
+			span.SetAttributes(attribute.String(telemetry.AttrOutcome, string(res.Outcome)),
+				attribute.String(telemetry.AttrReason, res.ReasonCode.Category()))
 		}
 		span.End()
 	}()
@@ -213,9 +213,8 @@ func (a *Activities) migrateMeeting(ctx context.Context, p RunPlan, m calendar.M
 
 func (a *Activities) decideAndMigrate(ctx context.Context, p RunPlan, m calendar.Meeting) (store.MeetingResult, error) {
 	res := store.MeetingResult{MeetingID: m.ID, Subject: m.Subject, Start: m.Start}
-	if reason := SkipReason(p, m); reason != "" {
-		res.Outcome, res.Reason = store.OutcomeSkipped, reason
-		return res, nil
+	if skip := SkipReason(p, m); skip.Reason != migration.ReasonNone {
+		return withReason(res, migration.OutcomeSkipped, skip), nil
 	}
 	for attempt := 1; ; attempt++ {
 		r, err := a.replaceAndUpdate(ctx, p, m)
@@ -228,20 +227,16 @@ func (a *Activities) decideAndMigrate(ctx context.Context, p RunPlan, m calendar
 			// re-apply, so their edit outside the block survives.
 			if m, err = a.Calendar.GetMeeting(ctx, p.TenantID, p.Mailbox, m.ID); err != nil {
 				if errors.Is(err, calendar.ErrNotFound) {
-					res.Outcome, res.Reason = store.OutcomeSkipped, "deleted during the migration"
-					return res, nil
+					return withReason(res, migration.OutcomeSkipped, migration.Deleted()), nil
 				}
 				return res, err
 			}
 		case errors.Is(err, calendar.ErrConflict):
-			res.Outcome, res.Reason = store.OutcomeFailed, fmt.Sprintf("still changing after %d attempts: %v", attempt, err)
-			return res, nil
+			return withReason(res, migration.OutcomeFailed, migration.Conflict(attempt, err)), nil
 		case errors.Is(err, calendar.ErrNotFound):
-			res.Outcome, res.Reason = store.OutcomeSkipped, "deleted during the migration"
-			return res, nil
+			return withReason(res, migration.OutcomeSkipped, migration.Deleted()), nil
 		case errors.Is(err, calendar.ErrUnsupported):
-			res.Outcome, res.Reason = store.OutcomeSkipped, err.Error()
-			return res, nil
+			return withReason(res, migration.OutcomeSkipped, migration.Unsupported(err)), nil
 		default:
 			return res, err
 		}
@@ -251,10 +246,10 @@ func (a *Activities) decideAndMigrate(ctx context.Context, p RunPlan, m calendar
 func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar.Meeting) (store.MeetingResult, error) {
 	res := store.MeetingResult{MeetingID: m.ID, Subject: m.Subject, Start: m.Start}
 	profile := p.Profile
-	target := meetingblock.TargetCurrent
+	target := migration.TargetCurrent
 	var online *calendar.OnlineMeeting
-	if p.TargetMeetingType == TargetTeams {
-		target = meetingblock.TargetTeams
+	if p.TargetMeetingType == migration.TargetTeams {
+		target = migration.TargetTeams
 		if m.OnlineMeeting.Provider != calendar.ProviderTeams && p.DryRun {
 			// A dry run creates nothing: the diff shows where the new
 			// meeting's link will go.
@@ -280,18 +275,22 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 	switch r.Outcome {
 	case meetingblock.UpToDate:
 		if m.UpdateKey != key || p.DryRun {
-			res.Outcome = store.OutcomeUpToDate
+			res.Outcome = migration.OutcomeUpToDate
 			return res, nil
 		}
 		// This run already updated it (an attempt died before recording
 		// it): the back end replays that update's result, writing nothing.
 		r.Body = m.Body
 	case meetingblock.NotReplaced:
-		res.Outcome, res.Reason = store.OutcomeSkipped, r.Reason
-		return res, nil
+		skip := migration.BlockNotReplaced(r.Reason)
+		if r.Old.ThirdParty {
+			// The block is an ACP's, and the profile may not replace it.
+			skip.Reason = migration.ReasonThirdParty
+		}
+		return withReason(res, migration.OutcomeSkipped, skip), nil
 	}
 	if p.DryRun {
-		res.Outcome, res.Diff = store.OutcomeWouldUpdate, meetingblock.UnifiedDiff(m.Body, r.Body)
+		res.Outcome, res.Diff = migration.OutcomeWouldUpdate, meetingblock.UnifiedDiff(m.Body, r.Body)
 		return res, nil
 	}
 	u, err := a.Calendar.UpdateMeeting(ctx, p.TenantID, calendar.Update{Mailbox: p.Mailbox, MeetingID: m.ID,
@@ -299,34 +298,41 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 	if err != nil {
 		return res, err
 	}
-	res.Outcome, res.InvitesSent = store.OutcomeUpdated, u.InvitesSent
+	res.Outcome, res.InvitesSent = migration.OutcomeUpdated, u.InvitesSent
 	return res, nil
 }
 
-// SkipReason says why a meeting is not migrated, or "" when it is.
-func SkipReason(p RunPlan, m calendar.Meeting) string {
-	switch {
-	case !m.IsOrganizer:
-		return "not organizer: " + m.Organizer + " organizes this meeting"
-	case m.Kind != calendar.KindSeriesMaster && m.Start.Before(p.From):
-		return "past meeting: started " + m.Start.Format(time.RFC3339)
-	case m.OnlineMeeting == nil:
-		return "not created as an online meeting (no online-meeting metadata)"
-	case m.OnlineMeeting.Provider == calendar.ProviderThirdParty:
-		return "third-party audio conferencing provider"
-	case p.ParticipantLimit > 0 && m.Participants() > p.ParticipantLimit:
-		return fmt.Sprintf("%d participants, more than the limit of %d", m.Participants(), p.ParticipantLimit)
-	case !sourceSelected(p.SourceMeetingType, m.OnlineMeeting.Provider):
-		return "source meeting type not selected (" + p.SourceMeetingType + ")"
-	}
-	return ""
+// withReason sets a meeting's outcome with its typed reason and message.
+func withReason(res store.MeetingResult, o migration.Outcome, s migration.Skip) store.MeetingResult {
+	res.Outcome, res.Reason, res.ReasonCode = o, s.Message, s.Reason
+	return res
 }
 
-func sourceSelected(source, provider string) bool {
+// SkipReason says why a meeting is not migrated; its Reason is
+// migration.ReasonNone when it is.
+func SkipReason(p RunPlan, m calendar.Meeting) migration.Skip {
+	switch {
+	case !m.IsOrganizer:
+		return migration.NotOrganizer(m.Organizer)
+	case m.Kind != calendar.KindSeriesMaster && m.Start.Before(p.From):
+		return migration.Past(m.Start)
+	case m.OnlineMeeting == nil:
+		return migration.NotOnline()
+	case m.OnlineMeeting.Provider == calendar.ProviderThirdParty:
+		return migration.ThirdPartyProvider()
+	case p.ParticipantLimit > 0 && m.Participants() > p.ParticipantLimit:
+		return migration.ParticipantLimit(m.Participants(), p.ParticipantLimit)
+	case !sourceSelected(p.SourceMeetingType, m.OnlineMeeting.Provider):
+		return migration.SourceNotChosen(p.SourceMeetingType)
+	}
+	return migration.Skip{}
+}
+
+func sourceSelected(source migration.Source, provider string) bool {
 	switch source {
-	case SourceSfB:
+	case migration.SourceSfB:
 		return provider == calendar.ProviderSkype
-	case SourceTeams:
+	case migration.SourceTeams:
 		return provider == calendar.ProviderTeams
 	}
 	return true

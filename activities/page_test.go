@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -67,7 +69,7 @@ func begin(t *testing.T, a *Activities, user string) (*testsuite.TestActivityEnv
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(a)
 	v, err := env.ExecuteActivity(a.BeginRun, BeginRunInput{TenantID: "t", UserID: user, RunKey: "k", WorkflowID: "wf",
-		Trigger: "test", SourceMeetingType: SourceAll, TargetMeetingType: TargetCurrent})
+		Trigger: "test", SourceMeetingType: migration.SourceAll, TargetMeetingType: migration.TargetCurrent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +116,7 @@ func TestProcessPageReappliesAfterConcurrentEdit(t *testing.T) {
 
 func TestSkipReasons(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	p := RunPlan{From: now, ParticipantLimit: 250, SourceMeetingType: SourceAll}
+	p := RunPlan{From: now, ParticipantLimit: 250, SourceMeetingType: migration.SourceAll}
 	ok := calendar.Meeting{IsOrganizer: true, Start: now.Add(time.Hour), Kind: calendar.KindSingle,
 		OnlineMeeting: &calendar.OnlineMeeting{Provider: calendar.ProviderTeams}}
 	many := make([]calendar.Attendee, 250)
@@ -136,14 +138,14 @@ func TestSkipReasons(t *testing.T) {
 		{"third party", func(m *calendar.Meeting, _ *RunPlan) { m.OnlineMeeting.Provider = calendar.ProviderThirdParty }, "third-party"},
 		{"251 participants", func(m *calendar.Meeting, _ *RunPlan) { m.Attendees = many }, "251 participants"},
 		{"250 participants", func(m *calendar.Meeting, _ *RunPlan) { m.Attendees = many[:249] }, ""},
-		{"source SfB, meeting Teams", func(_ *calendar.Meeting, p *RunPlan) { p.SourceMeetingType = SourceSfB }, "source meeting type"},
-		{"source Teams, meeting Teams", func(_ *calendar.Meeting, p *RunPlan) { p.SourceMeetingType = SourceTeams }, ""},
+		{"source SfB, meeting Teams", func(_ *calendar.Meeting, p *RunPlan) { p.SourceMeetingType = migration.SourceSfB }, "source meeting type"},
+		{"source Teams, meeting Teams", func(_ *calendar.Meeting, p *RunPlan) { p.SourceMeetingType = migration.SourceTeams }, ""},
 	} {
 		m, pl := ok, p
 		om := *ok.OnlineMeeting
 		m.OnlineMeeting = &om
 		tc.edit(&m, &pl)
-		got := SkipReason(pl, m)
+		got := SkipReason(pl, m).Message
 		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
 			t.Errorf("%s: SkipReason = %q, want %q", tc.name, got, tc.want)
 		}
@@ -196,20 +198,27 @@ func TestProcessPageUpdatesConcurrently(t *testing.T) {
 	}
 }
 
-// Metrics label skip and failure reasons with a fixed set of categories.
+// Metrics label skip and failure reasons by their typed code, whatever
+// their message says.
 func TestReasonCategory(t *testing.T) {
-	for _, c := range []struct{ outcome, reason, want string }{
-		{store.OutcomeUpdated, "", ""},
-		{store.OutcomeSkipped, "not organizer: bob@x organizes this meeting", "not-organizer"},
-		{store.OutcomeSkipped, "past meeting: started 2026-01-01T00:00:00Z", "past"},
-		{store.OutcomeSkipped, "300 participants, more than the limit of 250", "participant-limit"},
-		{store.OutcomeSkipped, "deleted during the migration", "deleted"},
-		{store.OutcomeFailed, "still changing after 3 attempts: conflict", "conflict"},
-		{store.OutcomeFailed, "boom: something else entirely", "error"},
-		{store.OutcomeSkipped, "no online meeting block found", "block-not-replaced"},
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		skip          migration.Skip
+		message, want string
+	}{
+		{migration.NotOrganizer("bob@x"), "not organizer: bob@x organizes this meeting", "not-organizer"},
+		{migration.Past(start), "past meeting: started 2026-01-01T00:00:00Z", "past"},
+		{migration.ParticipantLimit(300, 250), "300 participants, more than the limit of 250", "participant-limit"},
+		{migration.Deleted(), "deleted during the migration", "deleted"},
+		{migration.Conflict(3, errors.New("conflict")), "still changing after 3 attempts: conflict", "conflict"},
+		{migration.BlockNotReplaced("no online meeting block found"), "no online meeting block found", "block-not-replaced"},
 	} {
-		if got := ReasonCategory(c.outcome, c.reason); got != c.want {
-			t.Errorf("ReasonCategory(%q, %q) = %q, want %q", c.outcome, c.reason, got, c.want)
+		r := withReason(store.MeetingResult{}, migration.OutcomeSkipped, c.skip)
+		if r.Reason != c.message || r.ReasonCode.Category() != c.want {
+			t.Errorf("%+v: message %q category %q, want %q %q", c.skip, r.Reason, r.ReasonCode.Category(), c.message, c.want)
 		}
+	}
+	if got := (store.MeetingResult{Outcome: migration.OutcomeUpdated}).ReasonCode.Category(); got != "" {
+		t.Errorf("an updated meeting's category = %q, want none", got)
 	}
 }

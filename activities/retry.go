@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/openmms/mms/internal/calendar"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -53,8 +54,8 @@ func (a *Activities) ProcessMeetings(ctx context.Context, in MeetingsInput) (Pag
 		var r store.MeetingResult
 		switch {
 		case errors.Is(err, calendar.ErrNotFound):
-			r = store.MeetingResult{MeetingID: in.MeetingIDs[i], Subject: "(deleted)", Outcome: store.OutcomeSkipped,
-				Reason: "deleted since the failure"}
+			r = withReason(store.MeetingResult{MeetingID: in.MeetingIDs[i], Subject: "(deleted)"},
+				migration.OutcomeSkipped, migration.DeletedSinceFailure())
 		case err != nil:
 			return PageResult{}, fmt.Errorf("read meeting %s: %w", in.MeetingIDs[i], err)
 		default:

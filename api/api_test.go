@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -25,7 +26,7 @@ func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
 	}
 	t.Cleanup(func() { db.Close() })
 	for _, id := range []string{"contoso", "fabrikam"} {
-		if err := db.PutTenant(ctx, store.Tenant{ID: id, DisplayName: id, Settings: store.DefaultTenantSettings()}); err != nil {
+		if err := db.PutTenant(ctx, store.Tenant{ID: id, DisplayName: id, Settings: migration.DefaultSettings()}); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.PutUser(ctx, store.User{TenantID: id, ID: "admin@" + id + ".com", DisplayName: "Admin"}); err != nil {

@@ -9,9 +9,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/rules"
 	"github.com/openmms/mms/internal/store"
-	"github.com/openmms/mms/workflows"
 )
 
 // PutUserRequest is the body of PUT /v1/tenants/{tenant}/users/{user}.
@@ -66,7 +66,7 @@ func (s *Server) putUser(c *gin.Context) {
 	}
 	out := gin.H{"user": userID, "created": created, "triggered": decision.Trigger, "reason": decision.Reason}
 	if decision.Trigger {
-		rec, err := s.handOff(ctx, tenantID, userID, workflows.Trigger{Reason: "profile set: " + decision.Reason,
+		rec, err := s.handOff(ctx, tenantID, userID, migration.Trigger{Reason: "profile set: " + decision.Reason,
 			RequestedBy: token(c).Name, SourceMeetingType: decision.SourceMeetingType,
 			TargetMeetingType: decision.TargetMeetingType, QuietPeriodSeconds: tenant.Settings.QuietPeriodSeconds})
 		if err != nil {
@@ -135,7 +135,7 @@ type DialInConferencingSettings struct {
 func (*DialInConferencingSettings) validate() error { return nil }
 
 func (s *Server) getMigrationConfiguration(c *gin.Context) {
-	s.withSettings(c, false, func(ts *store.TenantSettings) any {
+	s.withSettings(c, false, func(ts *migration.Settings) any {
 		return MigrationConfiguration{&ts.MeetingMigrationEnabled, &ts.QuietPeriodSeconds, &ts.ParticipantLimit}
 	})
 }
@@ -145,7 +145,7 @@ func (s *Server) putMigrationConfiguration(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	s.withSettings(c, true, func(ts *store.TenantSettings) any {
+	s.withSettings(c, true, func(ts *migration.Settings) any {
 		set(&ts.MeetingMigrationEnabled, req.MeetingMigrationEnabled)
 		set(&ts.QuietPeriodSeconds, req.QuietPeriodSeconds)
 		set(&ts.ParticipantLimit, req.ParticipantLimit)
@@ -154,7 +154,7 @@ func (s *Server) putMigrationConfiguration(c *gin.Context) {
 }
 
 func (s *Server) getDialInSettings(c *gin.Context) {
-	s.withSettings(c, false, func(ts *store.TenantSettings) any {
+	s.withSettings(c, false, func(ts *migration.Settings) any {
 		return DialInConferencingSettings{&ts.AutomaticallyMigrateUserMeetings, &ts.AutomaticallyReplaceAcpProvider}
 	})
 }
@@ -164,7 +164,7 @@ func (s *Server) putDialInSettings(c *gin.Context) {
 	if !bindJSON(c, &req) {
 		return
 	}
-	s.withSettings(c, true, func(ts *store.TenantSettings) any {
+	s.withSettings(c, true, func(ts *migration.Settings) any {
 		set(&ts.AutomaticallyMigrateUserMeetings, req.AutomaticallyMigrateUserMeetings)
 		set(&ts.AutomaticallyReplaceAcpProvider, req.AutomaticallyReplaceAcpProvider)
 		return DialInConferencingSettings{&ts.AutomaticallyMigrateUserMeetings, &ts.AutomaticallyReplaceAcpProvider}
@@ -174,7 +174,7 @@ func (s *Server) putDialInSettings(c *gin.Context) {
 // withSettings reads the tenant's settings, lets fn change them (saved when
 // write is true; fields left out of a PUT keep their value) and answers
 // with fn's view of them.
-func (s *Server) withSettings(c *gin.Context, write bool, fn func(*store.TenantSettings) any) {
+func (s *Server) withSettings(c *gin.Context, write bool, fn func(*migration.Settings) any) {
 	ctx := c.Request.Context()
 	t, err := s.DB.Tenant(ctx, c.Param("tenant"))
 	if err != nil {

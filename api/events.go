@@ -12,9 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/rules"
 	"github.com/openmms/mms/internal/store"
-	"github.com/openmms/mms/workflows"
 )
 
 // MaxEventsPerRequest bounds a batch.
@@ -185,7 +185,7 @@ func (s *Server) recordDecision(ctx context.Context, tenant store.Tenant, e Even
 // handOffEvent starts or joins the user's migration for a triggering event,
 // after the tenant's quiet period, and links the event to it.
 func (s *Server) handOffEvent(c *gin.Context, tenant store.Tenant, ev store.Event) (store.Event, error) {
-	rec, err := s.handOff(c.Request.Context(), tenant.ID, ev.UserID, workflows.Trigger{
+	rec, err := s.handOff(c.Request.Context(), tenant.ID, ev.UserID, migration.Trigger{
 		Reason: "event " + ev.Type + ": " + ev.Reason, RequestedBy: token(c).Name,
 		SourceMeetingType: ev.SourceMeetingType, TargetMeetingType: ev.TargetMeetingType,
 		QuietPeriodSeconds: tenant.Settings.QuietPeriodSeconds})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -46,7 +47,7 @@ func FuzzRequestBodies(f *testing.F) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	settings := store.DefaultTenantSettings()
+	settings := migration.DefaultSettings()
 	settings.MeetingMigrationEnabled = false
 	if err := db.PutTenant(ctx, store.Tenant{ID: "contoso", Settings: settings}); err != nil {
 		f.Fatal(err)

@@ -17,7 +17,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/openmms/mms/activities"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
 	"github.com/openmms/mms/workflows"
@@ -50,9 +50,9 @@ func (s *Server) listUsers(c *gin.Context) {
 // StartRequest is the body of POST /v1/tenants/{tenant}/migrations, the
 // equivalent of Start-CsExMeetingMigration.
 type StartRequest struct {
-	User              string `json:"user"`
-	SourceMeetingType string `json:"sourceMeetingType"`
-	TargetMeetingType string `json:"targetMeetingType"`
+	User              string           `json:"user"`
+	SourceMeetingType migration.Source `json:"sourceMeetingType"`
+	TargetMeetingType migration.Target `json:"targetMeetingType"`
 	// QuietPeriodSeconds delays the run; a manual start runs at once by default.
 	QuietPeriodSeconds *int `json:"quietPeriodSeconds"`
 	// DryRun computes each meeting's outcome and diff, changing nothing.
@@ -63,12 +63,12 @@ func (r *StartRequest) validate() error {
 	switch {
 	case r.User == "":
 		return errors.New("user: required")
-	case r.SourceMeetingType != "" && r.SourceMeetingType != activities.SourceAll &&
-		r.SourceMeetingType != activities.SourceSfB && r.SourceMeetingType != activities.SourceTeams:
-		return fmt.Errorf("sourceMeetingType: must be All, SfB or Teams, not %q", r.SourceMeetingType)
-	case r.TargetMeetingType != "" && r.TargetMeetingType != activities.TargetCurrent &&
-		r.TargetMeetingType != activities.TargetTeams:
-		return fmt.Errorf("targetMeetingType: must be Current or Teams, not %q", r.TargetMeetingType)
+	case r.SourceMeetingType != "" && !r.SourceMeetingType.Valid():
+		_, err := migration.ParseSource(string(r.SourceMeetingType))
+		return err
+	case r.TargetMeetingType != "" && !r.TargetMeetingType.Valid():
+		_, err := migration.ParseTarget(string(r.TargetMeetingType))
+		return err
 	case r.DryRun && r.QuietPeriodSeconds != nil:
 		return errors.New("quietPeriodSeconds: a dry run starts at once")
 	case r.QuietPeriodSeconds != nil && (*r.QuietPeriodSeconds < 0 || *r.QuietPeriodSeconds > 86400):
@@ -92,7 +92,7 @@ func (s *Server) startMigration(c *gin.Context) {
 		s.internal(c, "user lookup", err)
 		return
 	}
-	trigger := workflows.Trigger{Reason: "manual", RequestedBy: token(c).Name,
+	trigger := migration.Trigger{Reason: "manual", RequestedBy: token(c).Name,
 		SourceMeetingType: req.SourceMeetingType, TargetMeetingType: req.TargetMeetingType}
 	if req.QuietPeriodSeconds != nil {
 		trigger.QuietPeriodSeconds = *req.QuietPeriodSeconds
@@ -111,18 +111,16 @@ func (s *Server) startMigration(c *gin.Context) {
 	c.JSON(http.StatusAccepted, rec)
 }
 
-// migrationTypes are the values Get-CsMeetingMigrationStatus reports.
-var migrationTypes = []string{activities.TypeSfbToTeams, activities.TypeTeamsToTeams, activities.TypeToSameType, activities.TypeAllToTeams}
-
 // filter reads the listing's query parameters (user, state, type, start,
 // end, limit, offset).
 func filter(c *gin.Context) (store.Filter, error) {
-	f := store.Filter{UserID: c.Query("user"), State: c.Query("state"), MigrationType: c.Query("type")}
-	if f.State != "" && !slices.Contains(store.States, f.State) {
-		return f, fmt.Errorf("state: must be one of %v, not %q", store.States, f.State)
+	f := store.Filter{UserID: c.Query("user"), State: migration.State(c.Query("state")),
+		MigrationType: migration.Type(c.Query("type"))}
+	if f.State != "" && !slices.Contains(migration.States, f.State) {
+		return f, fmt.Errorf("state: must be one of %v, not %q", migration.States, f.State)
 	}
-	if f.MigrationType != "" && !slices.Contains(migrationTypes, f.MigrationType) {
-		return f, fmt.Errorf("type: must be one of %v, not %q", migrationTypes, f.MigrationType)
+	if f.MigrationType != "" && !slices.Contains(migration.Types, f.MigrationType) {
+		return f, fmt.Errorf("type: must be one of %v, not %q", migration.Types, f.MigrationType)
 	}
 	for _, p := range []struct {
 		name string
@@ -184,11 +182,11 @@ func (s *Server) summary(c *gin.Context) {
 		return
 	}
 	type row struct {
-		State     string `json:"state"`
-		UserCount int    `json:"userCount"`
+		State     migration.State `json:"state"`
+		UserCount int             `json:"userCount"`
 	}
-	rows := make([]row, 0, len(store.States))
-	for _, st := range store.States {
+	rows := make([]row, 0, len(migration.States))
+	for _, st := range migration.States {
 		rows = append(rows, row{st, counts[st]})
 	}
 	c.JSON(http.StatusOK, gin.H{"summary": rows})
@@ -202,7 +200,7 @@ func writeCSV(c *gin.Context, recs []store.Migration) {
 	_ = w.Write([]string{"UserId", "State", "MigrationType", "TotalMeeting", "SucceededMeeting", "FailedMeeting",
 		"SkippedMeeting", "InvitesUpdate", "RetryCount", "LastMessage", "CorrelationId", "CreateDate", "ModifiedDate"})
 	for _, m := range recs {
-		_ = w.Write([]string{m.UserID, m.State, m.MigrationType, strconv.Itoa(m.TotalMeeting), strconv.Itoa(m.SucceededMeeting),
+		_ = w.Write([]string{m.UserID, string(m.State), string(m.MigrationType), strconv.Itoa(m.TotalMeeting), strconv.Itoa(m.SucceededMeeting),
 			strconv.Itoa(m.FailedMeeting), strconv.Itoa(m.SkippedMeeting), strconv.Itoa(m.InvitesUpdate),
 			strconv.Itoa(m.RetryCount), m.LastMessage, m.CorrelationID, m.CreateDate.Format(time.RFC3339),
 			m.ModifiedDate.Format(time.RFC3339)})
@@ -213,11 +211,11 @@ func writeCSV(c *gin.Context, recs []store.Migration) {
 // handOff records a Pending migration for the user (merged into one that is
 // already pending) and gives the trigger to the user's workflow with
 // signal-with-start, so every trigger for a user reaches one execution.
-func (s *Server) handOff(ctx context.Context, tenant, user string, t workflows.Trigger) (store.Migration, error) {
-	source, target, reason, _ := workflows.Merged(t)
+func (s *Server) handOff(ctx context.Context, tenant, user string, t migration.Trigger) (store.Migration, error) {
+	sel := migration.Merge(t)
 	wfID := workflows.WorkflowID(tenant, user)
-	rec, err := s.DB.OpenPending(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: reason,
-		MigrationType: activities.MigrationType(source, target), SourceMeetingType: source, TargetMeetingType: target,
+	rec, err := s.DB.OpenPending(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: sel.Reason,
+		MigrationType: sel.Type(), SourceMeetingType: sel.Source, TargetMeetingType: sel.Target,
 		WorkflowID: wfID})
 	if err != nil {
 		s.Logger.Error("open migration record", "error", err)
@@ -231,7 +229,7 @@ func (s *Server) handOff(ctx context.Context, tenant, user string, t workflows.T
 		msg := "could not hand the migration to Temporal: " + err.Error()
 		_ = s.DB.FailPending(ctx, rec.CorrelationID, msg)
 		s.Logger.ErrorContext(ctx, "signal-with-start failed", "workflowId", wfID, "error", err)
-		s.Instruments.Transition(ctx, s.Logger, tenant, user, rec.CorrelationID, store.StatePending, store.StateFailed, msg)
+		s.Instruments.Transition(ctx, s.Logger, tenant, user, rec.CorrelationID, migration.StatePending, migration.StateFailed, msg)
 		return store.Migration{}, errors.New(msg)
 	}
 	return rec, nil
@@ -254,11 +252,11 @@ func (s *Server) observeHandOff(ctx context.Context, rec store.Migration) {
 // startDryRun runs the migration's decisions in an execution of its own,
 // with a record of its own, so it neither waits for nor merges with the
 // user's real migration.
-func (s *Server) startDryRun(ctx context.Context, tenant, user string, t workflows.Trigger) (store.Migration, error) {
+func (s *Server) startDryRun(ctx context.Context, tenant, user string, t migration.Trigger) (store.Migration, error) {
 	t.Reason = "dry run"
-	source, target, reason, _ := workflows.Merged(t)
-	rec, err := s.DB.OpenDryRun(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: reason,
-		MigrationType: activities.MigrationType(source, target), SourceMeetingType: source, TargetMeetingType: target})
+	sel := migration.Merge(t)
+	rec, err := s.DB.OpenDryRun(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: sel.Reason,
+		MigrationType: sel.Type(), SourceMeetingType: sel.Source, TargetMeetingType: sel.Target})
 	if err != nil {
 		s.Logger.Error("open dry-run record", "error", err)
 		return store.Migration{}, errors.New("could not record the dry run")
@@ -268,7 +266,7 @@ func (s *Server) startDryRun(ctx context.Context, tenant, user string, t workflo
 	if _, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wfID, TaskQueue: workflows.TaskQueue,
 		TypedSearchAttributes: workflows.SearchAttributes(tenant, user)}, workflows.MigrationWorkflowType,
 		workflows.Input{TenantID: tenant, UserID: user, DryRun: true, CorrelationID: rec.CorrelationID,
-			Pending: []workflows.Trigger{t}}); err != nil {
+			Pending: []migration.Trigger{t}}); err != nil {
 		msg := "could not hand the dry run to Temporal: " + err.Error()
 		_ = s.DB.FailPending(ctx, rec.CorrelationID, msg)
 		return store.Migration{}, errors.New(msg)
@@ -395,15 +393,15 @@ func (s *Server) retryFailed(c *gin.Context) {
 		s.internal(c, "latest migration", err)
 		return
 	}
-	if last.State == store.StatePending || last.State == store.StateInProgress {
-		abort(c, http.StatusConflict, "in_progress", "the migration of "+quote(user)+" is "+last.State+"; retry when it has ended")
+	if last.State == migration.StatePending || last.State == migration.StateInProgress {
+		abort(c, http.StatusConflict, "in_progress", "the migration of "+quote(user)+" is "+string(last.State)+"; retry when it has ended")
 		return
 	}
 	if last.FailedMeeting == 0 {
 		abort(c, http.StatusConflict, "nothing_failed", "no meeting failed in the latest migration of "+quote(user))
 		return
 	}
-	rec, err := s.handOff(ctx, tenant, user, workflows.Trigger{Reason: "retry failed of " + last.CorrelationID,
+	rec, err := s.handOff(ctx, tenant, user, migration.Trigger{Reason: "retry failed of " + last.CorrelationID,
 		RequestedBy: token(c).Name, SourceMeetingType: last.SourceMeetingType, TargetMeetingType: last.TargetMeetingType,
 		RetryFailedOf: last.CorrelationID})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/rules"
 	"github.com/openmms/mms/internal/store"
 )
@@ -86,7 +87,7 @@ func TestOpenAPISchemasMatchTheTypes(t *testing.T) {
 		"Migration":                  reflect.TypeFor[store.Migration](),
 		"MeetingResult":              reflect.TypeFor[store.MeetingResult](),
 		"Tenant":                     reflect.TypeFor[store.Tenant](),
-		"TenantSettings":             reflect.TypeFor[store.TenantSettings](),
+		"TenantSettings":             reflect.TypeFor[migration.Settings](),
 		"User":                       reflect.TypeFor[store.User](),
 		"Error":                      reflect.TypeFor[Error](),
 	} {
@@ -105,8 +106,9 @@ func TestOpenAPISchemasMatchTheTypes(t *testing.T) {
 		}
 	}
 	for name, want := range map[string][]string{
-		"State":         store.States,
-		"MigrationType": migrationTypes,
+		"State":         names(migration.States),
+		"MigrationType": names(migration.Types),
+		"ReasonCode":    names(migration.Reasons),
 		"EventType":     eventTypeNames(),
 	} {
 		if got := doc.Components.Schemas[name].Enum; !slices.Equal(got, want) {
@@ -193,4 +195,13 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 	if refs < 50 {
 		t.Fatalf("only %d $refs found: is the walk broken?", refs)
 	}
+}
+
+// names are typed words as the strings the document lists.
+func names[T ~string](ws []T) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = string(w)
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 )
 
 // MaxPreviewBytes bounds a preview request: meeting bodies can be several MB.
@@ -18,7 +19,7 @@ type PreviewRequest struct {
 	Body    string                `json:"body"`
 	Format  meetingblock.Format   `json:"format"`
 	Profile *meetingblock.Profile `json:"profile"`
-	Target  meetingblock.Target   `json:"target"`
+	Target  migration.Target      `json:"target"`
 }
 
 func (r *PreviewRequest) validate() error {
@@ -37,8 +38,8 @@ func (r *PreviewRequest) validate() error {
 	}
 	switch r.Target {
 	case "":
-		r.Target = meetingblock.TargetCurrent
-	case meetingblock.TargetCurrent, meetingblock.TargetTeams:
+		r.Target = migration.TargetCurrent
+	case migration.TargetCurrent, migration.TargetTeams:
 	default:
 		return fmt.Errorf("target: must be Current or Teams, not %q", r.Target)
 	}

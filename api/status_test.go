@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -15,17 +16,17 @@ func TestSummaryFiltersAndCSV(t *testing.T) {
 	srv, db := newAPI(t)
 	ctx := context.Background()
 	tok, _ := db.CreateToken(ctx, "reader", "contoso", store.RoleReader)
-	req := func(user, typ string) store.Request {
+	req := func(user string, typ migration.Type) store.Request {
 		return store.Request{TenantID: "contoso", UserID: user, Trigger: "t", MigrationType: typ,
 			SourceMeetingType: "All", TargetMeetingType: "Current", WorkflowID: "wf-" + user}
 	}
 	// a: Succeeded then a newer Pending (counts as Pending); b: Failed; c: InProgress.
 	m, _ := db.BeginRun(ctx, req("a@contoso.com", "ToSameType"), "ka")
-	db.FinishRun(ctx, m.CorrelationID, store.StateSucceeded, "")
+	db.FinishRun(ctx, m.CorrelationID, migration.StateSucceeded, "")
 	time.Sleep(2 * time.Millisecond)
 	db.OpenPending(ctx, req("a@contoso.com", "ToSameType"))
 	m, _ = db.BeginRun(ctx, req("b@contoso.com", "SfbToTeams"), "kb")
-	db.FinishRun(ctx, m.CorrelationID, store.StateFailed, "mailbox on premises, \"really\"")
+	db.FinishRun(ctx, m.CorrelationID, migration.StateFailed, "mailbox on premises, \"really\"")
 	db.BeginRun(ctx, req("c@contoso.com", "ToSameType"), "kc")
 
 	base := srv.URL + "/v1/tenants/contoso/migrations"

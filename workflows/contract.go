@@ -6,10 +6,10 @@
 package workflows
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/openmms/mms/activities"
+	"github.com/openmms/mms/internal/migration"
 )
 
 // The contract.
@@ -18,7 +18,7 @@ const (
 	TaskQueue = "mms-migrations"
 	// MigrationWorkflowType is the registered workflow type name.
 	MigrationWorkflowType = "MeetingMigration"
-	// TriggerSignal carries a Trigger; signal-with-start it.
+	// TriggerSignal carries a migration.Trigger; signal-with-start it.
 	TriggerSignal = "trigger"
 	// StatusQuery returns a Status.
 	StatusQuery = "status"
@@ -60,7 +60,7 @@ type Input struct {
 	MaxRetries           int `json:"maxRetries,omitempty"`
 	RetryIntervalSeconds int `json:"retryIntervalSeconds,omitempty"`
 	// Pending carries triggers over a continue-as-new; callers leave it empty.
-	Pending []Trigger `json:"pending,omitempty"`
+	Pending []migration.Trigger `json:"pending,omitempty"`
 	// DryRun computes every meeting's outcome and diff, writing and sending
 	// nothing; CorrelationID names its record (created by the caller).
 	DryRun        bool   `json:"dryRun,omitempty"`
@@ -94,80 +94,21 @@ func (c Cancel) who() string {
 	return who
 }
 
-// Trigger asks for a migration of the user's meetings.
-type Trigger struct {
-	// Reason says why, for the status record ("manual", "event: ...").
-	Reason string `json:"reason"`
-	// RequestedBy names who asked (an admin token's name, a system).
-	RequestedBy string `json:"requestedBy,omitempty"`
-	// SourceMeetingType selects meetings: All (default), SfB or Teams.
-	SourceMeetingType string `json:"sourceMeetingType,omitempty"`
-	// TargetMeetingType: Current (default) keeps each meeting's kind,
-	// Teams converts Skype meetings to Teams meetings.
-	TargetMeetingType string `json:"targetMeetingType,omitempty"`
-	// QuietPeriodSeconds: the run starts once no trigger has arrived for
-	// this long. 0 runs at once.
-	QuietPeriodSeconds int `json:"quietPeriodSeconds,omitempty"`
-	// RetryFailedOf, a record's correlation ID, re-runs only the meetings
-	// that failed in it. Merged with any other trigger, a full run happens.
-	RetryFailedOf string `json:"retryFailedOf,omitempty"`
-}
-
-// Workflow-level states (the record in the database has the final ones).
-const (
-	StatePending    = "Pending"
-	StateInProgress = "InProgress"
-	StateIdle       = "Idle" // between runs, before the workflow completes
-)
-
 // Status is the StatusQuery answer.
 type Status struct {
-	TenantID        string `json:"tenantId"`
-	UserID          string `json:"userId"`
-	State           string `json:"state"`
-	CorrelationID   string `json:"correlationId,omitempty"`
-	Round           int    `json:"round"`
-	PendingTriggers int    `json:"pendingTriggers"`
-	Pages           int    `json:"pages"`
-	Updated         int    `json:"updated"`
-	UpToDate        int    `json:"upToDate"`
-	Skipped         int    `json:"skipped"`
-	Failed          int    `json:"failed"`
-	Retries         int    `json:"retries"`
-	LastResult      string `json:"lastResult,omitempty"`
+	TenantID        string          `json:"tenantId"`
+	UserID          string          `json:"userId"`
+	State           migration.State `json:"state"`
+	CorrelationID   string          `json:"correlationId,omitempty"`
+	Round           int             `json:"round"`
+	PendingTriggers int             `json:"pendingTriggers"`
+	Pages           int             `json:"pages"`
+	Updated         int             `json:"updated"`
+	UpToDate        int             `json:"upToDate"`
+	Skipped         int             `json:"skipped"`
+	Failed          int             `json:"failed"`
+	Retries         int             `json:"retries"`
+	LastResult      string          `json:"lastResult,omitempty"`
 
-	indexed string // the MmsState search attribute's current value
-}
-
-// Describe is the trigger as status records show it: the reason and who asked.
-func (t Trigger) Describe() string {
-	if t.RequestedBy != "" {
-		return t.Reason + " by " + t.RequestedBy
-	}
-	return t.Reason
-}
-
-// Merged folds triggers into one run's selection: the latest trigger's
-// meeting types win (the admin's latest intent).
-// For one trigger it gives what the API records, so the record and the run
-// describe a trigger alike.
-func Merged(ts ...Trigger) (source, target, reason, retryOf string) {
-	source, target = activities.SourceAll, activities.TargetCurrent
-	retryOf = ts[len(ts)-1].RetryFailedOf
-	for _, t := range ts {
-		if t.RetryFailedOf == "" {
-			retryOf = "" // a full run covers the failed meetings too
-		}
-		if t.SourceMeetingType != "" {
-			source = t.SourceMeetingType
-		}
-		if t.TargetMeetingType != "" {
-			target = t.TargetMeetingType
-		}
-	}
-	reason = ts[len(ts)-1].Describe()
-	if len(ts) > 1 {
-		reason += " (+" + strconv.Itoa(len(ts)-1) + " merged)"
-	}
-	return source, target, reason, retryOf
+	indexed migration.State // the MmsState search attribute's current value
 }

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/openmms/mms/activities"
+	"github.com/openmms/mms/internal/migration"
 )
 
 var (
@@ -20,7 +21,7 @@ var (
 // SearchAttributes are set when the workflow is started.
 func SearchAttributes(tenantID, userID string) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(saTenant.ValueSet(tenantID), saUser.ValueSet(userID),
-		saState.ValueSet(StatePending))
+		saState.ValueSet(string(migration.StatePending)))
 }
 
 const (
@@ -44,11 +45,11 @@ const (
 	versionRetryFailed = "retry-failed"
 )
 
-// migration is the workflow's state.
-type migration struct {
+// execution is the workflow's state.
+type execution struct {
 	in       Input
 	st       *Status
-	pending  []Trigger
+	pending  []migration.Trigger
 	cancel   *Cancel // set by the cancel signal
 	triggers workflow.ReceiveChannel
 	cancels  workflow.ReceiveChannel
@@ -59,8 +60,8 @@ type migration struct {
 // repeats while triggers arrived during the run; then it completes. A long
 // run continues as new, carrying its cursor, counters and pending triggers.
 func Migration(ctx workflow.Context, in Input) error {
-	w := &migration{in: in, st: &Status{TenantID: in.TenantID, UserID: in.UserID, State: StatePending},
-		pending:  append([]Trigger(nil), in.Pending...),
+	w := &execution{in: in, st: &Status{TenantID: in.TenantID, UserID: in.UserID, State: migration.StatePending},
+		pending:  append([]migration.Trigger(nil), in.Pending...),
 		triggers: workflow.GetSignalChannel(ctx, TriggerSignal),
 		cancels:  workflow.GetSignalChannel(ctx, CancelSignal)}
 	if err := workflow.SetQueryHandler(ctx, StatusQuery, func() (Status, error) {
@@ -83,7 +84,7 @@ func Migration(ctx workflow.Context, in Input) error {
 			// an empty queue here means every trigger has been served.
 			return nil
 		}
-		w.setState(ctx, StatePending, fmt.Sprintf("Waiting for a quiet period: %d trigger(s).", len(w.pending)))
+		w.setState(ctx, migration.StatePending, fmt.Sprintf("Waiting for a quiet period: %d trigger(s).", len(w.pending)))
 		w.quietPeriod(ctx)
 		w.drain()
 		batch := w.pending
@@ -96,9 +97,9 @@ func Migration(ctx workflow.Context, in Input) error {
 }
 
 // drain takes every signal already delivered.
-func (w *migration) drain() {
+func (w *execution) drain() {
 	for {
-		var t Trigger
+		var t migration.Trigger
 		if !w.triggers.ReceiveAsync(&t) {
 			break
 		}
@@ -113,7 +114,7 @@ func (w *migration) drain() {
 
 // quietPeriod waits until no trigger has arrived for the latest trigger's
 // quiet period; a cancel ends the wait at once.
-func (w *migration) quietPeriod(ctx workflow.Context) {
+func (w *execution) quietPeriod(ctx workflow.Context) {
 	for w.cancel == nil {
 		quiet := time.Duration(w.pending[len(w.pending)-1].QuietPeriodSeconds) * time.Second
 		if quiet <= 0 {
@@ -127,14 +128,14 @@ func (w *migration) quietPeriod(ctx workflow.Context) {
 
 // wait sleeps for d unless a cancel (or, with triggers, a trigger) arrives
 // first; it reports whether the full time passed.
-func (w *migration) wait(ctx workflow.Context, d time.Duration, triggers bool) (fired bool) {
+func (w *execution) wait(ctx workflow.Context, d time.Duration, triggers bool) (fired bool) {
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	defer cancelTimer()
 	sel := workflow.NewSelector(ctx)
 	sel.AddFuture(workflow.NewTimer(timerCtx, d), func(workflow.Future) { fired = true })
 	if triggers {
 		sel.AddReceive(w.triggers, func(c workflow.ReceiveChannel, _ bool) {
-			var t Trigger
+			var t migration.Trigger
 			c.Receive(ctx, &t)
 			w.pending = append(w.pending, t)
 		})
@@ -158,14 +159,14 @@ func shortOptions(ctx workflow.Context) workflow.Context {
 }
 
 // run starts one migration round for a merged batch of triggers.
-func (w *migration) run(ctx workflow.Context, batch []Trigger) error {
+func (w *execution) run(ctx workflow.Context, batch []migration.Trigger) error {
 	info := workflow.GetInfo(ctx)
-	source, target, reason, retryOf := Merged(batch...)
+	sel := migration.Merge(batch...)
 	var plan activities.RunPlan
 	if err := workflow.ExecuteActivity(shortOptions(ctx), acts.BeginRun, activities.BeginRunInput{
 		TenantID: w.in.TenantID, UserID: w.in.UserID, WorkflowID: info.WorkflowExecution.ID,
 		RunKey:  fmt.Sprintf("%s/%s/%d", info.WorkflowExecution.ID, info.WorkflowExecution.RunID, w.st.Round),
-		Trigger: reason, SourceMeetingType: source, TargetMeetingType: target,
+		Trigger: sel.Reason, SourceMeetingType: sel.Source, TargetMeetingType: sel.Target,
 		DryRun: w.in.DryRun, CorrelationID: w.in.CorrelationID,
 	}).Get(ctx, &plan); err != nil {
 		return err
@@ -179,8 +180,8 @@ func (w *migration) run(ctx workflow.Context, batch []Trigger) error {
 	case plan.Blocked != "":
 		return w.finish(ctx, plan.MigrationID, plan.Blocked)
 	}
-	if retryOf != "" {
-		return w.retryOnly(ctx, plan, retryOf)
+	if sel.RetryFailedOf != "" {
+		return w.retryOnly(ctx, plan, sel.RetryFailedOf)
 	}
 	rs := RunState{Plan: plan}
 	if workflow.GetVersion(ctx, versionRunDeadline, workflow.DefaultVersion, 1) >= 1 {
@@ -196,8 +197,8 @@ func (w *migration) run(ctx workflow.Context, batch []Trigger) error {
 // pages migrates the meetings page by page from rs.Cursor, then finishes
 // the run: on the last page, at the deadline, or on a cancel. Past the
 // execution's page budget it continues as new, carrying the run.
-func (w *migration) pages(ctx workflow.Context, rs RunState) error {
-	w.setState(ctx, StateInProgress, "Migrating meetings.")
+func (w *execution) pages(ctx workflow.Context, rs RunState) error {
+	w.setState(ctx, migration.StateInProgress, "Migrating meetings.")
 	pageCtx, cancelPages := workflow.WithCancel(ctx)
 	defer cancelPages()
 	pageCtx = batchOptions(pageCtx)
@@ -244,7 +245,7 @@ func (w *migration) pages(ctx workflow.Context, rs RunState) error {
 		w.st.UpToDate += pr.UpToDate
 		w.st.Skipped += pr.Skipped
 		w.st.Failed += pr.Failed
-		w.setState(ctx, StateInProgress, "")
+		w.setState(ctx, migration.StateInProgress, "")
 		if pr.NextCursor == "" {
 			return w.retryFailed(ctx, rs.Plan, cancelPages)
 		}
@@ -254,8 +255,8 @@ func (w *migration) pages(ctx workflow.Context, rs RunState) error {
 
 // retryOnly migrates again only the meetings that failed in record retryOf,
 // recording them in this run's record, then retries as any run does.
-func (w *migration) retryOnly(ctx workflow.Context, plan activities.RunPlan, retryOf string) error {
-	w.setState(ctx, StateInProgress, "Retrying the meetings that failed in "+retryOf+".")
+func (w *execution) retryOnly(ctx workflow.Context, plan activities.RunPlan, retryOf string) error {
+	w.setState(ctx, migration.StateInProgress, "Retrying the meetings that failed in "+retryOf+".")
 	var ids []string
 	if err := workflow.ExecuteActivity(shortOptions(ctx), acts.FailedMeetings, retryOf).Get(ctx, &ids); err != nil {
 		return err
@@ -268,7 +269,7 @@ func (w *migration) retryOnly(ctx workflow.Context, plan activities.RunPlan, ret
 
 // processMeetings migrates named meetings in batches, adding their outcomes
 // to the counters. A non-empty result is why it had to stop.
-func (w *migration) processMeetings(ctx workflow.Context, plan activities.RunPlan, ids []string) string {
+func (w *execution) processMeetings(ctx workflow.Context, plan activities.RunPlan, ids []string) string {
 	for i := 0; i < len(ids); i += retryBatch {
 		batch := ids[i:min(i+retryBatch, len(ids))]
 		var pr activities.PageResult
@@ -300,7 +301,7 @@ func batchOptions(ctx workflow.Context) workflow.Context {
 // stopDeadline cancels the run's deadline timer, which covers the pages, not
 // the retries; it is called only once retrying, since cancelling it before
 // FinishRun would change the command order of runs without failures.
-func (w *migration) retryFailed(ctx workflow.Context, plan activities.RunPlan, stopDeadline func()) error {
+func (w *execution) retryFailed(ctx workflow.Context, plan activities.RunPlan, stopDeadline func()) error {
 	if w.st.Failed == 0 || plan.DryRun ||
 		workflow.GetVersion(ctx, versionRetryFailed, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return w.finish(ctx, plan.MigrationID, "")
@@ -315,7 +316,7 @@ func (w *migration) retryFailed(ctx workflow.Context, plan activities.RunPlan, s
 		interval = DefaultRetryWindow / time.Duration(maxRetries)
 	}
 	for attempt := 1; attempt <= maxRetries && w.st.Failed > 0; attempt++ {
-		w.setState(ctx, StateInProgress, fmt.Sprintf("%d meeting(s) failed: retry %d of %d in %s.",
+		w.setState(ctx, migration.StateInProgress, fmt.Sprintf("%d meeting(s) failed: retry %d of %d in %s.",
 			w.st.Failed, attempt, maxRetries, interval))
 		if !w.wait(ctx, interval, false) {
 			return w.finish(ctx, plan.MigrationID, "cancelled by "+w.cancel.who())
@@ -339,28 +340,28 @@ func (w *migration) retryFailed(ctx workflow.Context, plan activities.RunPlan, s
 }
 
 // finish closes the run's record; a message fails it.
-func (w *migration) finish(ctx workflow.Context, migrationID, msg string) error {
+func (w *execution) finish(ctx workflow.Context, migrationID, msg string) error {
 	w.cancel = nil // a cancel ends one run; later triggers start afresh
 	var rec struct {
-		State string `json:"state"`
+		State migration.State `json:"state"`
 	}
 	if err := workflow.ExecuteActivity(shortOptions(ctx), acts.FinishRun,
 		activities.FinishRunInput{MigrationID: migrationID, Message: msg}).Get(ctx, &rec); err != nil {
 		return err
 	}
-	w.st.LastResult = rec.State
+	w.st.LastResult = string(rec.State)
 	if msg != "" {
 		w.st.LastResult += ": " + msg
 	}
-	w.setState(ctx, StateIdle, "Last run "+w.st.LastResult)
+	w.setState(ctx, migration.StateIdle, "Last run "+w.st.LastResult)
 	return nil
 }
 
-func (w *migration) setState(ctx workflow.Context, state, note string) {
+func (w *execution) setState(ctx workflow.Context, state migration.State, note string) {
 	st := w.st
 	if st.indexed != state {
 		// Each upsert is a history event: only when the state changes.
-		_ = workflow.UpsertTypedSearchAttributes(ctx, saState.ValueSet(state))
+		_ = workflow.UpsertTypedSearchAttributes(ctx, saState.ValueSet(string(state)))
 		st.indexed = state
 	}
 	st.State = state

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/openmms/mms/activities"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -49,9 +50,9 @@ func newEnv(t *testing.T, pageDelay time.Duration, blocked string) *env {
 		func(_ context.Context, in activities.FinishRunInput) (store.Migration, error) {
 			e.finishes++
 			e.finishMsgs = append(e.finishMsgs, in.Message)
-			state := store.StateSucceeded
+			state := migration.StateSucceeded
 			if in.Message != "" {
-				state = store.StateFailed
+				state = migration.StateFailed
 			}
 			return store.Migration{State: state}, nil
 		})
@@ -60,12 +61,12 @@ func newEnv(t *testing.T, pageDelay time.Duration, blocked string) *env {
 
 func TestQuietPeriodMergesBurstIntoOneRun(t *testing.T) {
 	e := newEnv(t, 0, "")
-	quiet := Trigger{Reason: "licence assigned", QuietPeriodSeconds: 600}
+	quiet := migration.Trigger{Reason: "licence assigned", QuietPeriodSeconds: 600}
 	for i := 1; i <= 4; i++ { // four more triggers, 2 minutes apart: each re-arms the timer
 		tr := quiet
 		tr.Reason = "change " + string(rune('0'+i))
 		if i == 4 {
-			tr.TargetMeetingType = activities.TargetTeams
+			tr.TargetMeetingType = migration.TargetTeams
 		}
 		e.RegisterDelayedCallback(func() { e.SignalWorkflow(TriggerSignal, tr) }, time.Duration(i)*2*time.Minute)
 	}
@@ -79,17 +80,17 @@ func TestQuietPeriodMergesBurstIntoOneRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}, 9*time.Minute)
-	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", Pending: []Trigger{quiet}})
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", Pending: []migration.Trigger{quiet}})
 	if !e.IsWorkflowCompleted() || e.GetWorkflowError() != nil {
 		t.Fatalf("workflow: completed=%v err=%v", e.IsWorkflowCompleted(), e.GetWorkflowError())
 	}
 	if e.begins != 1 || e.pages != 2 || e.finishes != 1 {
 		t.Fatalf("5 triggers in a burst: begins=%d pages=%d finishes=%d, want 1/2/1", e.begins, e.pages, e.finishes)
 	}
-	if status.State != StatePending || status.PendingTriggers != 5 {
+	if status.State != migration.StatePending || status.PendingTriggers != 5 {
 		t.Fatalf("status during the quiet period = %+v, want Pending with 5 triggers", status)
 	}
-	if e.lastBegin.TargetMeetingType != activities.TargetTeams || e.lastBegin.Trigger != "change 4 (+4 merged)" {
+	if e.lastBegin.TargetMeetingType != migration.TargetTeams || e.lastBegin.Trigger != "change 4 (+4 merged)" {
 		t.Fatalf("merged selection = %+v", e.lastBegin)
 	}
 }
@@ -98,9 +99,9 @@ func TestTriggerDuringRunCausesExactlyOneFollowUp(t *testing.T) {
 	e := newEnv(t, time.Minute, "")
 	// Three triggers arrive while the first run's pages are in flight.
 	for _, at := range []time.Duration{30 * time.Second, 40 * time.Second, 70 * time.Second} {
-		e.RegisterDelayedCallback(func() { e.SignalWorkflow(TriggerSignal, Trigger{Reason: "again"}) }, at)
+		e.RegisterDelayedCallback(func() { e.SignalWorkflow(TriggerSignal, migration.Trigger{Reason: "again"}) }, at)
 	}
-	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", Pending: []Trigger{{Reason: "manual"}}})
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", Pending: []migration.Trigger{{Reason: "manual"}}})
 	if e.GetWorkflowError() != nil {
 		t.Fatal(e.GetWorkflowError())
 	}
@@ -111,7 +112,7 @@ func TestTriggerDuringRunCausesExactlyOneFollowUp(t *testing.T) {
 
 func TestBlockedRunFailsWithoutTouchingMeetings(t *testing.T) {
 	e := newEnv(t, 0, "the organizer's mailbox is on premises")
-	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", Pending: []Trigger{{Reason: "manual"}}})
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", Pending: []migration.Trigger{{Reason: "manual"}}})
 	if e.GetWorkflowError() != nil {
 		t.Fatal(e.GetWorkflowError())
 	}
@@ -131,7 +132,7 @@ func TestNoTriggerCompletesAtOnce(t *testing.T) {
 func TestCancelDuringRunStopsAfterCurrentPage(t *testing.T) {
 	e := newEnv(t, time.Hour, "")
 	e.RegisterDelayedCallback(func() { e.SignalWorkflow(CancelSignal, Cancel{By: "admin@contoso.com"}) }, 30*time.Minute)
-	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", Pending: []Trigger{{Reason: "manual"}}})
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", Pending: []migration.Trigger{{Reason: "manual"}}})
 	if e.GetWorkflowError() != nil {
 		t.Fatal(e.GetWorkflowError())
 	}
@@ -144,7 +145,7 @@ func TestCancelDuringQuietPeriodRunsNothing(t *testing.T) {
 	e := newEnv(t, 0, "")
 	e.RegisterDelayedCallback(func() { e.SignalWorkflow(CancelSignal, Cancel{By: "ops", Reason: "wrong user"}) }, time.Minute)
 	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u",
-		Pending: []Trigger{{Reason: "event", QuietPeriodSeconds: 600}}})
+		Pending: []migration.Trigger{{Reason: "event", QuietPeriodSeconds: 600}}})
 	if e.GetWorkflowError() != nil {
 		t.Fatal(e.GetWorkflowError())
 	}
@@ -170,10 +171,10 @@ func TestRunDeadlineEndsRunFailed(t *testing.T) {
 	e.OnActivity(a.FinishRun, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FinishRunInput) (store.Migration, error) {
 			e.finishMsgs = append(e.finishMsgs, in.Message)
-			return store.Migration{State: store.StateFailed}, nil
+			return store.Migration{State: migration.StateFailed}, nil
 		})
 	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", RunDeadlineSeconds: 5 * 3600,
-		Pending: []Trigger{{Reason: "manual"}}})
+		Pending: []migration.Trigger{{Reason: "manual"}}})
 	if e.GetWorkflowError() != nil {
 		t.Fatal(e.GetWorkflowError())
 	}
@@ -184,9 +185,9 @@ func TestRunDeadlineEndsRunFailed(t *testing.T) {
 
 func TestLongRunContinuesAsNewCarryingItsState(t *testing.T) {
 	e := newEnv(t, time.Minute, "")
-	e.RegisterDelayedCallback(func() { e.SignalWorkflow(TriggerSignal, Trigger{Reason: "during the run"}) }, 30*time.Second)
+	e.RegisterDelayedCallback(func() { e.SignalWorkflow(TriggerSignal, migration.Trigger{Reason: "during the run"}) }, 30*time.Second)
 	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", PagesPerExecution: 1,
-		Pending: []Trigger{{Reason: "manual"}}})
+		Pending: []migration.Trigger{{Reason: "manual"}}})
 	var can *workflow.ContinueAsNewError
 	if err := e.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("workflow error = %v, want a continue-as-new after one page", err)
@@ -248,7 +249,7 @@ func retryEnv(t *testing.T, fixedPerRetry []int) (*env, *int, *int) {
 	e.OnActivity(a.FinishRun, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.FinishRunInput) (store.Migration, error) {
 			e.finishMsgs = append(e.finishMsgs, in.Message)
-			return store.Migration{State: store.StateSucceeded}, nil
+			return store.Migration{State: migration.StateSucceeded}, nil
 		})
 	return e, &prepares, &retries
 }
@@ -262,7 +263,7 @@ func TestFailedMeetingsAreRetriedUntilTheySucceed(t *testing.T) {
 	}, 90*time.Minute) // after the first retry, before the second
 	start := e.Now()
 	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", RetryIntervalSeconds: 3600,
-		Pending: []Trigger{{Reason: "manual"}}})
+		Pending: []migration.Trigger{{Reason: "manual"}}})
 	if e.GetWorkflowError() != nil {
 		t.Fatal(e.GetWorkflowError())
 	}
@@ -280,7 +281,7 @@ func TestFailedMeetingsAreRetriedUntilTheySucceed(t *testing.T) {
 func TestRetriesStopAtTheLimit(t *testing.T) {
 	e, prepares, retries := retryEnv(t, nil) // never fixed
 	start := e.Now()
-	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", Pending: []Trigger{{Reason: "manual"}}})
+	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", Pending: []migration.Trigger{{Reason: "manual"}}})
 	if e.GetWorkflowError() != nil {
 		t.Fatal(e.GetWorkflowError())
 	}
@@ -296,7 +297,7 @@ func TestCancelDuringRetryWait(t *testing.T) {
 	e, prepares, _ := retryEnv(t, nil)
 	e.RegisterDelayedCallback(func() { e.SignalWorkflow(CancelSignal, Cancel{By: "ops"}) }, 30*time.Minute)
 	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", RetryIntervalSeconds: 3600,
-		Pending: []Trigger{{Reason: "manual"}}})
+		Pending: []migration.Trigger{{Reason: "manual"}}})
 	if e.GetWorkflowError() != nil {
 		t.Fatal(e.GetWorkflowError())
 	}
@@ -316,7 +317,7 @@ func TestRetryFailedOfRerunsOnlyThoseMeetings(t *testing.T) {
 			return activities.PageResult{Updated: len(in.MeetingIDs)}, nil
 		})
 	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u",
-		Pending: []Trigger{{Reason: "retry failed", RetryFailedOf: "old-run"}}})
+		Pending: []migration.Trigger{{Reason: "retry failed", RetryFailedOf: "old-run"}}})
 	if e.GetWorkflowError() != nil {
 		t.Fatal(e.GetWorkflowError())
 	}
@@ -327,7 +328,7 @@ func TestRetryFailedOfRerunsOnlyThoseMeetings(t *testing.T) {
 	// Merged with an ordinary trigger, it becomes a full run.
 	e2 := newEnv(t, 0, "")
 	e2.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u",
-		Pending: []Trigger{{Reason: "retry failed", RetryFailedOf: "old-run"}, {Reason: "event"}}})
+		Pending: []migration.Trigger{{Reason: "retry failed", RetryFailedOf: "old-run"}, {Reason: "event"}}})
 	if e2.GetWorkflowError() != nil || e2.pages != 2 {
 		t.Fatalf("merged: err=%v pages=%d, want a full run", e2.GetWorkflowError(), e2.pages)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -40,7 +41,7 @@ func TestEverySkipReasonIsRecorded(t *testing.T) {
 	env, db, _ := realEnv(t)
 	const alice = "alice@contoso.com"
 	env.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: sandbox.DemoTenant, UserID: alice,
-		Pending: []Trigger{{Reason: "manual", SourceMeetingType: activities.SourceSfB}}})
+		Pending: []migration.Trigger{{Reason: "manual", SourceMeetingType: migration.SourceSfB}}})
 	if env.GetWorkflowError() != nil {
 		t.Fatal(env.GetWorkflowError())
 	}
@@ -51,7 +52,7 @@ func TestEverySkipReasonIsRecorded(t *testing.T) {
 	results, _ := db.MeetingResults(context.Background(), rec.CorrelationID)
 	reasons := map[string]bool{}
 	for _, r := range results {
-		if r.Outcome != store.OutcomeSkipped {
+		if r.Outcome != migration.OutcomeSkipped {
 			t.Errorf("%q: %s, want skipped (source SfB selects none of Alice's Teams meetings)", r.Subject, r.Outcome)
 		}
 		reasons[strings.SplitN(r.Reason, ":", 2)[0]] = true
@@ -69,9 +70,9 @@ func TestEverySkipReasonIsRecorded(t *testing.T) {
 	}{{"carol@contoso.com", "on premises"}, {"nobody@contoso.com", "not in the directory"}} {
 		env2, db2, _ := realEnv(t)
 		env2.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: sandbox.DemoTenant, UserID: other.user,
-			Pending: []Trigger{{Reason: "manual"}}})
+			Pending: []migration.Trigger{{Reason: "manual"}}})
 		rec, _ := db2.LatestMigration(context.Background(), sandbox.DemoTenant, other.user)
-		if env2.GetWorkflowError() != nil || rec.State != store.StateFailed || !strings.Contains(rec.LastMessage, other.want) {
+		if env2.GetWorkflowError() != nil || rec.State != migration.StateFailed || !strings.Contains(rec.LastMessage, other.want) {
 			t.Errorf("%s: %v, record %+v", other.user, env2.GetWorkflowError(), rec)
 		}
 	}
@@ -83,12 +84,12 @@ func TestDryRunWritesNothing(t *testing.T) {
 	const alice = "alice@contoso.com"
 	before, _ := sb.Meetings(ctx, sandbox.DemoTenant, alice)
 	dry, err := db.OpenDryRun(ctx, store.Request{TenantID: sandbox.DemoTenant, UserID: alice, Trigger: "dry run",
-		MigrationType: activities.TypeToSameType, SourceMeetingType: activities.SourceAll, TargetMeetingType: activities.TargetCurrent})
+		MigrationType: migration.TypeToSameType, SourceMeetingType: migration.SourceAll, TargetMeetingType: migration.TargetCurrent})
 	if err != nil {
 		t.Fatal(err)
 	}
 	env.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: sandbox.DemoTenant, UserID: alice, DryRun: true,
-		CorrelationID: dry.CorrelationID, Pending: []Trigger{{Reason: "dry run"}}})
+		CorrelationID: dry.CorrelationID, Pending: []migration.Trigger{{Reason: "dry run"}}})
 	if env.GetWorkflowError() != nil {
 		t.Fatal(env.GetWorkflowError())
 	}
@@ -105,11 +106,11 @@ func TestDryRunWritesNothing(t *testing.T) {
 	results, _ := db.MeetingResults(ctx, dry.CorrelationID)
 	would := 0
 	for _, r := range results {
-		if r.Outcome == store.OutcomeWouldUpdate && r.Diff != "" {
+		if r.Outcome == migration.OutcomeWouldUpdate && r.Diff != "" {
 			would++
 		}
 	}
-	if rec.State != store.StateSucceeded || would != 4 {
+	if rec.State != migration.StateSucceeded || would != 4 {
 		t.Fatalf("dry-run record %+v, %d with a diff", rec, would)
 	}
 }

@@ -100,8 +100,8 @@ func startCommand() *cobra.Command {
 	af.register(cmd)
 	cmd.Flags().StringVar(&req.User, "user", "", "the organizer whose meetings to migrate (required)")
 	_ = cmd.MarkFlagRequired("user")
-	cmd.Flags().StringVar(&req.SourceMeetingType, "source", "All", "meetings to migrate: All, SfB or Teams")
-	cmd.Flags().StringVar(&req.TargetMeetingType, "target", "Current", "Current keeps each meeting's kind; Teams converts to Teams")
+	cmd.Flags().StringVar((*string)(&req.SourceMeetingType), "source", "All", "meetings to migrate: All, SfB or Teams")
+	cmd.Flags().StringVar((*string)(&req.TargetMeetingType), "target", "Current", "Current keeps each meeting's kind; Teams converts to Teams")
 	cmd.Flags().IntVar(&quiet, "quiet-period", 0, "seconds to wait for further changes before running")
 	cmd.Flags().BoolVar(&req.DryRun, "dry-run", false, "compute each meeting's outcome and diff, changing nothing")
 	return cmd
@@ -280,7 +280,7 @@ func meetingsCSV(w io.Writer, ms []store.MeetingResult) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"MeetingId", "Subject", "Start", "Outcome", "InvitesSent", "Reason"})
 	for _, m := range ms {
-		_ = cw.Write([]string{m.MeetingID, m.Subject, m.Start.Format(time.RFC3339), m.Outcome, strconv.Itoa(m.InvitesSent), m.Reason})
+		_ = cw.Write([]string{m.MeetingID, m.Subject, m.Start.Format(time.RFC3339), string(m.Outcome), strconv.Itoa(m.InvitesSent), m.Reason})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -289,7 +289,7 @@ func meetingsCSV(w io.Writer, ms []store.MeetingResult) error {
 func printDetail(w io.Writer, d api.MigrationDetail) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{
-		{"UserId", d.UserID}, {"State", d.State}, {"MigrationType", d.MigrationType},
+		{"UserId", d.UserID}, {"State", string(d.State)}, {"MigrationType", string(d.MigrationType)},
 		{"TotalMeeting", fmt.Sprint(d.TotalMeeting)}, {"SucceededMeeting", fmt.Sprint(d.SucceededMeeting)},
 		{"FailedMeeting", fmt.Sprint(d.FailedMeeting)}, {"SkippedMeeting", fmt.Sprint(d.SkippedMeeting)},
 		{"InvitesUpdate", fmt.Sprint(d.InvitesUpdate)}, {"RetryCount", fmt.Sprint(d.RetryCount)},

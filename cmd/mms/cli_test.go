@@ -25,6 +25,7 @@ import (
 	"github.com/openmms/mms/api"
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/devstack"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -289,7 +290,7 @@ func fakeAPI(t *testing.T, script ...any) *httptest.Server {
 func TestWatchOffline(t *testing.T) {
 	defer func(d time.Duration) { watchRetryFor = d }(watchRetryFor)
 	watchRetryFor = 2 * time.Second
-	rec := func(state string, processed int) store.Migration {
+	rec := func(state migration.State, processed int) store.Migration {
 		return store.Migration{UserID: "u@x", State: state, ProcessedMeeting: processed, TotalMeeting: processed,
 			SucceededMeeting: processed, CorrelationID: "c1"}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 )
 
 // exitNotReplaced is preview's status when the engine would not replace the block.
@@ -44,8 +45,8 @@ replaced or is already up to date, 3 when it would not be replaced (the reason i
 			if f != meetingblock.FormatHTML && f != meetingblock.FormatText && f != meetingblock.FormatICal {
 				return fmt.Errorf("--format: must be html, text or ical, not %q", format)
 			}
-			t := meetingblock.Target(target)
-			if t != meetingblock.TargetCurrent && t != meetingblock.TargetTeams {
+			t := migration.Target(target)
+			if t != migration.TargetCurrent && t != migration.TargetTeams {
 				return fmt.Errorf("--target: must be Current or Teams, not %q", target)
 			}
 			res := meetingblock.Replace(string(body), f, p, t)

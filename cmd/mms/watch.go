@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/openmms/mms/api"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -87,7 +88,7 @@ func (w *watcher) run(ctx context.Context) (api.MigrationDetail, error) {
 				failingSince, lastErr = time.Time{}, ""
 			}
 			w.show(time.Now(), d.Migration)
-			if d.State == store.StateSucceeded || d.State == store.StateFailed {
+			if d.State == migration.StateSucceeded || d.State == migration.StateFailed {
 				w.endLine()
 				return d, nil
 			}
@@ -106,7 +107,7 @@ func (w *watcher) run(ctx context.Context) (api.MigrationDetail, error) {
 // show draws the record's progress: on a terminal always (the rate and ETA
 // move), elsewhere only when the state or the counts changed.
 func (w *watcher) show(now time.Time, m store.Migration) {
-	if m.State == store.StateInProgress {
+	if m.State == migration.StateInProgress {
 		w.samples = append(w.samples, sample{now, m.ProcessedMeeting})
 		for len(w.samples) > 2 && now.Sub(w.samples[1].at) >= rateWindow {
 			w.samples = w.samples[1:]
@@ -153,9 +154,9 @@ const barWidth = 24
 // rate and ETA; processed and rate only when the back end could not count.
 func progressLine(m store.Migration, rate float64) string {
 	switch m.State {
-	case store.StatePending:
+	case migration.StatePending:
 		return "Pending     waiting (quiet period or queued)"
-	case store.StateSucceeded, store.StateFailed:
+	case migration.StateSucceeded, migration.StateFailed:
 		if m.ExpectedMeeting > 0 {
 			return fmt.Sprintf("%-11s %s %d/%d meetings", m.State, bar(m.ProcessedMeeting, m.ExpectedMeeting),
 				m.ProcessedMeeting, m.ExpectedMeeting)
@@ -196,7 +197,7 @@ func bar(done, total int) string {
 func printCounters(w io.Writer, m store.Migration) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{
-		{"UserId", m.UserID}, {"State", m.State},
+		{"UserId", m.UserID}, {"State", string(m.State)},
 		{"TotalMeeting", fmt.Sprint(m.TotalMeeting)}, {"SucceededMeeting", fmt.Sprint(m.SucceededMeeting)},
 		{"FailedMeeting", fmt.Sprint(m.FailedMeeting)}, {"SkippedMeeting", fmt.Sprint(m.SkippedMeeting)},
 		{"InvitesUpdate", fmt.Sprint(m.InvitesUpdate)}, {"LastMessage", m.LastMessage},
@@ -217,7 +218,7 @@ func watchResult(d api.MigrationDetail, err error, errOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if d.State == store.StateFailed {
+	if d.State == migration.StateFailed {
 		msg := "migration of " + d.UserID + " failed"
 		if d.LastMessage != "" {
 			msg += ": " + d.LastMessage

@@ -15,6 +15,7 @@ import (
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/devstack"
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/workflows"
 )
@@ -84,9 +85,9 @@ func (r *runner) migrateOne(ctx context.Context, st *devstack.Stack, tenant, use
 	}
 	for {
 		rec, err := st.DB.LatestMigration(ctx, tenant, user)
-		if err == nil && (rec.State == store.StateSucceeded || rec.State == store.StateFailed) {
+		if err == nil && (rec.State == migration.StateSucceeded || rec.State == migration.StateFailed) {
 			took := time.Since(start)
-			if rec.State == store.StateFailed {
+			if rec.State == migration.StateFailed {
 				return took, rec, fmt.Errorf("%s: Failed: %s", user, rec.LastMessage)
 			}
 			return took, rec, nil
@@ -253,7 +254,7 @@ func plainLoop(ctx context.Context, db *store.DB, b calendar.Backend, tenant, us
 				if m.BodyType == calendar.BodyText {
 					format = meetingblock.FormatText
 				}
-				res := meetingblock.Replace(m.Body, format, profile, meetingblock.TargetCurrent)
+				res := meetingblock.Replace(m.Body, format, profile, migration.TargetCurrent)
 				var err error
 				if res.Outcome == meetingblock.Replaced {
 					_, err = b.UpdateMeeting(ctx, tenant, calendar.Update{Mailbox: user, MeetingID: m.ID, ETag: m.ETag,

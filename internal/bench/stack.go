@@ -16,6 +16,7 @@ import (
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/devstack"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -145,10 +146,10 @@ func waitAll(ctx context.Context, db *store.DB, tenant string, n int, every, wit
 		if err != nil {
 			return err
 		}
-		if sum[store.StateFailed] > 0 {
-			return fmt.Errorf("%d migrations of %s failed", sum[store.StateFailed], tenant)
+		if sum[migration.StateFailed] > 0 {
+			return fmt.Errorf("%d migrations of %s failed", sum[migration.StateFailed], tenant)
 		}
-		if sum[store.StateSucceeded] >= n {
+		if sum[migration.StateSucceeded] >= n {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -168,7 +169,7 @@ func checkMigrated(ctx context.Context, db *store.DB, tenant string, users, meet
 	var recs, succeeded, invites, failed int
 	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(succeeded_meeting), 0),
 		COALESCE(SUM(invites_update), 0), COALESCE(SUM(failed_meeting), 0) FROM migrations
-		WHERE tenant_id = ? AND state = ? AND dry_run = 0`, tenant, store.StateSucceeded).
+		WHERE tenant_id = ? AND state = ? AND dry_run = 0`, tenant, migration.StateSucceeded).
 		Scan(&recs, &succeeded, &invites, &failed); err != nil {
 		return err
 	}

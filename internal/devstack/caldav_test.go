@@ -27,7 +27,7 @@ import (
 	"github.com/openmms/mms/internal/calendar/caldav/caldavtest"
 	"github.com/openmms/mms/internal/calendars"
 	"github.com/openmms/mms/internal/meetingblock"
-	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/migration"
 )
 
 // intl is a paragraph of non-ASCII text (umlauts, Japanese, emoji with a
@@ -132,7 +132,7 @@ func TestEndToEndCalDAV(t *testing.T) {
 		t.Fatalf("start = %d %s", code, raw)
 	}
 	d := c.waitRecord(alice, "", time.Minute)
-	if d.State != store.StateSucceeded || d.SucceededMeeting != 4 || d.SkippedMeeting != 3 || d.FailedMeeting != 0 ||
+	if d.State != migration.StateSucceeded || d.SucceededMeeting != 4 || d.SkippedMeeting != 3 || d.FailedMeeting != 0 ||
 		d.InvitesUpdate != 4 {
 		for _, m := range d.Meetings {
 			t.Logf("%s %s %s %s", m.Subject, m.Start.Format(time.RFC3339), m.Outcome, m.Reason)

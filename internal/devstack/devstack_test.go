@@ -22,6 +22,7 @@ import (
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/workflows"
 )
@@ -99,7 +100,7 @@ func (c client_) waitRecord(user, correlationID string, within time.Duration) ap
 			if err := json.Unmarshal(raw, &d); err != nil {
 				c.t.Fatal(err)
 			}
-			if d.State == store.StateSucceeded || d.State == store.StateFailed {
+			if d.State == migration.StateSucceeded || d.State == migration.StateFailed {
 				return d
 			}
 		}
@@ -116,7 +117,7 @@ func checkOutcomes(t *testing.T, d api.MigrationDetail, want map[string]string) 
 	t.Helper()
 	outcomes := map[string]string{}
 	for _, m := range d.Meetings {
-		outcomes[m.Subject] = m.Outcome + " " + m.Reason
+		outcomes[m.Subject] = string(m.Outcome) + " " + m.Reason
 	}
 	for subject, w := range want {
 		if !strings.HasPrefix(outcomes[subject], w) {
@@ -200,14 +201,14 @@ func TestEndToEnd(t *testing.T) {
 	dd := c.waitRecord(alice, dry.CorrelationID, time.Minute)
 	wouldUpdate := 0
 	for _, m := range dd.Meetings {
-		if m.Outcome == store.OutcomeWouldUpdate {
+		if m.Outcome == migration.OutcomeWouldUpdate {
 			wouldUpdate++
 			if !strings.Contains(m.Diff, "+") || !strings.Contains(m.Diff, "206-555-0199") {
 				t.Errorf("%q: dry-run diff does not show the new number:\n%s", m.Subject, m.Diff)
 			}
 		}
 	}
-	if dd.State != store.StateSucceeded || wouldUpdate != 4 || dd.SkippedMeeting != 3 || dd.InvitesUpdate != 0 {
+	if dd.State != migration.StateSucceeded || wouldUpdate != 4 || dd.SkippedMeeting != 3 || dd.InvitesUpdate != 0 {
 		t.Fatalf("dry run record = %+v (%d would update)", dd.Migration, wouldUpdate)
 	}
 	unchanged, _ := st.Sandbox.Meetings(ctx, "contoso", alice)
@@ -230,7 +231,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("start = %d %s", code, raw)
 	}
 	d := c.waitFinal(alice)
-	if d.State != store.StateSucceeded || d.TotalMeeting != 4 || d.SucceededMeeting != 4 || d.FailedMeeting != 0 ||
+	if d.State != migration.StateSucceeded || d.TotalMeeting != 4 || d.SucceededMeeting != 4 || d.FailedMeeting != 0 ||
 		d.SkippedMeeting != 3 || d.InvitesUpdate != 4 || d.MigrationType != "ToSameType" {
 		t.Fatalf("record = %+v", d.Migration)
 	}
@@ -304,7 +305,7 @@ func TestEndToEnd(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		d2 = c.waitFinal(alice)
 	}
-	if d2.State != store.StateSucceeded || d2.SucceededMeeting != 4 || d2.InvitesUpdate != 0 {
+	if d2.State != migration.StateSucceeded || d2.SucceededMeeting != 4 || d2.InvitesUpdate != 0 {
 		t.Fatalf("re-run = %+v", d2.Migration)
 	}
 	if again, _ := st.Sandbox.Outbox(ctx, "contoso", ""); len(again) != len(allSent) {
@@ -316,7 +317,7 @@ func TestEndToEnd(t *testing.T) {
 	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": "bob@contoso.com"}); code != 202 {
 		t.Fatalf("start bob = %d %s", code, raw)
 	}
-	if db := c.waitFinal("bob@contoso.com"); db.State != store.StateSucceeded || db.SucceededMeeting != 2 {
+	if db := c.waitFinal("bob@contoso.com"); db.State != migration.StateSucceeded || db.SucceededMeeting != 2 {
 		t.Fatalf("bob = %+v", db.Migration)
 	}
 	bobs, _ := st.Sandbox.Meetings(ctx, "contoso", "bob@contoso.com")
@@ -347,7 +348,7 @@ func TestEndToEnd(t *testing.T) {
 		map[string]any{"reason": "wrong user"}); code != 202 {
 		t.Fatalf("cancel = %d %s", code, raw)
 	}
-	if dc := c.waitFinal(dave); dc.State != store.StateFailed || dc.LastMessage != "cancelled by dev-admin (wrong user)" {
+	if dc := c.waitFinal(dave); dc.State != migration.StateFailed || dc.LastMessage != "cancelled by dev-admin (wrong user)" {
 		t.Fatalf("cancelled record = %+v", dc.Migration)
 	}
 	for {
@@ -365,7 +366,7 @@ func TestEndToEnd(t *testing.T) {
 	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": "carol@contoso.com"}); code != 202 {
 		t.Fatalf("start carol = %d %s", code, raw)
 	}
-	if dc := c.waitFinal("carol@contoso.com"); dc.State != store.StateFailed || !strings.Contains(dc.LastMessage, "on premises") {
+	if dc := c.waitFinal("carol@contoso.com"); dc.State != migration.StateFailed || !strings.Contains(dc.LastMessage, "on premises") {
 		t.Fatalf("carol = %+v", dc.Migration)
 	}
 
@@ -388,7 +389,7 @@ func TestEndToEnd(t *testing.T) {
 	for de = c.waitFinal(alice); de.CorrelationID != corr; de = c.waitFinal(alice) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if de.State != store.StateSucceeded || de.SucceededMeeting != 4 || de.InvitesUpdate != 4 ||
+	if de.State != migration.StateSucceeded || de.SucceededMeeting != 4 || de.InvitesUpdate != 4 ||
 		!strings.HasPrefix(de.LastTrigger, "event conferenceIdReset") {
 		t.Fatalf("after the event: %+v", de.Migration)
 	}
@@ -423,7 +424,7 @@ func TestEndToEnd(t *testing.T) {
 	for db2 = c.waitFinal("bob@contoso.com"); db2.CorrelationID != put.CorrelationID; db2 = c.waitFinal("bob@contoso.com") {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if db2.State != store.StateSucceeded || db2.SucceededMeeting != 2 || db2.InvitesUpdate != 2 {
+	if db2.State != migration.StateSucceeded || db2.SucceededMeeting != 2 || db2.InvitesUpdate != 2 {
 		t.Fatalf("bob after PUT = %+v", db2.Migration)
 	}
 
@@ -439,7 +440,7 @@ func TestEndToEnd(t *testing.T) {
 	for dconv = c.waitFinal("bob@contoso.com"); dconv.CorrelationID != conv.CorrelationID; dconv = c.waitFinal("bob@contoso.com") {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if dconv.State != store.StateSucceeded || dconv.SucceededMeeting != 2 || dconv.MigrationType != "SfbToTeams" {
+	if dconv.State != migration.StateSucceeded || dconv.SucceededMeeting != 2 || dconv.MigrationType != "SfbToTeams" {
 		t.Fatalf("conversion = %+v %+v", dconv.Migration, dconv.Meetings)
 	}
 	converted, _ := st.Sandbox.Meetings(ctx, "contoso", "bob@contoso.com")
@@ -464,7 +465,7 @@ func TestEndToEnd(t *testing.T) {
 	if st2.AdminToken != st.AdminToken {
 		t.Fatal("admin token changed across a restart")
 	}
-	if d3 := c2.waitFinal(alice); d3.CorrelationID != corr || d3.State != store.StateSucceeded {
+	if d3 := c2.waitFinal(alice); d3.CorrelationID != corr || d3.State != migration.StateSucceeded {
 		t.Fatalf("after restart = %+v", d3.Migration)
 	}
 	desc, err := st2.Client.DescribeWorkflowExecution(ctx, workflows.WorkflowID("contoso", alice), "")
@@ -542,7 +543,7 @@ func TestTenThousandMeetings(t *testing.T) {
 	}
 	d := c.waitRecord(user, "", 10*time.Minute)
 	t.Logf("10,000 meetings in %s", time.Since(start).Round(time.Second))
-	if d.State != store.StateSucceeded || d.TotalMeeting != 10000 || d.SucceededMeeting != 10000 || d.InvitesUpdate != 10000 ||
+	if d.State != migration.StateSucceeded || d.TotalMeeting != 10000 || d.SucceededMeeting != 10000 || d.InvitesUpdate != 10000 ||
 		len(d.Meetings) != 10000 {
 		t.Fatalf("record = %+v (%d results)", d.Migration, len(d.Meetings))
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/openmms/mms/internal/calendar/graph"
 	"github.com/openmms/mms/internal/meetingblock"
-	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/migration"
 )
 
 // TestEndToEndGraphEmulator runs the demo migration through the Graph
@@ -29,7 +29,7 @@ func TestEndToEndGraphEmulator(t *testing.T) {
 		t.Fatalf("start = %d %s", code, raw)
 	}
 	d := c.waitRecord(alice, "", 2*time.Minute)
-	if d.State != store.StateSucceeded || d.SucceededMeeting != 4 || d.FailedMeeting != 0 || d.InvitesUpdate != 4 {
+	if d.State != migration.StateSucceeded || d.SucceededMeeting != 4 || d.FailedMeeting != 0 || d.InvitesUpdate != 4 {
 		for _, m := range d.Meetings {
 			t.Logf("%s %s %s %s", m.Subject, m.Start.Format(time.RFC3339), m.Outcome, m.Reason)
 		}

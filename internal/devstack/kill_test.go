@@ -14,6 +14,7 @@ import (
 
 	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/temporalclient"
 	"github.com/openmms/mms/worker"
@@ -101,7 +102,7 @@ func TestWorkerKilledMidBatch(t *testing.T) {
 	d := c.waitRecord(user, "", 5*time.Minute)
 	t.Logf("killed with %d/%d meetings notified (%d into a page of 50); finished: %s, %d succeeded",
 		atKill/2, meetings, atKill/2%50, d.State, d.SucceededMeeting)
-	if d.State != store.StateSucceeded || d.SucceededMeeting != meetings || d.InvitesUpdate != meetings {
+	if d.State != migration.StateSucceeded || d.SucceededMeeting != meetings || d.InvitesUpdate != meetings {
 		t.Fatalf("record = %+v", d.Migration)
 	}
 	ms, _ := st.Sandbox.Meetings(ctx, "contoso", user)

@@ -22,7 +22,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/telemetry"
 )
 
@@ -93,7 +93,7 @@ func TestObservabilityOfAMigration(t *testing.T) {
 		t.Fatalf("start = %d %s", resp.StatusCode, raw)
 	}
 	d := c.waitRecord(alice, "", 2*time.Minute)
-	if d.State != store.StateSucceeded || d.SucceededMeeting == 0 {
+	if d.State != migration.StateSucceeded || d.SucceededMeeting == 0 {
 		t.Fatalf("record = %+v", d.Migration)
 	}
 
@@ -199,7 +199,7 @@ func TestObservabilityOfAMigration(t *testing.T) {
 		if !pageIDs[m.MeetingID] {
 			t.Errorf("meeting %s is not in a page span's %s", m.MeetingID, telemetry.AttrMeetingIDs)
 		}
-		if meetingOutcome[m.MeetingID] != m.Outcome {
+		if meetingOutcome[m.MeetingID] != string(m.Outcome) {
 			t.Errorf("meeting %s: span outcome %q, record %q", m.MeetingID, meetingOutcome[m.MeetingID], m.Outcome)
 		}
 	}
@@ -213,10 +213,10 @@ func TestObservabilityOfAMigration(t *testing.T) {
 	byOutcome := map[string]float64{}
 	var invites float64
 	for _, m := range d.Meetings {
-		byOutcome[m.Outcome]++
+		byOutcome[string(m.Outcome)]++
 		invites += float64(m.InvitesSent)
 	}
-	if byOutcome[store.OutcomeUpdated] != float64(d.SucceededMeeting) || byOutcome[store.OutcomeSkipped] != float64(d.SkippedMeeting) {
+	if byOutcome[string(migration.OutcomeUpdated)] != float64(d.SucceededMeeting) || byOutcome[string(migration.OutcomeSkipped)] != float64(d.SkippedMeeting) {
 		t.Fatalf("the record's meetings %v do not match its counters %+v", byOutcome, d.Migration)
 	}
 	for outcome, n := range byOutcome {

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/openmms/mms/api"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -35,10 +36,10 @@ func TestEveryRouteSucceedsOnTheStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := st.DB.RecordResults(ctx, rec.CorrelationID, []store.MeetingResult{{MeetingID: "gone", Subject: "Gone",
-		Start: time.Now().Add(time.Hour), Outcome: store.OutcomeFailed, Reason: "test"}}); err != nil {
+		Start: time.Now().Add(time.Hour), Outcome: migration.OutcomeFailed, Reason: "test"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.DB.FinishRun(ctx, rec.CorrelationID, store.StateFailed, "1 of 1 meetings failed"); err != nil {
+	if _, err := st.DB.FinishRun(ctx, rec.CorrelationID, migration.StateFailed, "1 of 1 meetings failed"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -91,10 +92,10 @@ func TestEveryRouteSucceedsOnTheStack(t *testing.T) {
 		t.Fatalf("routes without a success case on the stack: %v", missing)
 	}
 	// The cancelled and the retried migrations end as they should.
-	if d := c.waitRecord(carol, "", time.Minute); d.State != store.StateFailed || !regexp.MustCompile(`cancelled by`).MatchString(d.LastMessage) {
+	if d := c.waitRecord(carol, "", time.Minute); d.State != migration.StateFailed || !regexp.MustCompile(`cancelled by`).MatchString(d.LastMessage) {
 		t.Errorf("cancelled migration: %+v", d.Migration)
 	}
-	if d := c.waitRecord(alice, "", time.Minute); d.State != store.StateSucceeded || d.CorrelationID == rec.CorrelationID {
+	if d := c.waitRecord(alice, "", time.Minute); d.State != migration.StateSucceeded || d.CorrelationID == rec.CorrelationID {
 		t.Errorf("retry of the failed meeting: %+v", d.Migration)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/graph/graphtest"
 	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -462,7 +463,7 @@ func (c *cluster) waitDone(within time.Duration) map[string]api.MigrationDetail 
 			code, raw := c.do("GET", "/v1/tenants/"+tenant+"/migrations/"+u, nil)
 			var d api.MigrationDetail
 			if code == 200 && json.Unmarshal(raw, &d) == nil &&
-				(d.State == store.StateSucceeded || d.State == store.StateFailed) {
+				(d.State == migration.StateSucceeded || d.State == migration.StateFailed) {
 				out[u] = d
 				break
 			}

@@ -8,7 +8,7 @@ import (
 	"github.com/openmms/mms/api"
 	"github.com/openmms/mms/internal/calendar/graph"
 	"github.com/openmms/mms/internal/meetingblock"
-	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/migration"
 )
 
 // figures are a scenario's measurements, logged for docs/RELIABILITY.md.
@@ -107,7 +107,7 @@ func (c *cluster) verify(faults int) figures {
 func (c *cluster) checkCounters(user string, d api.MigrationDetail) {
 	t := c.t
 	m := len(c.perUser[user])
-	if d.State != store.StateSucceeded {
+	if d.State != migration.StateSucceeded {
 		t.Errorf("%s: state %s (%s)", user, d.State, d.LastMessage)
 	}
 	rows, err := c.db.SQL().QueryContext(context.Background(),
@@ -129,12 +129,12 @@ func (c *cluster) checkCounters(user string, d api.MigrationDetail) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if byOutcome[store.OutcomeUpdated] != m || len(byOutcome) != 1 {
-		t.Errorf("%s: per-meeting results %v, want %d %s", user, byOutcome, m, store.OutcomeUpdated)
+	if byOutcome[string(migration.OutcomeUpdated)] != m || len(byOutcome) != 1 {
+		t.Errorf("%s: per-meeting results %v, want %d %s", user, byOutcome, m, migration.OutcomeUpdated)
 	}
-	results := byOutcome[store.OutcomeUpdated] + byOutcome[store.OutcomeUpToDate] + byOutcome[store.OutcomeSkipped] + byOutcome[store.OutcomeFailed]
-	if d.SucceededMeeting != byOutcome[store.OutcomeUpdated]+byOutcome[store.OutcomeUpToDate] ||
-		d.FailedMeeting != byOutcome[store.OutcomeFailed] || d.SkippedMeeting != byOutcome[store.OutcomeSkipped] ||
+	results := byOutcome[string(migration.OutcomeUpdated)] + byOutcome[string(migration.OutcomeUpToDate)] + byOutcome[string(migration.OutcomeSkipped)] + byOutcome[string(migration.OutcomeFailed)]
+	if d.SucceededMeeting != byOutcome[string(migration.OutcomeUpdated)]+byOutcome[string(migration.OutcomeUpToDate)] ||
+		d.FailedMeeting != byOutcome[string(migration.OutcomeFailed)] || d.SkippedMeeting != byOutcome[string(migration.OutcomeSkipped)] ||
 		d.ProcessedMeeting != results || d.SucceededMeeting != m {
 		t.Errorf("%s: counters succeeded=%d failed=%d skipped=%d processed=%d, per-meeting results %v (want %d updated)",
 			user, d.SucceededMeeting, d.FailedMeeting, d.SkippedMeeting, d.ProcessedMeeting, byOutcome, m)

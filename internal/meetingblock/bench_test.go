@@ -3,6 +3,8 @@ package meetingblock
 import (
 	"strings"
 	"testing"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 // benchBody pads a fixture with agenda paragraphs (mixed scripts, links,
@@ -24,13 +26,13 @@ func benchBody(tb testing.TB, file string, f Format, size int) string {
 func benchReplace(b *testing.B, file string, f Format, size int) {
 	body := benchBody(b, file, f, size)
 	p := readProfile(b, "teams_dialin_change.json")
-	if res := Replace(body, f, p, TargetCurrent); res.Outcome != Replaced {
+	if res := Replace(body, f, p, migration.TargetCurrent); res.Outcome != Replaced {
 		b.Fatalf("%s: %s", res.Outcome, res.Reason)
 	}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		Replace(body, f, p, TargetCurrent)
+		Replace(body, f, p, migration.TargetCurrent)
 	}
 }
 
@@ -56,13 +58,13 @@ func BenchmarkReplaceICal(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		Replace(body, FormatICal, p, TargetCurrent)
+		Replace(body, FormatICal, p, migration.TargetCurrent)
 	}
 }
 
 func BenchmarkUnifiedDiff10KB(b *testing.B) {
 	body := benchBody(b, "teams_gen2_2021.html", FormatHTML, 10<<10)
-	res := Replace(body, FormatHTML, readProfile(b, "teams_dialin_change.json"), TargetCurrent)
+	res := Replace(body, FormatHTML, readProfile(b, "teams_dialin_change.json"), migration.TargetCurrent)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {

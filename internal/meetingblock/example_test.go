@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 )
 
 func ExampleReplace() {
@@ -13,11 +14,11 @@ func ExampleReplace() {
 		"Join the meeting now<https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0>\n" +
 		"Meeting ID: 123 456 789 012\nPasscode: Ab12Cd\n" + sep + "\nSee you there\n"
 	p := meetingblock.Profile{MeetingType: "Teams", Provider: "None"} // dial-in removed
-	res := meetingblock.Replace(body, meetingblock.FormatText, p, meetingblock.TargetCurrent)
+	res := meetingblock.Replace(body, meetingblock.FormatText, p, migration.TargetCurrent)
 	fmt.Println(res.Outcome, res.Old.Kind, res.Old.MeetingID)
 	fmt.Print(meetingblock.UnifiedDiff(body, res.Body))
 
-	again := meetingblock.Replace(res.Body, meetingblock.FormatText, p, meetingblock.TargetCurrent)
+	again := meetingblock.Replace(res.Body, meetingblock.FormatText, p, migration.TargetCurrent)
 	fmt.Println(again.Outcome)
 	// Output:
 	// replaced Teams 123 456 789 012

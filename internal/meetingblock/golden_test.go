@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -18,37 +20,37 @@ type goldenCase struct {
 	body    string // under testdata/bodies
 	format  Format
 	profile string // under testdata/profiles
-	target  Target
+	target  migration.Target
 	want    Outcome
 	reason  string // NotReplaced: the reason starts with this
 }
 
 var goldenCases = []goldenCase{
-	{"teams_gen1_2018", "teams_gen1_2018.html", FormatHTML, "teams_dialin_change.json", TargetCurrent, Replaced, ""},
-	{"teams_gen2_2021_licence_removed", "teams_gen2_2021.html", FormatHTML, "teams_no_dialin.json", TargetCurrent, Replaced, ""},
-	{"teams_gen3_2023", "teams_gen3_2023.html", FormatHTML, "teams_dialin_change.json", TargetCurrent, Replaced, ""},
-	{"teams_gen4_2025", "teams_gen4_2025.html", FormatHTML, "teams_dialin_change.json", TargetCurrent, Replaced, ""},
-	{"teams_received_x", "teams_received_x.html", FormatHTML, "teams_dialin_change.json", TargetCurrent, Replaced, ""},
-	{"teams_safelinks", "teams_safelinks.html", FormatHTML, "teams_dialin_change.json", TargetCurrent, Replaced, ""},
-	{"teams_user_edited", "teams_user_edited.html", FormatHTML, "teams_dialin_change.json", TargetCurrent, Replaced, ""},
-	{"teams_charset_1252", "teams_charset_1252.html", FormatHTML, "teams_dialin_change.json", TargetCurrent, Replaced, ""},
-	{"sfb_moved_online", "sfb_outlook.html", FormatHTML, "sfb_moved_online.json", TargetCurrent, Replaced, ""},
-	{"sfb_to_teams", "sfb_outlook.html", FormatHTML, "teams_conversion.json", TargetTeams, Replaced, ""},
-	{"sfb_acp_replace_allowed", "sfb_acp_third_party.html", FormatHTML, "sfb_acp_replace.json", TargetCurrent, Replaced, ""},
-	{"teams_gen2_2021_text", "teams_gen2_2021.txt", FormatText, "teams_dialin_change.json", TargetCurrent, Replaced, ""},
-	{"teams_gen3_2023_text", "teams_gen3_2023.txt", FormatText, "teams_no_dialin.json", TargetCurrent, Replaced, ""},
-	{"sfb_text_moved_online", "sfb.txt", FormatText, "sfb_moved_online.json", TargetCurrent, Replaced, ""},
-	{"sfb_text_to_teams", "sfb.txt", FormatText, "teams_conversion.json", TargetTeams, Replaced, ""},
-	{"ical_teams_recurring", "teams_recurring.ics", FormatICal, "teams_dialin_change.json", TargetCurrent, Replaced, ""},
-	{"ical_sfb_to_teams", "sfb_caldav.ics", FormatICal, "teams_conversion.json", TargetTeams, Replaced, ""},
+	{"teams_gen1_2018", "teams_gen1_2018.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent, Replaced, ""},
+	{"teams_gen2_2021_licence_removed", "teams_gen2_2021.html", FormatHTML, "teams_no_dialin.json", migration.TargetCurrent, Replaced, ""},
+	{"teams_gen3_2023", "teams_gen3_2023.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent, Replaced, ""},
+	{"teams_gen4_2025", "teams_gen4_2025.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent, Replaced, ""},
+	{"teams_received_x", "teams_received_x.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent, Replaced, ""},
+	{"teams_safelinks", "teams_safelinks.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent, Replaced, ""},
+	{"teams_user_edited", "teams_user_edited.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent, Replaced, ""},
+	{"teams_charset_1252", "teams_charset_1252.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent, Replaced, ""},
+	{"sfb_moved_online", "sfb_outlook.html", FormatHTML, "sfb_moved_online.json", migration.TargetCurrent, Replaced, ""},
+	{"sfb_to_teams", "sfb_outlook.html", FormatHTML, "teams_conversion.json", migration.TargetTeams, Replaced, ""},
+	{"sfb_acp_replace_allowed", "sfb_acp_third_party.html", FormatHTML, "sfb_acp_replace.json", migration.TargetCurrent, Replaced, ""},
+	{"teams_gen2_2021_text", "teams_gen2_2021.txt", FormatText, "teams_dialin_change.json", migration.TargetCurrent, Replaced, ""},
+	{"teams_gen3_2023_text", "teams_gen3_2023.txt", FormatText, "teams_no_dialin.json", migration.TargetCurrent, Replaced, ""},
+	{"sfb_text_moved_online", "sfb.txt", FormatText, "sfb_moved_online.json", migration.TargetCurrent, Replaced, ""},
+	{"sfb_text_to_teams", "sfb.txt", FormatText, "teams_conversion.json", migration.TargetTeams, Replaced, ""},
+	{"ical_teams_recurring", "teams_recurring.ics", FormatICal, "teams_dialin_change.json", migration.TargetCurrent, Replaced, ""},
+	{"ical_sfb_to_teams", "sfb_caldav.ics", FormatICal, "teams_conversion.json", migration.TargetTeams, Replaced, ""},
 
-	{"sfb_acp", "sfb_acp_third_party.html", FormatHTML, "sfb_moved_online.json", TargetCurrent, NotReplaced, ReasonThirdPartyBlock},
-	{"teams_two_blocks", "teams_two_blocks.html", FormatHTML, "teams_dialin_change.json", TargetCurrent, NotReplaced, "more than one block"},
-	{"teams_nested_separators", "teams_nested_separators.html", FormatHTML, "teams_dialin_change.json", TargetCurrent, NotReplaced, "nested separators"},
-	{"no_block", "no_block.html", FormatHTML, "teams_dialin_change.json", TargetCurrent, NotReplaced, "no block found"},
-	{"teams_charset_utf16", "teams_charset_utf16.html", FormatHTML, "teams_dialin_change.json", TargetCurrent, NotReplaced, "body declares charset"},
-	{"sfb_to_teams_without_link", "sfb_outlook.html", FormatHTML, "teams_dialin_change.json", TargetTeams, NotReplaced, ReasonNeedsJoinURL},
-	{"ical_mismatch", "teams_mismatch.ics", FormatICal, "teams_dialin_change.json", TargetCurrent, NotReplaced, "DESCRIPTION and X-ALT-DESC disagree"},
+	{"sfb_acp", "sfb_acp_third_party.html", FormatHTML, "sfb_moved_online.json", migration.TargetCurrent, NotReplaced, ReasonThirdPartyBlock},
+	{"teams_two_blocks", "teams_two_blocks.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent, NotReplaced, "more than one block"},
+	{"teams_nested_separators", "teams_nested_separators.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent, NotReplaced, "nested separators"},
+	{"no_block", "no_block.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent, NotReplaced, "no block found"},
+	{"teams_charset_utf16", "teams_charset_utf16.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent, NotReplaced, "body declares charset"},
+	{"sfb_to_teams_without_link", "sfb_outlook.html", FormatHTML, "teams_dialin_change.json", migration.TargetTeams, NotReplaced, ReasonNeedsJoinURL},
+	{"ical_mismatch", "teams_mismatch.ics", FormatICal, "teams_dialin_change.json", migration.TargetCurrent, NotReplaced, "DESCRIPTION and X-ALT-DESC disagree"},
 }
 
 func readProfile(t testing.TB, name string) Profile {
@@ -128,7 +130,7 @@ func TestGolden(t *testing.T) {
 				t.Error("output is not valid UTF-8")
 			}
 			wantKind := res.Old.Kind
-			if tc.target == TargetTeams {
+			if tc.target == migration.TargetTeams {
 				wantKind = KindTeams
 			}
 			if res.NewKind != wantKind {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 // textToHTML wraps a plain-text body the way Exchange serves it as HTML
@@ -104,14 +106,14 @@ func TestHTMLConvertedText(t *testing.T) {
 	tests := []struct {
 		name   string
 		old, p Profile
-		target Target
+		target migration.Target
 		agenda string
 	}{
-		{"teams", teamsOld, teamsNew, TargetCurrent, "Topics: hiring plan; offsite."},
-		{"teams unicode", teamsOld, teamsNew, TargetCurrent, "Agenda — naïve café résumé, 会議の議題 📈 & <b>R&D</b> \"quoted\" it's"},
-		{"teams heading in agenda", teamsOld, teamsNew, TargetCurrent, "Microsoft Teams meeting\r\nTopics: hiring plan"},
-		{"sfb", sfbOld, sfbNew, TargetCurrent, "FY27 budget: Q&A < 5 min > ok — Größe"},
-		{"sfb to teams", sfbOld, conversion, TargetTeams, "Migration: مراجعة & <done>"},
+		{"teams", teamsOld, teamsNew, migration.TargetCurrent, "Topics: hiring plan; offsite."},
+		{"teams unicode", teamsOld, teamsNew, migration.TargetCurrent, "Agenda — naïve café résumé, 会議の議題 📈 & <b>R&D</b> \"quoted\" it's"},
+		{"teams heading in agenda", teamsOld, teamsNew, migration.TargetCurrent, "Microsoft Teams meeting\r\nTopics: hiring plan"},
+		{"sfb", sfbOld, sfbNew, migration.TargetCurrent, "FY27 budget: Q&A < 5 min > ok — Größe"},
+		{"sfb to teams", sfbOld, conversion, migration.TargetTeams, "Migration: مراجعة & <done>"},
 	}
 	for _, tc := range tests {
 		raw := demoTextBody(t, tc.old, tc.agenda)
@@ -158,7 +160,7 @@ func TestHTMLConvertedText(t *testing.T) {
 					t.Errorf("not the conversion of the text result:\n%s", UnifiedDiff(w.wrap(rawRes.Body), res.Body))
 				}
 				// The block as the organizer's client wrote it is up to date.
-				if again := Replace(in, FormatHTML, tc.old, TargetCurrent); again.Outcome != UpToDate || again.Body != in {
+				if again := Replace(in, FormatHTML, tc.old, migration.TargetCurrent); again.Outcome != UpToDate || again.Body != in {
 					t.Errorf("unchanged block: %s (%s)", again.Outcome, again.Reason)
 				}
 			})
@@ -211,7 +213,7 @@ func TestHTMLConvertedTextUnsure(t *testing.T) {
 		if _, err := Find(tc.body, FormatHTML); !errors.Is(err, tc.err) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
 		}
-		if res := Replace(tc.body, FormatHTML, teamsOld, TargetCurrent); res.Outcome != NotReplaced || res.Body != tc.body {
+		if res := Replace(tc.body, FormatHTML, teamsOld, migration.TargetCurrent); res.Outcome != NotReplaced || res.Body != tc.body {
 			t.Errorf("%s: %s", tc.name, res.Outcome)
 		}
 	}
@@ -225,6 +227,6 @@ func TestHTMLConvertedTextUnsure(t *testing.T) {
 		if b, err := Find(body, FormatHTML); err != nil || b.JoinURL != teamsOld.JoinURL {
 			t.Errorf("%.40q: %v %+v", body, err, b)
 		}
-		checkReplace(t, body, FormatHTML, teamsOld, TargetTeams)
+		checkReplace(t, body, FormatHTML, teamsOld, migration.TargetTeams)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 // icalProp is a DESCRIPTION or X-ALT-DESC property of a VEVENT: where it is
@@ -366,7 +368,7 @@ func (p *icalProp) splice(out *strings.Builder, body string, from, rs, re int, t
 
 // replaceICal rewrites the DESCRIPTION and X-ALT-DESC blocks of every VEVENT
 // that has one, keeping every other byte of the iCalendar text.
-func replaceICal(body string, p Profile, t Target) Result {
+func replaceICal(body string, p Profile, t migration.Target) Result {
 	res := Result{Outcome: NotReplaced, Body: body}
 	doc, err := parseICal(body)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 // icalUnfold undoes RFC 5545 folding at the byte level.
@@ -16,7 +18,7 @@ func icalUnfold(s string) string {
 
 func TestICalReplaceFoldsAndEscapes(t *testing.T) {
 	in := readBody(t, "teams_recurring.ics")
-	res := Replace(in, FormatICal, dialProfile(), TargetCurrent)
+	res := Replace(in, FormatICal, dialProfile(), migration.TargetCurrent)
 	if res.Outcome != Replaced {
 		t.Fatalf("%s: %s", res.Outcome, res.Reason)
 	}
@@ -117,14 +119,14 @@ func TestICalErrors(t *testing.T) {
 		{"invalid UTF-8", "BEGIN:VEVENT\r\nDESCRIPTION:\xff" + block + "\r\nEND:VEVENT\r\n", "body is not valid UTF-8"},
 	}
 	for _, tc := range tests {
-		res := Replace(tc.body, FormatICal, dialProfile(), TargetCurrent)
+		res := Replace(tc.body, FormatICal, dialProfile(), migration.TargetCurrent)
 		if res.Outcome != NotReplaced || res.Reason != tc.want || res.Body != tc.body {
 			t.Errorf("%s: %q %q", tc.name, res.Outcome, res.Reason)
 		}
 	}
 	// A VEVENT without X-ALT-DESC is fine; the text-only block is replaced.
 	body := "BEGIN:VEVENT\nDESCRIPTION:" + block + "\nEND:VEVENT\n"
-	res := Replace(body, FormatICal, dialProfile(), TargetCurrent)
+	res := Replace(body, FormatICal, dialProfile(), migration.TargetCurrent)
 	if res.Outcome != Replaced || !strings.HasSuffix(res.Body, "\nEND:VEVENT\n") || strings.Contains(res.Body, "\r") {
 		t.Errorf("LF text-only event: %q %q", res.Outcome, res.Reason)
 	}

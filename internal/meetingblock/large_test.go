@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 // Several MB of agenda around a block: replaced, agenda kept.
@@ -41,7 +43,7 @@ func TestPathologicalHTML(t *testing.T) {
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {
 			start := time.Now()
-			res := checkReplace(t, body, FormatHTML, p, TargetCurrent)
+			res := checkReplace(t, body, FormatHTML, p, migration.TargetCurrent)
 			// A generous bound that still catches quadratic behaviour
 			// (which takes minutes on these inputs).
 			if d := time.Since(start); d > 20*time.Second {
@@ -57,12 +59,12 @@ func TestPathologicalHTML(t *testing.T) {
 
 func TestPathologicalText(t *testing.T) {
 	body := strings.Repeat(sep80+"\n", 50000) + strings.Repeat("x", 3<<20) + "\n" + strings.Repeat(". ", 1<<20)
-	res := checkReplace(t, body, FormatText, dialProfile(), TargetCurrent)
+	res := checkReplace(t, body, FormatText, dialProfile(), migration.TargetCurrent)
 	if res.Outcome != NotReplaced {
 		t.Errorf("outcome %s", res.Outcome)
 	}
 	ics := "BEGIN:VEVENT\r\nDESCRIPTION:" + strings.Repeat("\\n\r\n \\,", 200000) + "\r\nEND:VEVENT\r\n"
-	checkReplace(t, ics, FormatICal, dialProfile(), TargetCurrent)
+	checkReplace(t, ics, FormatICal, dialProfile(), migration.TargetCurrent)
 }
 
 func TestTagName(t *testing.T) {

@@ -29,17 +29,6 @@ const (
 	KindSfB   Kind = "SfB"
 )
 
-// Target is the meeting kind a migration produces.
-type Target string
-
-// Migration targets.
-const (
-	// TargetCurrent keeps each meeting's kind; only the coordinates change.
-	TargetCurrent Target = "Current"
-	// TargetTeams turns every meeting (Skype ones included) into a Teams meeting.
-	TargetTeams Target = "Teams"
-)
-
 // Audio-conferencing providers (Profile.Provider).
 const (
 	ProviderMicrosoft  = "Microsoft"

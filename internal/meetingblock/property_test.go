@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 // agendaFixture is a body with places where agenda text can be inserted
@@ -14,22 +16,22 @@ type agendaFixture struct {
 	file    string
 	format  Format
 	profile string
-	target  Target
+	target  migration.Target
 }
 
 var agendaFixtures = []agendaFixture{
-	{"teams_gen1_2018.html", FormatHTML, "teams_dialin_change.json", TargetCurrent},
-	{"teams_gen2_2021.html", FormatHTML, "teams_no_dialin.json", TargetCurrent},
-	{"teams_gen3_2023.html", FormatHTML, "teams_dialin_change.json", TargetCurrent},
-	{"teams_gen4_2025.html", FormatHTML, "teams_dialin_change.json", TargetCurrent},
-	{"teams_received_x.html", FormatHTML, "teams_dialin_change.json", TargetCurrent},
-	{"teams_safelinks.html", FormatHTML, "teams_dialin_change.json", TargetCurrent},
-	{"sfb_outlook.html", FormatHTML, "teams_conversion.json", TargetTeams},
-	{"teams_gen2_2021.txt", FormatText, "teams_dialin_change.json", TargetCurrent},
-	{"teams_gen3_2023.txt", FormatText, "teams_no_dialin.json", TargetCurrent},
-	{"sfb.txt", FormatText, "sfb_moved_online.json", TargetCurrent},
+	{"teams_gen1_2018.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent},
+	{"teams_gen2_2021.html", FormatHTML, "teams_no_dialin.json", migration.TargetCurrent},
+	{"teams_gen3_2023.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent},
+	{"teams_gen4_2025.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent},
+	{"teams_received_x.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent},
+	{"teams_safelinks.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent},
+	{"sfb_outlook.html", FormatHTML, "teams_conversion.json", migration.TargetTeams},
+	{"teams_gen2_2021.txt", FormatText, "teams_dialin_change.json", migration.TargetCurrent},
+	{"teams_gen3_2023.txt", FormatText, "teams_no_dialin.json", migration.TargetCurrent},
+	{"sfb.txt", FormatText, "sfb_moved_online.json", migration.TargetCurrent},
 	// A text body as Graph serves it in HTML (<div class="PlainText">).
-	{"teams_gen3_2023_plaintext.html", FormatHTML, "teams_dialin_change.json", TargetCurrent},
+	{"teams_gen3_2023_plaintext.html", FormatHTML, "teams_dialin_change.json", migration.TargetCurrent},
 }
 
 // insertAgenda puts pre and post around the content of fixture body.
@@ -60,7 +62,7 @@ func agendaText(s string, f Format) string {
 }
 
 // checkReplace asserts the invariants of Replace for any input.
-func checkReplace(t *testing.T, in string, f Format, p Profile, tg Target) Result {
+func checkReplace(t *testing.T, in string, f Format, p Profile, tg migration.Target) Result {
 	t.Helper()
 	res := Replace(in, f, p, tg)
 	if strings.HasPrefix(res.Reason, "internal error") {
@@ -194,9 +196,9 @@ func FuzzReplaceICal(f *testing.F) {
 	teams, sfbBody := readBody(f, "teams_recurring.ics"), readBody(f, "sfb_caldav.ics")
 	conversion := readProfile(f, "teams_conversion.json")
 	f.Fuzz(func(t *testing.T, mid string, at uint16, sfb bool) {
-		body, p, tg := teams, dialProfile(), TargetCurrent
+		body, p, tg := teams, dialProfile(), migration.TargetCurrent
 		if sfb {
-			body, p, tg = sfbBody, conversion, TargetTeams
+			body, p, tg = sfbBody, conversion, migration.TargetTeams
 		}
 		i := int(at) % (len(body) + 1)
 		checkReplace(t, body[:i]+mid+body[i:], FormatICal, p, tg)

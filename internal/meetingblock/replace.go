@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 // Outcome says what Replace did.
@@ -36,7 +38,7 @@ const (
 // Replace replaces the online meeting block of body with one rendered from
 // profile p for target t. Everything outside the block is kept byte for
 // byte; replacing twice gives the same bytes as once. It never panics.
-func Replace(body string, f Format, p Profile, t Target) (res Result) {
+func Replace(body string, f Format, p Profile, t migration.Target) (res Result) {
 	res = Result{Outcome: NotReplaced, Body: body}
 	defer func() {
 		// A bug must not take a whole migration down; it surfaces as a
@@ -46,7 +48,7 @@ func Replace(body string, f Format, p Profile, t Target) (res Result) {
 		}
 	}()
 	switch {
-	case t != TargetCurrent && t != TargetTeams:
+	case t != migration.TargetCurrent && t != migration.TargetTeams:
 		res.Reason = fmt.Sprintf("unknown target %q", t)
 		return res
 	case len(body) > MaxBodySize:
@@ -71,7 +73,7 @@ func Replace(body string, f Format, p Profile, t Target) (res Result) {
 	return res
 }
 
-func replaceFlat(body string, f Format, p Profile, t Target) Result {
+func replaceFlat(body string, f Format, p Profile, t migration.Target) Result {
 	res := Result{Outcome: NotReplaced, Body: body}
 	if !utf8.ValidString(body) {
 		res.Reason = ErrInvalidUTF8.Error()
@@ -119,12 +121,12 @@ func replaceFlat(body string, f Format, p Profile, t Target) Result {
 
 // plan decides the kind of the new block and the meeting coordinates it
 // carries, or why the block is not replaced.
-func plan(b Block, p Profile, t Target) (coords, Kind, string) {
+func plan(b Block, p Profile, t migration.Target) (coords, Kind, string) {
 	if b.ThirdParty && !p.ReplaceThirdParty {
 		return coords{}, "", ReasonThirdPartyBlock
 	}
 	kind := b.Kind
-	if t == TargetTeams {
+	if t == migration.TargetTeams {
 		kind = KindTeams
 	}
 	var c coords

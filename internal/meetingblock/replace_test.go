@@ -3,6 +3,8 @@ package meetingblock
 import (
 	"strings"
 	"testing"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 func dialProfile() Profile {
@@ -15,7 +17,7 @@ func TestReplaceKeepsMeetingCoordinates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := Replace(in, FormatHTML, dialProfile(), TargetCurrent)
+	res := Replace(in, FormatHTML, dialProfile(), migration.TargetCurrent)
 	if res.Outcome != Replaced {
 		t.Fatalf("%s: %s", res.Outcome, res.Reason)
 	}
@@ -36,7 +38,7 @@ func TestReplaceProfileJoinURLReplacesCoordinates(t *testing.T) {
 	p := dialProfile()
 	p.JoinURL = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_new%40thread.v2/0"
 	p.MeetingID = "111 222 333 444"
-	res := Replace(in, FormatHTML, p, TargetCurrent)
+	res := Replace(in, FormatHTML, p, migration.TargetCurrent)
 	nb, err := Find(res.Body, FormatHTML)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +48,7 @@ func TestReplaceProfileJoinURLReplacesCoordinates(t *testing.T) {
 	}
 	// A Teams link does not go into a Skype meeting kept as Skype.
 	sfb := readBody(t, "sfb_outlook.html")
-	res = Replace(sfb, FormatHTML, p, TargetCurrent)
+	res = Replace(sfb, FormatHTML, p, migration.TargetCurrent)
 	if res.Outcome != Replaced || res.NewKind != KindSfB {
 		t.Fatalf("%s %s: %s", res.Outcome, res.NewKind, res.Reason)
 	}
@@ -64,17 +66,17 @@ func TestReplaceNotReplaced(t *testing.T) {
 		body   string
 		f      Format
 		p      Profile
-		t      Target
+		t      migration.Target
 		reason string
 	}{
-		{"invalid UTF-8", gen2 + "\xc3", FormatHTML, dialProfile(), TargetCurrent, "body is not valid UTF-8"},
-		{"invalid UTF-8 text", "a\xffb", FormatText, dialProfile(), TargetCurrent, "body is not valid UTF-8"},
-		{"invalid profile", gen2, FormatHTML, Profile{MeetingType: "x"}, TargetCurrent, "invalid profile: meetingType:"},
-		{"third-party profile", gen2, FormatHTML, Profile{MeetingType: "Teams", Provider: ProviderThirdParty}, TargetCurrent, ReasonThirdPartyProfile},
-		{"unknown target", gen2, FormatHTML, dialProfile(), Target("Zoom"), "unknown target"},
-		{"unknown format", gen2, Format("rtf"), dialProfile(), TargetCurrent, "unknown format"},
-		{"no join link", noJoin, FormatHTML, dialProfile(), TargetCurrent, ReasonNoJoinLink},
-		{"too large", strings.Repeat("a", MaxBodySize+1), FormatText, dialProfile(), TargetCurrent, "body too large"},
+		{"invalid UTF-8", gen2 + "\xc3", FormatHTML, dialProfile(), migration.TargetCurrent, "body is not valid UTF-8"},
+		{"invalid UTF-8 text", "a\xffb", FormatText, dialProfile(), migration.TargetCurrent, "body is not valid UTF-8"},
+		{"invalid profile", gen2, FormatHTML, Profile{MeetingType: "x"}, migration.TargetCurrent, "invalid profile: meetingType:"},
+		{"third-party profile", gen2, FormatHTML, Profile{MeetingType: "Teams", Provider: ProviderThirdParty}, migration.TargetCurrent, ReasonThirdPartyProfile},
+		{"unknown target", gen2, FormatHTML, dialProfile(), migration.Target("Zoom"), "unknown target"},
+		{"unknown format", gen2, Format("rtf"), dialProfile(), migration.TargetCurrent, "unknown format"},
+		{"no join link", noJoin, FormatHTML, dialProfile(), migration.TargetCurrent, ReasonNoJoinLink},
+		{"too large", strings.Repeat("a", MaxBodySize+1), FormatText, dialProfile(), migration.TargetCurrent, "body too large"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,13 +95,13 @@ func TestReplaceUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := "Agenda\r\n" + block + "\r\n"
-	res := Replace(body, FormatText, p, TargetCurrent)
+	res := Replace(body, FormatText, p, migration.TargetCurrent)
 	if res.Outcome != UpToDate || res.Body != body || res.Reason != "" {
 		t.Errorf("%q %q", res.Outcome, res.Reason)
 	}
 	// The same with LF line breaks throughout.
 	lf := "Agenda\n" + strings.ReplaceAll(block, "\r\n", "\n") + "\n"
-	res = Replace(lf, FormatText, p, TargetCurrent)
+	res = Replace(lf, FormatText, p, migration.TargetCurrent)
 	if res.Outcome != UpToDate {
 		t.Errorf("LF body: %q %q", res.Outcome, res.Reason)
 	}
@@ -127,7 +129,7 @@ func TestNewline(t *testing.T) {
 // The old block's coordinates survive junk the user typed around them.
 func TestReplaceUserEditedBlock(t *testing.T) {
 	in := readBody(t, "teams_user_edited.html")
-	res := Replace(in, FormatHTML, dialProfile(), TargetCurrent)
+	res := Replace(in, FormatHTML, dialProfile(), migration.TargetCurrent)
 	if res.Outcome != Replaced {
 		t.Fatalf("%s: %s", res.Outcome, res.Reason)
 	}
@@ -141,14 +143,14 @@ func TestReplaceUserEditedBlock(t *testing.T) {
 
 func TestPreview(t *testing.T) {
 	in := readBody(t, "teams_gen2_2021.txt")
-	pr := Preview(in, FormatText, dialProfile(), TargetCurrent)
+	pr := Preview(in, FormatText, dialProfile(), migration.TargetCurrent)
 	if pr.Outcome != Replaced || !strings.Contains(pr.Diff, "\n-Phone Conference ID: 735 219 804#\r\n") || !strings.Contains(pr.Diff, "\n+Phone conference ID: 903 184 275#\r\n") {
 		t.Errorf("%s\n%s", pr.Outcome, pr.Diff)
 	}
 	if got, err := applyDiff(in, pr.Diff); err != nil || got != pr.Body {
 		t.Errorf("diff does not apply: %v", err)
 	}
-	if up := Preview(pr.Body, FormatText, dialProfile(), TargetCurrent); up.Outcome != UpToDate || up.Diff != "" {
+	if up := Preview(pr.Body, FormatText, dialProfile(), migration.TargetCurrent); up.Outcome != UpToDate || up.Diff != "" {
 		t.Errorf("second preview: %s %q", up.Outcome, up.Diff)
 	}
 }

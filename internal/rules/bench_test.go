@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/openmms/mms/internal/meetingblock"
-	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/migration"
 )
 
 // benchEvents are the events the API decides most: a conference ID change
@@ -25,7 +25,7 @@ var benchEvents = []struct {
 }
 
 func BenchmarkDecide(b *testing.B) {
-	s := store.DefaultTenantSettings()
+	s := migration.DefaultSettings()
 	for _, c := range benchEvents {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -37,7 +37,7 @@ func BenchmarkDecide(b *testing.B) {
 }
 
 func BenchmarkApply(b *testing.B) {
-	s := store.DefaultTenantSettings()
+	s := migration.DefaultSettings()
 	for _, c := range benchEvents {
 		if _, err := Apply(c.before, c.e, s); err != nil {
 			continue // an event Apply refuses is not a hot path

@@ -5,9 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/internal/meetingblock"
-	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/migration"
 )
 
 // Decision says whether a change triggers a migration and why. Reason is a
@@ -16,16 +15,16 @@ import (
 type Decision struct {
 	Trigger           bool   `json:"trigger"`
 	Reason            string `json:"reason"`
-	SourceMeetingType string `json:"sourceMeetingType,omitempty"`
-	TargetMeetingType string `json:"targetMeetingType,omitempty"`
+	SourceMeetingType migration.Source `json:"sourceMeetingType,omitempty"`
+	TargetMeetingType migration.Target `json:"targetMeetingType,omitempty"`
 }
 
 // MigrationType is the type the status record shows (SfbToTeams, ...).
-func (d Decision) MigrationType() string {
+func (d Decision) MigrationType() migration.Type {
 	if !d.Trigger {
 		return ""
 	}
-	return activities.MigrationType(d.SourceMeetingType, d.TargetMeetingType)
+	return migration.TypeOf(d.SourceMeetingType, d.TargetMeetingType)
 }
 
 // Stable reasons of non-triggers (the status record shows them).
@@ -51,7 +50,7 @@ func ignored(why string) Decision { return Decision{Reason: "ignored: " + why} }
 //
 // Reasons that hold whatever the switches say come first, then the
 // switches, so the admin reads the most specific cause.
-func Decide(e Event, before meetingblock.Profile, s store.TenantSettings) Decision {
+func Decide(e Event, before meetingblock.Profile, s migration.Settings) Decision {
 	if err := e.Validate(); err != nil {
 		return ignored("invalid event: " + err.Error())
 	}
@@ -97,10 +96,10 @@ func Decide(e Event, before meetingblock.Profile, s store.TenantSettings) Decisi
 		return Decision{Reason: ReasonUnchanged}
 	}
 	d := Decision{Trigger: true, Reason: triggerReason(e, before),
-		SourceMeetingType: activities.SourceAll, TargetMeetingType: activities.TargetCurrent}
+		SourceMeetingType: migration.SourceAll, TargetMeetingType: migration.TargetCurrent}
 	if e.Type == TeamsUpgradeGranted {
 		// Skype meetings become Teams meetings; Teams ones are left alone.
-		d.SourceMeetingType, d.TargetMeetingType = activities.SourceSfB, activities.TargetTeams
+		d.SourceMeetingType, d.TargetMeetingType = migration.SourceSfB, migration.TargetTeams
 	}
 	return d
 }
@@ -176,7 +175,7 @@ func provider(p meetingblock.Profile) string {
 // meetingType from SfB to Teams is a Teams upgrade (not governed by
 // AutomaticallyMigrateUserMeetings) and converts Skype meetings; a joinUrl
 // change is a move of the user's meetings, also not governed by it.
-func DecideProfileChange(before, after meetingblock.Profile, s store.TenantSettings) Decision {
+func DecideProfileChange(before, after meetingblock.Profile, s migration.Settings) Decision {
 	changed := changedFields(before, after)
 	isAC := func(f string) bool { return slices.Contains(acFields, f) }
 	var counted []string // the changes that may trigger under the switches
@@ -199,12 +198,12 @@ func DecideProfileChange(before, after meetingblock.Profile, s store.TenantSetti
 		return Decision{Reason: ReasonAutoMigrateOff}
 	}
 	d := Decision{Trigger: true, Reason: "profile changed: " + strings.Join(counted, ", "),
-		SourceMeetingType: activities.SourceAll, TargetMeetingType: activities.TargetCurrent}
+		SourceMeetingType: migration.SourceAll, TargetMeetingType: migration.TargetCurrent}
 	if toTeams {
-		d.TargetMeetingType = activities.TargetTeams
+		d.TargetMeetingType = migration.TargetTeams
 		if !slices.ContainsFunc(counted, isAC) {
 			// Only the conversion counts: Teams meetings are left alone.
-			d.SourceMeetingType = activities.SourceSfB
+			d.SourceMeetingType = migration.SourceSfB
 		}
 	}
 	return d

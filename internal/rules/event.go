@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/openmms/mms/internal/meetingblock"
-	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/migration"
 )
 
 // EventType names a change reported by an upstream system.
@@ -190,7 +190,7 @@ func (e Event) formats() []error {
 // third-party user given the licence moves to Microsoft's bridge. The
 // result is validated, so an event cannot store a profile a run would
 // refuse. Events that do not touch the user's blocks return p unchanged.
-func Apply(p meetingblock.Profile, e Event, s store.TenantSettings) (meetingblock.Profile, error) {
+func Apply(p meetingblock.Profile, e Event, s migration.Settings) (meetingblock.Profile, error) {
 	if err := e.Validate(); err != nil {
 		return p, err
 	}

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/internal/meetingblock"
-	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/migration"
 )
 
 const (
@@ -64,8 +63,8 @@ const (
 )
 
 var (
-	current = Decision{SourceMeetingType: activities.SourceAll, TargetMeetingType: activities.TargetCurrent}
-	toTeams = Decision{SourceMeetingType: activities.SourceSfB, TargetMeetingType: activities.TargetTeams}
+	current = Decision{SourceMeetingType: migration.SourceAll, TargetMeetingType: migration.TargetCurrent}
+	toTeams = Decision{SourceMeetingType: migration.SourceSfB, TargetMeetingType: migration.TargetTeams}
 )
 
 func trig(reason string, types Decision) Decision {
@@ -176,12 +175,12 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func allSettings() []store.TenantSettings {
-	var out []store.TenantSettings
+func allSettings() []migration.Settings {
+	var out []migration.Settings
 	for _, enabled := range []bool{true, false} {
 		for _, auto := range []bool{true, false} {
 			for _, acp := range []bool{true, false} {
-				s := store.DefaultTenantSettings()
+				s := migration.DefaultSettings()
 				s.MeetingMigrationEnabled, s.AutomaticallyMigrateUserMeetings, s.AutomaticallyReplaceAcpProvider = enabled, auto, acp
 				out = append(out, s)
 			}
@@ -191,12 +190,12 @@ func allSettings() []store.TenantSettings {
 }
 
 func TestMigrationType(t *testing.T) {
-	up := Decide(Event{Type: TeamsUpgradeGranted, User: "ann", Mode: ModeTeamsOnly, MigrateMeetingsToTeams: true}, sfbUser, store.DefaultTenantSettings())
-	if got := up.MigrationType(); got != activities.TypeSfbToTeams {
+	up := Decide(Event{Type: TeamsUpgradeGranted, User: "ann", Mode: ModeTeamsOnly, MigrateMeetingsToTeams: true}, sfbUser, migration.DefaultSettings())
+	if got := up.MigrationType(); got != migration.TypeSfbToTeams {
 		t.Errorf("Teams upgrade: MigrationType = %q, want SfbToTeams", got)
 	}
-	cid := Decide(Event{Type: ConferenceIDChanged, User: "ann", ConferenceID: "555666777"}, msUser, store.DefaultTenantSettings())
-	if got := cid.MigrationType(); got != activities.TypeToSameType {
+	cid := Decide(Event{Type: ConferenceIDChanged, User: "ann", ConferenceID: "555666777"}, msUser, migration.DefaultSettings())
+	if got := cid.MigrationType(); got != migration.TypeToSameType {
 		t.Errorf("conference ID: MigrationType = %q, want ToSameType", got)
 	}
 	if got := (Decision{Reason: ReasonSIPAddress}).MigrationType(); got != "" {
@@ -208,7 +207,7 @@ func TestMigrationType(t *testing.T) {
 // the profile as well as on the decision.
 func TestAcpProvider(t *testing.T) {
 	e := msNumbers(Event{Type: LicenceAssigned, User: "ann"})
-	s := store.DefaultTenantSettings()
+	s := migration.DefaultSettings()
 
 	s.AutomaticallyReplaceAcpProvider = true
 	after, err := Apply(acpUser, e, s)
@@ -237,7 +236,7 @@ func TestAcpProvider(t *testing.T) {
 }
 
 func TestApply(t *testing.T) {
-	s := store.DefaultTenantSettings()
+	s := migration.DefaultSettings()
 	tests := []struct {
 		name   string
 		before meetingblock.Profile
@@ -314,7 +313,7 @@ func TestApply(t *testing.T) {
 }
 
 func TestApplyErrors(t *testing.T) {
-	s := store.DefaultTenantSettings()
+	s := migration.DefaultSettings()
 	tests := []struct {
 		name   string
 		before meetingblock.Profile
@@ -397,7 +396,7 @@ func TestEventJSON(t *testing.T) {
 	if err := e.Validate(); err != nil {
 		t.Error(err)
 	}
-	out, _ := json.Marshal(Decide(e, sfbUser, store.DefaultTenantSettings()))
+	out, _ := json.Marshal(Decide(e, sfbUser, migration.DefaultSettings()))
 	if got := string(out); got != `{"trigger":true,"reason":"Teams upgrade granted (TeamsOnly)","sourceMeetingType":"SfB","targetMeetingType":"Teams"}` {
 		t.Errorf("decision JSON %s", got)
 	}
@@ -428,7 +427,7 @@ func TestAffectedByBridge(t *testing.T) {
 	e := Event{Type: BridgeNumberChanged, BridgeID: "bridge-1", OldNumber: toll, NewNumber: "+1 425 555 0199"}
 	var triggered []string
 	for _, u := range users {
-		if Decide(e, u.Profile, store.DefaultTenantSettings()).Trigger {
+		if Decide(e, u.Profile, migration.DefaultSettings()).Trigger {
 			triggered = append(triggered, u.User)
 		}
 	}
@@ -464,7 +463,7 @@ func TestDecideProfileChange(t *testing.T) {
 			trig("profile changed: meetingType, joinUrl", toTeams), trig("profile changed: meetingType, joinUrl", toTeams)},
 		{"meetingType and conferenceId", sfbUser, func(p *meetingblock.Profile) { p.MeetingType, p.ConferenceID = "Teams", "555666777" },
 			trig("profile changed: meetingType, conferenceId",
-				Decision{SourceMeetingType: activities.SourceAll, TargetMeetingType: activities.TargetTeams}),
+				Decision{SourceMeetingType: migration.SourceAll, TargetMeetingType: migration.TargetTeams}),
 			trig("profile changed: meetingType", toTeams)},
 		{"locale only", msUser, func(p *meetingblock.Profile) { p.Locale = "de-DE" }, ign(ReasonUnchanged), ign(ReasonUnchanged)},
 		{"per-meeting extras only", msUser, func(p *meetingblock.Profile) {

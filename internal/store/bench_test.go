@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 // benchRecords is the size of the status table the query benchmarks run
@@ -24,7 +26,7 @@ func benchDB(b *testing.B) *DB {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	if err := db.PutTenant(ctx, Tenant{ID: "contoso", DisplayName: "Contoso", Settings: DefaultTenantSettings()}); err != nil {
+	if err := db.PutTenant(ctx, Tenant{ID: "contoso", DisplayName: "Contoso", Settings: migration.DefaultSettings()}); err != nil {
 		b.Fatal(err)
 	}
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -39,15 +41,15 @@ func benchDB(b *testing.B) *DB {
 		defer stmt.Close()
 		for i := range benchRecords {
 			u, round := i%benchUsers, i/benchUsers
-			state := StateSucceeded
+			state := migration.StateSucceeded
 			if round == benchRecords/benchUsers-1 {
 				switch {
 				case u%50 == 0:
-					state = StateFailed
+					state = migration.StateFailed
 				case u%200 == 1:
-					state = StateInProgress
+					state = migration.StateInProgress
 				case u%500 == 2:
-					state = StatePending
+					state = migration.StatePending
 				}
 			}
 			user := fmt.Sprintf("user%06d@contoso.com", u)
@@ -74,7 +76,7 @@ func BenchmarkSummary(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if n := sum[StateSucceeded] + sum[StateFailed] + sum[StateInProgress] + sum[StatePending]; n != benchUsers {
+	if n := sum[migration.StateSucceeded] + sum[migration.StateFailed] + sum[migration.StateInProgress] + sum[migration.StatePending]; n != benchUsers {
 		b.Fatalf("summary counts %d users, want %d: %v", n, benchUsers, sum)
 	}
 	for b.Loop() {
@@ -95,7 +97,7 @@ func BenchmarkMigrations(b *testing.B) {
 		want int
 	}{
 		{"Newest100", Filter{}, 100},
-		{"Failed100", Filter{State: StateFailed}, 100},
+		{"Failed100", Filter{State: migration.StateFailed}, 100},
 		{"OneUser", Filter{UserID: "user000123@contoso.com"}, 2},
 		{"Offset50000", Filter{Offset: 50000}, 100},
 	} {
@@ -138,7 +140,7 @@ func BenchmarkRecordResults(b *testing.B) {
 		results := make([]MeetingResult, 50)
 		for i := range results {
 			results[i] = MeetingResult{MeetingID: fmt.Sprintf("mtg-%07d", page*50+i), Subject: "Weekly sync",
-				Start: start.Add(time.Duration(page*50+i) * time.Hour), Outcome: OutcomeUpdated, InvitesSent: 2}
+				Start: start.Add(time.Duration(page*50+i) * time.Hour), Outcome: migration.OutcomeUpdated, InvitesSent: 2}
 		}
 		page++
 		if _, err := db.RecordResults(ctx, rec.CorrelationID, results); err != nil {
@@ -163,7 +165,7 @@ func BenchmarkRecordResultsLongRun(b *testing.B) {
 		results := make([]MeetingResult, 50)
 		for i := range results {
 			results[i] = MeetingResult{MeetingID: fmt.Sprintf("mtg-%07d", p*50+i), Subject: "Weekly sync",
-				Start: start.Add(time.Duration(p*50+i) * time.Hour), Outcome: OutcomeUpdated, InvitesSent: 2}
+				Start: start.Add(time.Duration(p*50+i) * time.Hour), Outcome: migration.OutcomeUpdated, InvitesSent: 2}
 		}
 		return results
 	}

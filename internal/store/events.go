@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"time"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 // Event is a change event as recorded, with its decision for one user.
@@ -16,10 +18,10 @@ type Event struct {
 	Triggered bool            `json:"triggered"`
 	Reason    string          `json:"reason"`
 	// SourceMeetingType and TargetMeetingType: what a triggering event asks to migrate.
-	SourceMeetingType string    `json:"sourceMeetingType,omitempty"`
-	TargetMeetingType string    `json:"targetMeetingType,omitempty"`
-	CorrelationID     string    `json:"correlationId,omitempty"`
-	ReceivedAt        time.Time `json:"receivedAt"`
+	SourceMeetingType migration.Source `json:"sourceMeetingType,omitempty"`
+	TargetMeetingType migration.Target `json:"targetMeetingType,omitempty"`
+	CorrelationID     string           `json:"correlationId,omitempty"`
+	ReceivedAt        time.Time        `json:"receivedAt"`
 }
 
 // RecordEvent stores an event's decision and, for a user's event, the

@@ -8,36 +8,27 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-)
 
-// Migration states, as Get-CsMeetingMigrationStatus names them.
-const (
-	StatePending    = "Pending"
-	StateInProgress = "InProgress"
-	StateSucceeded  = "Succeeded"
-	StateFailed     = "Failed"
+	"github.com/openmms/mms/internal/migration"
 )
-
-// States lists every state in the order admins read them.
-var States = []string{StatePending, StateInProgress, StateFailed, StateSucceeded}
 
 // Migration is one status record, with the cmdlet's field names.
 type Migration struct {
-	CorrelationID     string `json:"correlationId"`
-	TenantID          string `json:"tenantId"`
-	UserID            string `json:"userId"`
-	State             string `json:"state"`
-	MigrationType     string `json:"migrationType"`
-	SourceMeetingType string `json:"sourceMeetingType"`
-	TargetMeetingType string `json:"targetMeetingType"`
-	TriggerCount      int    `json:"triggerCount"`
-	LastTrigger       string `json:"lastTrigger"`
-	TotalMeeting      int    `json:"totalMeeting"`
-	SucceededMeeting  int    `json:"succeededMeeting"`
-	FailedMeeting     int    `json:"failedMeeting"`
-	SkippedMeeting    int    `json:"skippedMeeting"`
-	InvitesUpdate     int    `json:"invitesUpdate"`
-	RetryCount        int    `json:"retryCount"`
+	CorrelationID     string           `json:"correlationId"`
+	TenantID          string           `json:"tenantId"`
+	UserID            string           `json:"userId"`
+	State             migration.State  `json:"state"`
+	MigrationType     migration.Type   `json:"migrationType"`
+	SourceMeetingType migration.Source `json:"sourceMeetingType"`
+	TargetMeetingType migration.Target `json:"targetMeetingType"`
+	TriggerCount      int              `json:"triggerCount"`
+	LastTrigger       string           `json:"lastTrigger"`
+	TotalMeeting      int              `json:"totalMeeting"`
+	SucceededMeeting  int              `json:"succeededMeeting"`
+	FailedMeeting     int              `json:"failedMeeting"`
+	SkippedMeeting    int              `json:"skippedMeeting"`
+	InvitesUpdate     int              `json:"invitesUpdate"`
+	RetryCount        int              `json:"retryCount"`
 	// ExpectedMeeting is how many items the back end counted in the run's
 	// window (0: unknown); ProcessedMeeting how many have an outcome yet.
 	ExpectedMeeting  int       `json:"expectedMeeting"`
@@ -54,9 +45,9 @@ type Request struct {
 	TenantID          string
 	UserID            string
 	Trigger           string // why: "manual by admin", "event: conferenceIdChanged", ...
-	MigrationType     string
-	SourceMeetingType string
-	TargetMeetingType string
+	MigrationType     migration.Type
+	SourceMeetingType migration.Source
+	TargetMeetingType migration.Target
 	WorkflowID        string
 	// CorrelationID names the record a run claims (a dry run's, created
 	// by OpenDryRun); empty claims the user's Pending record.
@@ -75,7 +66,7 @@ func (s *DB) OpenPending(ctx context.Context, r Request) (Migration, error) {
 	var m Migration
 	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
 		var err error
-		m, err = openRecord(ctx, tx, s.now(), r, StatePending, true)
+		m, err = openRecord(ctx, tx, s.now(), r, migration.StatePending, true)
 		return err
 	})
 	return m, err
@@ -84,7 +75,7 @@ func (s *DB) OpenPending(ctx context.Context, r Request) (Migration, error) {
 // openRecord merges r into the user's record in state, or inserts one.
 // The latest request's meeting types win: it is the admin's latest intent.
 // count says whether r is a new trigger (or the run claiming the record).
-func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state string, count bool) (Migration, error) {
+func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state migration.State, count bool) (Migration, error) {
 	ts := FormatTime(now)
 	inc := 0
 	if count {
@@ -121,7 +112,7 @@ func (s *DB) BeginRun(ctx context.Context, r Request, runKey string) (Migration,
 		now := FormatTime(s.now())
 		row := tx.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
 			WHERE tenant_id = ? AND user_id = ? AND state = ? AND run_key = ?`,
-			r.TenantID, r.UserID, StateInProgress, runKey)
+			r.TenantID, r.UserID, migration.StateInProgress, runKey)
 		var err error
 		if m, err = scanMigration(row); err == nil {
 			return nil
@@ -133,16 +124,16 @@ func (s *DB) BeginRun(ctx context.Context, r Request, runKey string) (Migration,
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE migrations SET state = ?, last_message = ?, modified_at = ?
 			WHERE tenant_id = ? AND user_id = ? AND state = ? AND dry_run = 0`,
-			StateFailed, "abandoned: the workflow run that owned this record ended without finishing it",
-			now, r.TenantID, r.UserID, StateInProgress); err != nil {
+			migration.StateFailed, "abandoned: the workflow run that owned this record ended without finishing it",
+			now, r.TenantID, r.UserID, migration.StateInProgress); err != nil {
 			return err
 		}
-		pending, err := openRecord(ctx, tx, s.now(), r, StatePending, false)
+		pending, err := openRecord(ctx, tx, s.now(), r, migration.StatePending, false)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE migrations SET state = ?, run_key = ?, modified_at = ? WHERE id = ?`,
-			StateInProgress, runKey, now, pending.CorrelationID); err != nil {
+			migration.StateInProgress, runKey, now, pending.CorrelationID); err != nil {
 			return err
 		}
 		m, err = scanMigration(tx.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations WHERE id = ?`,
@@ -156,11 +147,11 @@ func (s *DB) BeginRun(ctx context.Context, r Request, runKey string) (Migration,
 // InProgress; a retried claim by the same run finds it there.
 func claim(ctx context.Context, tx *sql.Tx, m *Migration, id, runKey, now string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE migrations SET state = ?, run_key = ?, modified_at = ?
-		WHERE id = ? AND state = ?`, StateInProgress, runKey, now, id, StatePending); err != nil {
+		WHERE id = ? AND state = ?`, migration.StateInProgress, runKey, now, id, migration.StatePending); err != nil {
 		return err
 	}
 	got, err := scanMigration(tx.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
-		WHERE id = ? AND state = ? AND run_key = ?`, id, StateInProgress, runKey))
+		WHERE id = ? AND state = ? AND run_key = ?`, id, migration.StateInProgress, runKey))
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("migration %q: not pending for this run: %w", id, ErrNotFound)
 	}
@@ -174,7 +165,7 @@ func (s *DB) OpenDryRun(ctx context.Context, r Request) (Migration, error) {
 	id, ts := uuid.NewString(), FormatTime(s.now())
 	if _, err := s.sql.ExecContext(ctx, `INSERT INTO migrations (id, tenant_id, user_id, state, migration_type,
 		source_meeting_type, target_meeting_type, trigger_count, last_trigger, workflow_id, dry_run, created_at, modified_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 1, ?, ?)`, id, r.TenantID, r.UserID, StatePending, r.MigrationType,
+		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 1, ?, ?)`, id, r.TenantID, r.UserID, migration.StatePending, r.MigrationType,
 		r.SourceMeetingType, r.TargetMeetingType, r.Trigger, r.WorkflowID, ts, ts); err != nil {
 		return Migration{}, err
 	}
@@ -182,12 +173,12 @@ func (s *DB) OpenDryRun(ctx context.Context, r Request) (Migration, error) {
 }
 
 // FinishRun closes an InProgress record as Succeeded or Failed.
-func (s *DB) FinishRun(ctx context.Context, id, state, message string) (Migration, error) {
-	if state != StateSucceeded && state != StateFailed {
+func (s *DB) FinishRun(ctx context.Context, id string, state migration.State, message string) (Migration, error) {
+	if state != migration.StateSucceeded && state != migration.StateFailed {
 		return Migration{}, fmt.Errorf("finish run: state %q is not final", state)
 	}
 	_, err := s.sql.ExecContext(ctx, `UPDATE migrations SET state = ?, last_message = ?, modified_at = ?
-		WHERE id = ? AND state = ?`, state, message, FormatTime(s.now()), id, StateInProgress)
+		WHERE id = ? AND state = ?`, state, message, FormatTime(s.now()), id, migration.StateInProgress)
 	if err != nil {
 		return Migration{}, err
 	}
@@ -203,7 +194,7 @@ func (s *DB) SetExpected(ctx context.Context, id string, n int) error {
 // FailPending closes a Pending record that could not be handed to a workflow.
 func (s *DB) FailPending(ctx context.Context, id, message string) error {
 	_, err := s.sql.ExecContext(ctx, `UPDATE migrations SET state = ?, last_message = ?, modified_at = ?
-		WHERE id = ? AND state = ?`, StateFailed, message, FormatTime(s.now()), id, StatePending)
+		WHERE id = ? AND state = ?`, migration.StateFailed, message, FormatTime(s.now()), id, migration.StatePending)
 	return err
 }
 
@@ -230,8 +221,8 @@ func (s *DB) LatestMigration(ctx context.Context, tenantID, userID string) (Migr
 // or modified in [Start, End), as Get-CsMeetingMigrationStatus does.
 type Filter struct {
 	UserID        string
-	State         string
-	MigrationType string
+	State         migration.State
+	MigrationType migration.Type
 	Start, End    time.Time
 	Limit         int
 	Offset        int
@@ -268,7 +259,7 @@ func (f Filter) where(tenantID string) (string, []any) {
 // Summary counts the users in each state (every state present, zero or
 // not), as Get-CsMeetingMigrationStatus -SummaryOnly; the filter's state and
 // paging are ignored. A user counts once, by their latest record.
-func (s *DB) Summary(ctx context.Context, tenantID string, f Filter) (map[string]int, error) {
+func (s *DB) Summary(ctx context.Context, tenantID string, f Filter) (map[migration.State]int, error) {
 	f.State = ""
 	where, args := f.where(tenantID)
 	where += " AND dry_run = 0" // a dry run is not a user's state
@@ -283,12 +274,12 @@ func (s *DB) Summary(ctx context.Context, tenantID string, f Filter) (map[string
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]int{}
-	for _, st := range States {
+	out := map[migration.State]int{}
+	for _, st := range migration.States {
 		out[st] = 0
 	}
 	for rows.Next() {
-		var st string
+		var st migration.State
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
 			return nil, err

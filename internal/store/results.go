@@ -4,26 +4,21 @@ import (
 	"context"
 	"database/sql"
 	"time"
-)
 
-// Per-meeting outcomes.
-const (
-	OutcomeUpdated  = "Updated"  // block replaced, attendees notified
-	OutcomeUpToDate = "UpToDate" // block already equal to the target: nothing sent
-	OutcomeSkipped  = "Skipped"  // not selected, with the reason
-	OutcomeFailed   = "Failed"   // could not be updated, with the error
-	// OutcomeWouldUpdate: a dry run found the block to replace (see Diff).
-	OutcomeWouldUpdate = "WouldUpdate"
+	"github.com/openmms/mms/internal/migration"
 )
 
 // MeetingResult is what a run did to one meeting.
 type MeetingResult struct {
-	MeetingID   string    `json:"meetingId"`
-	Subject     string    `json:"subject"`
-	Start       time.Time `json:"start"`
-	Outcome     string    `json:"outcome"`
-	Reason      string    `json:"reason,omitempty"`
-	InvitesSent int       `json:"invitesSent"`
+	MeetingID string            `json:"meetingId"`
+	Subject   string            `json:"subject"`
+	Start     time.Time         `json:"start"`
+	Outcome   migration.Outcome `json:"outcome"`
+	Reason    string            `json:"reason,omitempty"`
+	// ReasonCode is the reason's typed cause: metrics and filters use it,
+	// so rewording a message never moves them.
+	ReasonCode  migration.Reason `json:"reasonCode,omitempty"`
+	InvitesSent int              `json:"invitesSent"`
 	// Diff is a dry run's unified diff of the body.
 	Diff string `json:"diff,omitempty"`
 }
@@ -35,17 +30,17 @@ func (s *DB) RecordResults(ctx context.Context, migrationID string, results []Me
 	now := FormatTime(s.now())
 	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO meeting_results (migration_id, meeting_id, subject,
-			start_time, outcome, reason, invites_sent, diff, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			start_time, outcome, reason, reason_code, invites_sent, diff, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (migration_id, meeting_id) DO UPDATE SET subject = excluded.subject,
 			start_time = excluded.start_time, outcome = excluded.outcome, reason = excluded.reason,
-			invites_sent = excluded.invites_sent, diff = excluded.diff, updated_at = excluded.updated_at`)
+			reason_code = excluded.reason_code, invites_sent = excluded.invites_sent, diff = excluded.diff, updated_at = excluded.updated_at`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, r := range results {
 			if _, err := stmt.ExecContext(ctx, migrationID, r.MeetingID, r.Subject, FormatTime(r.Start),
-				r.Outcome, r.Reason, r.InvitesSent, r.Diff, now); err != nil {
+				r.Outcome, r.Reason, r.ReasonCode, r.InvitesSent, r.Diff, now); err != nil {
 				return err
 			}
 		}
@@ -74,7 +69,7 @@ func (s *DB) RecordResults(ctx context.Context, migrationID string, results []Me
 
 // MeetingResults lists a record's per-meeting outcomes by meeting start.
 func (s *DB) MeetingResults(ctx context.Context, migrationID string) ([]MeetingResult, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT meeting_id, subject, start_time, outcome, reason, invites_sent, diff
+	rows, err := s.sql.QueryContext(ctx, `SELECT meeting_id, subject, start_time, outcome, reason, reason_code, invites_sent, diff
 		FROM meeting_results WHERE migration_id = ? ORDER BY start_time, meeting_id`, migrationID)
 	if err != nil {
 		return nil, err
@@ -84,7 +79,7 @@ func (s *DB) MeetingResults(ctx context.Context, migrationID string) ([]MeetingR
 	for rows.Next() {
 		var r MeetingResult
 		var start string
-		if err := rows.Scan(&r.MeetingID, &r.Subject, &start, &r.Outcome, &r.Reason, &r.InvitesSent, &r.Diff); err != nil {
+		if err := rows.Scan(&r.MeetingID, &r.Subject, &start, &r.Outcome, &r.Reason, &r.ReasonCode, &r.InvitesSent, &r.Diff); err != nil {
 			return nil, err
 		}
 		if r.Start, err = ParseTime(start); err != nil {
@@ -98,7 +93,7 @@ func (s *DB) MeetingResults(ctx context.Context, migrationID string) ([]MeetingR
 // FailedMeetingIDs lists the meetings of a record whose outcome is Failed.
 func (s *DB) FailedMeetingIDs(ctx context.Context, migrationID string) ([]string, error) {
 	rows, err := s.sql.QueryContext(ctx, `SELECT meeting_id FROM meeting_results WHERE migration_id = ? AND outcome = ?
-		ORDER BY start_time, meeting_id`, migrationID, OutcomeFailed)
+		ORDER BY start_time, meeting_id`, migrationID, migration.OutcomeFailed)
 	if err != nil {
 		return nil, err
 	}

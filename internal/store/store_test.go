@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 func open(t *testing.T) *DB {
@@ -16,7 +18,7 @@ func open(t *testing.T) *DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.PutTenant(context.Background(), Tenant{ID: "t1", DisplayName: "T1", Settings: DefaultTenantSettings()}); err != nil {
+	if err := db.PutTenant(context.Background(), Tenant{ID: "t1", DisplayName: "T1", Settings: migration.DefaultSettings()}); err != nil {
 		t.Fatal(err)
 	}
 	return db
@@ -29,7 +31,7 @@ func TestOpenTwiceKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PutTenant(ctx, Tenant{ID: "t1", DisplayName: "T1", Settings: DefaultTenantSettings()}); err != nil {
+	if err := db.PutTenant(ctx, Tenant{ID: "t1", DisplayName: "T1", Settings: migration.DefaultSettings()}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -67,7 +69,7 @@ func TestPendingMergesThenBeginRunIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.CorrelationID != b.CorrelationID || b.TriggerCount != 2 || b.LastTrigger != "second" || b.State != StatePending {
+	if a.CorrelationID != b.CorrelationID || b.TriggerCount != 2 || b.LastTrigger != "second" || b.State != migration.StatePending {
 		t.Fatalf("second trigger should merge into the Pending record: %+v then %+v", a, b)
 	}
 	r1, err := db.BeginRun(ctx, req, "wf/run/1")
@@ -78,7 +80,7 @@ func TestPendingMergesThenBeginRunIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r1.CorrelationID != a.CorrelationID || r2.CorrelationID != a.CorrelationID || r2.State != StateInProgress ||
+	if r1.CorrelationID != a.CorrelationID || r2.CorrelationID != a.CorrelationID || r2.State != migration.StateInProgress ||
 		r2.TriggerCount != 2 {
 		t.Fatalf("BeginRun should claim the Pending record once: %+v, %+v", r1, r2)
 	}
@@ -87,7 +89,7 @@ func TestPendingMergesThenBeginRunIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.CorrelationID == a.CorrelationID || c.State != StatePending {
+	if c.CorrelationID == a.CorrelationID || c.State != migration.StatePending {
 		t.Fatalf("trigger during a run should open a new record: %+v", c)
 	}
 	// A new run while the old one is InProgress (its workflow was terminated)
@@ -96,7 +98,7 @@ func TestPendingMergesThenBeginRunIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	old, _ := db.Migration(ctx, a.CorrelationID)
-	if old.State != StateFailed || old.LastMessage == "" {
+	if old.State != migration.StateFailed || old.LastMessage == "" {
 		t.Fatalf("stale InProgress record = %+v, want Failed with a message", old)
 	}
 }
@@ -112,10 +114,10 @@ func TestRecordResultsCountsOnceAcrossRetries(t *testing.T) {
 	}
 	start := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
 	batch := []MeetingResult{
-		{MeetingID: "a", Subject: "A", Start: start, Outcome: OutcomeUpdated, InvitesSent: 3},
-		{MeetingID: "b", Subject: "B", Start: start, Outcome: OutcomeUpToDate},
-		{MeetingID: "c", Subject: "C", Start: start, Outcome: OutcomeSkipped, Reason: "not organizer"},
-		{MeetingID: "d", Subject: "D", Start: start, Outcome: OutcomeFailed, Reason: "boom"},
+		{MeetingID: "a", Subject: "A", Start: start, Outcome: migration.OutcomeUpdated, InvitesSent: 3},
+		{MeetingID: "b", Subject: "B", Start: start, Outcome: migration.OutcomeUpToDate},
+		{MeetingID: "c", Subject: "C", Start: start, Outcome: migration.OutcomeSkipped, Reason: "not organizer"},
+		{MeetingID: "d", Subject: "D", Start: start, Outcome: migration.OutcomeFailed, Reason: "boom"},
 	}
 	for range 2 { // the same batch recorded twice, as after a retried activity
 		if m, err = db.RecordResults(ctx, m.CorrelationID, batch); err != nil {
@@ -126,11 +128,11 @@ func TestRecordResultsCountsOnceAcrossRetries(t *testing.T) {
 		m.InvitesUpdate != 1 || m.LastMessage != "boom" {
 		t.Fatalf("counters = %+v", m)
 	}
-	done, err := db.FinishRun(ctx, m.CorrelationID, StateFailed, "1 failed")
-	if err != nil || done.State != StateFailed {
+	done, err := db.FinishRun(ctx, m.CorrelationID, migration.StateFailed, "1 failed")
+	if err != nil || done.State != migration.StateFailed {
 		t.Fatalf("finish = %+v, %v", done, err)
 	}
-	if _, err := db.FinishRun(ctx, m.CorrelationID, StatePending, ""); err == nil {
+	if _, err := db.FinishRun(ctx, m.CorrelationID, migration.StatePending, ""); err == nil {
 		t.Fatal("Pending is not a final state")
 	}
 	res, err := db.MeetingResults(ctx, m.CorrelationID)
@@ -177,7 +179,7 @@ func TestDryRunStandsApart(t *testing.T) {
 	req := Request{TenantID: "t1", UserID: "u1", Trigger: "x", MigrationType: "ToSameType",
 		SourceMeetingType: "All", TargetMeetingType: "Current", WorkflowID: "wf"}
 	dry, err := db.OpenDryRun(ctx, req)
-	if err != nil || !dry.DryRun || dry.State != StatePending {
+	if err != nil || !dry.DryRun || dry.State != migration.StatePending {
 		t.Fatalf("dry = %+v, %v", dry, err)
 	}
 	real, _ := db.OpenPending(ctx, req)
@@ -187,7 +189,7 @@ func TestDryRunStandsApart(t *testing.T) {
 	dreq := req
 	dreq.CorrelationID = dry.CorrelationID
 	claimed, err := db.BeginRun(ctx, dreq, "dry/1")
-	if err != nil || claimed.CorrelationID != dry.CorrelationID || claimed.State != StateInProgress {
+	if err != nil || claimed.CorrelationID != dry.CorrelationID || claimed.State != migration.StateInProgress {
 		t.Fatalf("claim = %+v, %v", claimed, err)
 	}
 	if again, err := db.BeginRun(ctx, dreq, "dry/1"); err != nil || again.CorrelationID != dry.CorrelationID {
@@ -201,13 +203,13 @@ func TestDryRunStandsApart(t *testing.T) {
 	if err != nil || r.CorrelationID != real.CorrelationID {
 		t.Fatalf("real run = %+v, %v", r, err)
 	}
-	if d, _ := db.Migration(ctx, dry.CorrelationID); d.State != StateInProgress {
+	if d, _ := db.Migration(ctx, dry.CorrelationID); d.State != migration.StateInProgress {
 		t.Fatalf("dry run after a real run began: %+v", d)
 	}
-	db.FinishRun(ctx, dry.CorrelationID, StateSucceeded, "")
+	db.FinishRun(ctx, dry.CorrelationID, migration.StateSucceeded, "")
 	latest, _ := db.LatestMigration(ctx, "t1", "u1")
 	sum, _ := db.Summary(ctx, "t1", Filter{})
-	if latest.CorrelationID != real.CorrelationID || sum[StateSucceeded] != 0 || sum[StateInProgress] != 1 {
+	if latest.CorrelationID != real.CorrelationID || sum[migration.StateSucceeded] != 0 || sum[migration.StateInProgress] != 1 {
 		t.Fatalf("latest = %s, summary = %v: a dry run must not count as the user's state", latest.CorrelationID, sum)
 	}
 }
@@ -222,13 +224,13 @@ func TestPurgeKeepsWhatIsRecentOrOpen(t *testing.T) {
 			TargetMeetingType: "Current", WorkflowID: "wf-" + u}
 	}
 	old, _ := db.BeginRun(ctx, req("old"), "k1")
-	db.RecordResults(ctx, old.CorrelationID, []MeetingResult{{MeetingID: "m", Subject: "s", Start: clock, Outcome: OutcomeUpdated}})
-	db.FinishRun(ctx, old.CorrelationID, StateSucceeded, "")
+	db.RecordResults(ctx, old.CorrelationID, []MeetingResult{{MeetingID: "m", Subject: "s", Start: clock, Outcome: migration.OutcomeUpdated}})
+	db.FinishRun(ctx, old.CorrelationID, migration.StateSucceeded, "")
 	stuck, _ := db.OpenPending(ctx, req("stuck")) // old but still Pending
 	db.RecordEvent(ctx, "t1", Event{ID: "e-old", UserID: "old", Type: "sipAddressChanged", Payload: []byte(`{}`), Reason: "ignored"}, nil, nil)
 	clock = clock.Add(200 * 24 * time.Hour)
 	recent, _ := db.BeginRun(ctx, req("recent"), "k2")
-	db.FinishRun(ctx, recent.CorrelationID, StateFailed, "x")
+	db.FinishRun(ctx, recent.CorrelationID, migration.StateFailed, "x")
 	db.RecordEvent(ctx, "t1", Event{ID: "e-new", UserID: "recent", Type: "sipAddressChanged", Payload: []byte(`{}`), Reason: "ignored"}, nil, nil)
 
 	p, err := db.Purge(ctx, clock.Add(-DefaultRetention))
@@ -251,7 +253,7 @@ func TestPurgeKeepsWhatIsRecentOrOpen(t *testing.T) {
 func TestProfileCompareAndSet(t *testing.T) {
 	db := open(t)
 	ctx := context.Background()
-	if err := db.PutTenant(ctx, Tenant{ID: "t1", Settings: DefaultTenantSettings()}); err != nil {
+	if err := db.PutTenant(ctx, Tenant{ID: "t1", Settings: migration.DefaultSettings()}); err != nil {
 		t.Fatal(err)
 	}
 	v1, v2, v3 := json.RawMessage(`{"conferenceId":"1"}`), json.RawMessage(`{"conferenceId":"2"}`), json.RawMessage(`{"conferenceId":"3"}`)

@@ -6,36 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/openmms/mms/internal/migration"
 )
-
-// TenantSettings are the tenant switches of Microsoft's service plus our own
-// knobs. Defaults follow DOMAIN.md.
-type TenantSettings struct {
-	MeetingMigrationEnabled          bool `json:"meetingMigrationEnabled"`
-	AutomaticallyMigrateUserMeetings bool `json:"automaticallyMigrateUserMeetings"`
-	AutomaticallyReplaceAcpProvider  bool `json:"automaticallyReplaceAcpProvider"`
-	// QuietPeriodSeconds merges a burst of changes into one run.
-	QuietPeriodSeconds int `json:"quietPeriodSeconds"`
-	// ParticipantLimit: meetings with more participants (organizer included) are skipped.
-	ParticipantLimit int `json:"participantLimit"`
-}
-
-// DefaultTenantSettings are the settings of a new tenant.
-func DefaultTenantSettings() TenantSettings {
-	return TenantSettings{
-		MeetingMigrationEnabled:          true,
-		AutomaticallyMigrateUserMeetings: true,
-		AutomaticallyReplaceAcpProvider:  false,
-		QuietPeriodSeconds:               600,
-		ParticipantLimit:                 250,
-	}
-}
 
 // Tenant is an organisation served by this instance.
 type Tenant struct {
-	ID          string         `json:"id"`
-	DisplayName string         `json:"displayName"`
-	Settings    TenantSettings `json:"settings"`
+	ID          string             `json:"id"`
+	DisplayName string             `json:"displayName"`
+	Settings    migration.Settings `json:"settings"`
 }
 
 // PutTenant creates the tenant or updates its name and settings.
@@ -90,7 +69,7 @@ func (s *DB) Tenants(ctx context.Context) ([]Tenant, error) {
 	return out, rows.Err()
 }
 
-func decodeSettings(raw string, into *TenantSettings) error {
-	*into = DefaultTenantSettings() // fields added later keep their defaults
+func decodeSettings(raw string, into *migration.Settings) error {
+	*into = migration.DefaultSettings() // fields added later keep their defaults
 	return json.Unmarshal([]byte(raw), into)
 }

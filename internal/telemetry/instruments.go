@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 // ScopeName is the instrumentation scope of the project's own spans and
@@ -77,7 +79,9 @@ func NewInstruments(tp trace.TracerProvider, mp metric.MeterProvider) *Instrumen
 
 // Transition counts a migration record's state change and logs it: one
 // line per transition, at warn when it ends Failed.
-func (in *Instruments) Transition(ctx context.Context, log *slog.Logger, tenant, user, correlationID, from, to, message string) {
+func (in *Instruments) Transition(ctx context.Context, log *slog.Logger, tenant, user, correlationID string,
+	fromState, toState migration.State, message string) {
+	from, to := string(fromState), string(toState)
 	if from == "" {
 		from = "none"
 	}
@@ -90,7 +94,7 @@ func (in *Instruments) Transition(ctx context.Context, log *slog.Logger, tenant,
 		return
 	}
 	level := slog.LevelInfo
-	if to == "Failed" {
+	if toState == migration.StateFailed {
 		level = slog.LevelWarn
 	}
 	args := []any{"from", from, "to", to, "tenant", tenant, "user", user, "correlationId", correlationID}
@@ -100,13 +104,14 @@ func (in *Instruments) Transition(ctx context.Context, log *slog.Logger, tenant,
 	log.Log(ctx, level, "migration state", args...)
 }
 
-// Meeting counts one meeting's outcome; reason is a category (see
-// activities.ReasonCategory), never free text.
-func (in *Instruments) Meeting(ctx context.Context, outcome, reason string, invites int) {
+// Meeting counts one meeting's outcome, labelled with its reason's
+// category: a bounded set of values, never the free text of the message.
+func (in *Instruments) Meeting(ctx context.Context, outcome migration.Outcome, reason migration.Reason, invites int) {
 	if in == nil {
 		return
 	}
-	in.meetings.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome), attribute.String("reason", reason)))
+	in.meetings.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", string(outcome)),
+		attribute.String("reason", reason.Category())))
 	if invites > 0 {
 		in.notifications.Add(ctx, int64(invites))
 	}

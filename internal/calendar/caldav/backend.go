@@ -12,8 +12,6 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/trace"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,6 +20,9 @@ import (
 	"sync"
 	"time"
 	_ "time/tzdata" // TZIDs resolve in images without a zoneinfo database
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmms/mms/internal/calendar"
 )

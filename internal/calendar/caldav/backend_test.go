@@ -15,6 +15,7 @@ import (
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 )
 
 func TestDiscoveryAndMailbox(t *testing.T) {
@@ -403,7 +404,7 @@ func TestConversionWritesJoinURL(t *testing.T) {
 	om := calendar.OnlineMeeting{Provider: calendar.ProviderTeams, JoinURL: newJoin}
 	p := newProfile
 	p.JoinURL = newJoin
-	r := meetingblock.Replace(m.Body, meetingblock.FormatText, p, meetingblock.TargetTeams)
+	r := meetingblock.Replace(m.Body, meetingblock.FormatText, p, migration.TargetTeams)
 	require.Equal(t, meetingblock.Replaced, r.Outcome, r.Reason)
 	_, err := w.b.UpdateMeeting(ctx(t), tenant, calendar.Update{Mailbox: "alice@example.com", MeetingID: m.ID,
 		ETag: m.ETag, Body: r.Body, OnlineMeeting: &om, IdempotencyKey: "conv"})

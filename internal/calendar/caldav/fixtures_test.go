@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"io"
 	"mime/quotedprintable"
 	"net/mail"
@@ -13,12 +11,16 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/emersion/go-ical"
 	"github.com/stretchr/testify/require"
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/caldav/caldavtest"
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 )
 
 const (
@@ -224,7 +226,7 @@ func migrate(t *testing.T, m calendar.Meeting, p meetingblock.Profile) string {
 	if m.BodyType == calendar.BodyText {
 		f = meetingblock.FormatText
 	}
-	r := meetingblock.Replace(m.Body, f, p, meetingblock.TargetCurrent)
+	r := meetingblock.Replace(m.Body, f, p, migration.TargetCurrent)
 	require.Equal(t, meetingblock.Replaced, r.Outcome, r.Reason)
 	return r.Body
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 )
 
 // Properties mms reads and writes besides the standard ones.
@@ -302,9 +303,9 @@ func convert(oldOther string, otherFormat meetingblock.Format, newBody string, n
 	if _, err := meetingblock.Find(oldOther, otherFormat); err != nil {
 		return "", false
 	}
-	t := meetingblock.TargetCurrent
+	t := migration.TargetCurrent
 	if nb.Kind == meetingblock.KindTeams {
-		t = meetingblock.TargetTeams
+		t = migration.TargetTeams
 	}
 	r := meetingblock.Replace(oldOther, otherFormat, profileFrom(nb), t)
 	if r.Outcome == meetingblock.NotReplaced {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -65,7 +66,7 @@ func SeedDemo(ctx context.Context, db *store.DB, now time.Time) (bool, error) {
 	}
 	b := New(db)
 	if err := db.PutTenant(ctx, store.Tenant{ID: DemoTenant, DisplayName: "Contoso (demo)",
-		Settings: store.DefaultTenantSettings()}); err != nil {
+		Settings: migration.DefaultSettings()}); err != nil {
 		return false, err
 	}
 	day := now.UTC().Truncate(24 * time.Hour) // meetings on round hours, UTC
@@ -140,7 +141,7 @@ func SeedBulk(ctx context.Context, db *store.DB, opts BulkOptions, now time.Time
 	b := New(db)
 	if _, err := db.Tenant(ctx, opts.Tenant); err != nil {
 		if err := db.PutTenant(ctx, store.Tenant{ID: opts.Tenant, DisplayName: opts.Tenant,
-			Settings: store.DefaultTenantSettings()}); err != nil {
+			Settings: migration.DefaultSettings()}); err != nil {
 			return nil, err
 		}
 	}

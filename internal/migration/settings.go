@@ -1,0 +1,25 @@
+package migration
+
+// Settings are a tenant's switches, as Set-CsTenantMigrationConfiguration
+// and Set-CsOnlineDialInConferencingTenantSettings name them, plus mms's own
+// knobs. Defaults follow docs/DOMAIN.md.
+type Settings struct {
+	MeetingMigrationEnabled          bool `json:"meetingMigrationEnabled"`
+	AutomaticallyMigrateUserMeetings bool `json:"automaticallyMigrateUserMeetings"`
+	AutomaticallyReplaceAcpProvider  bool `json:"automaticallyReplaceAcpProvider"`
+	// QuietPeriodSeconds merges a burst of changes into one run.
+	QuietPeriodSeconds int `json:"quietPeriodSeconds"`
+	// ParticipantLimit: meetings with more participants (organizer included) are skipped.
+	ParticipantLimit int `json:"participantLimit"`
+}
+
+// DefaultSettings are the settings of a new tenant.
+func DefaultSettings() Settings {
+	return Settings{
+		MeetingMigrationEnabled:          true,
+		AutomaticallyMigrateUserMeetings: true,
+		AutomaticallyReplaceAcpProvider:  false,
+		QuietPeriodSeconds:               600,
+		ParticipantLimit:                 250,
+	}
+}

@@ -1,7 +1,7 @@
 // Package rules decides, without I/O, whether a change event about a user
 // (or a direct replacement of the user's conferencing profile) triggers a
 // meeting migration, and what the event does to the profile. The rules
-// follow DOMAIN.md ("What triggers a migration", "Tenant switches").
+// follow docs/DOMAIN.md ("What triggers a migration", "Tenant switches").
 package rules
 
 import (

@@ -74,7 +74,7 @@ func trig(reason string, types Decision) Decision {
 
 func ign(reason string) Decision { return Decision{Reason: reason} }
 
-// TestDecide covers every row of DOMAIN.md's trigger and non-trigger lists
+// TestDecide covers every row of docs/DOMAIN.md's trigger and non-trigger lists
 // under all eight combinations of the three tenant switches.
 func TestDecide(t *testing.T) {
 	tests := []struct {

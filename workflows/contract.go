@@ -6,9 +6,6 @@
 package workflows
 
 import (
-	"time"
-
-	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/internal/migration"
 )
 
@@ -65,16 +62,9 @@ type Input struct {
 	// nothing; CorrelationID names its record (created by the caller).
 	DryRun        bool   `json:"dryRun,omitempty"`
 	CorrelationID string `json:"correlationId,omitempty"`
-	// Resume carries a run in progress over a continue-as-new; callers leave it empty.
+	// Resume carries a run in progress over a continue-as-new; callers leave
+	// it empty. Its type is the workflow's own (migration.go), not a contract.
 	Resume *RunState `json:"resume,omitempty"`
-}
-
-// RunState is a run in progress, as carried over a continue-as-new.
-type RunState struct {
-	Plan     activities.RunPlan `json:"plan"`
-	Cursor   string             `json:"cursor"`
-	Deadline time.Time          `json:"deadline,omitzero"`
-	Status   Status             `json:"status"`
 }
 
 // Cancel asks the user's running migration to stop.

@@ -45,6 +45,15 @@ const (
 	versionRetryFailed = "retry-failed"
 )
 
+// RunState is a run in progress, as carried over a continue-as-new. It is
+// internal to the workflow: upstream callers never set Input.Resume.
+type RunState struct {
+	Plan     activities.RunPlan `json:"plan"`
+	Cursor   string             `json:"cursor"`
+	Deadline time.Time          `json:"deadline,omitzero"`
+	Status   Status             `json:"status"`
+}
+
 // execution is the workflow's state.
 type execution struct {
 	in       Input

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"unicode/utf8"
+
+	"github.com/openmms/mms/internal/meetingblock/ical"
 )
 
 // Errors returned by Find; their text is the "not replaced" reason Replace reports.
@@ -71,11 +73,8 @@ func Find(body string, f Format) (Block, error) {
 		}
 		return findText(body)
 	case FormatICal:
-		cal, err := parseICal(body)
-		if err != nil {
-			return Block{}, err
-		}
-		return cal.block, nil
+		_, b, err := readICal(ical.Parse(body))
+		return b, err
 	}
 	return Block{}, fmt.Errorf("unknown format %q", f)
 }

@@ -1,153 +1,122 @@
 package meetingblock
 
 import (
+	"slices"
 	"sort"
-	"strings"
 	"unicode/utf8"
 
+	"github.com/openmms/mms/internal/meetingblock/ical"
 	"github.com/openmms/mms/internal/migration"
 )
 
-// icalProp is a DESCRIPTION or X-ALT-DESC property of a VEVENT: where it is
-// in the raw text, and its value unfolded and unescaped, with a map from
-// value offsets back to raw offsets so that a block found in the value can be
-// spliced into the raw text without touching anything else.
-type icalProp struct {
-	start, end int    // raw content line, without its final line break
-	nl         string // the line break this content line uses ("\r\n" or "\n")
-	value      string
-	segs       []seg
-}
+// The block of an iCalendar event lives in two properties: DESCRIPTION
+// (text) and Outlook's X-ALT-DESC (HTML). Both are read and written through
+// package ical, the one line-preserving editor, by Replace (FormatICal, `mms
+// preview --format ical`) and by SetICalBody (the CalDAV back end) alike.
 
-// seg says that value offset l is raw offset r; offsets after it map
-// linearly until the next seg (a fold or an escape changes the distance).
-type seg struct{ l, r int }
-
-// raw maps a value offset to a raw offset.
-func (p *icalProp) raw(l int) int {
-	i := sort.Search(len(p.segs), func(i int) bool { return p.segs[i].l > l }) - 1
-	s := p.segs[i]
-	return s.r + l - s.l
-}
-
+// icalEvent is one VEVENT's DESCRIPTION and HTML X-ALT-DESC, decoded, and
+// the block of each.
 type icalEvent struct {
-	desc, alt       *icalProp
-	descBlk, altBlk Block // offsets into the property values
+	desc, alt       *ical.TextValue // the first of each
+	altLine         int
+	descBlk, altBlk Block // offsets into the values
+	errD, errA      error
 	altCharset      string
 	found           bool
 	merged          Block // offsets into the raw text
 }
 
-type icalDoc struct {
-	body   string
-	events []*icalEvent
-	block  Block
-}
-
-// parseICal reads the VEVENTs of an iCalendar text and finds the block of
-// each one's DESCRIPTION and HTML alternative.
-func parseICal(body string) (*icalDoc, error) {
-	doc := &icalDoc{body: body}
-	var stack []string
-	var ev *icalEvent
-	for pos := 0; pos < len(body); {
-		start, end, next := pos, len(body), len(body)
-		for p := pos; ; {
-			i := strings.IndexByte(body[p:], '\n')
-			if i < 0 {
-				break
-			}
-			if n := p + i + 1; n < len(body) && (body[n] == ' ' || body[n] == '\t') {
-				p = n
-				continue
-			}
-			end, next = p+i, p+i+1
-			if end > start && body[end-1] == '\r' {
-				end--
-			}
-			break
-		}
-		pos = next
-		if end == start {
-			continue
-		}
-		switch lower(body[start]) {
-		case 'b', 'e', 'd', 'x':
+// readEvent decodes e's DESCRIPTION and HTML X-ALT-DESC and finds their
+// blocks. err is the first reason in line order not to trust them as a
+// whole: a value that is not UTF-8, a second DESCRIPTION or X-ALT-DESC.
+func readEvent(d *ical.Doc, e *ical.Event) (ev *icalEvent, err error) {
+	ev = &icalEvent{altLine: -1}
+	alts := d.AltHTML(e)
+	for _, i := range e.Props {
+		l := d.Lines[i]
+		slot, bad := &ev.desc, &ev.errD
+		switch {
+		case l.Name == "DESCRIPTION":
+		case len(alts) > 0 && i == alts[0]:
+			slot, bad = &ev.alt, &ev.errA
+			ev.altLine = i
+		case slices.Contains(alts, i):
+			slot, bad = &ev.alt, &ev.errA
 		default:
 			continue
 		}
-		name, params, vstart := splitContentLine(body, start, end)
-		switch name {
-		case "BEGIN":
-			v := strings.ToUpper(strings.TrimSpace(unfold(body[vstart:end])))
-			stack = append(stack, v)
-			if v == "VEVENT" {
-				ev = &icalEvent{}
-				doc.events = append(doc.events, ev)
+		t := d.Decode(i)
+		switch {
+		case !utf8.ValidString(t.Value):
+			if *slot == nil {
+				*bad = ErrInvalidUTF8
 			}
-		case "END":
-			v := strings.ToUpper(strings.TrimSpace(unfold(body[vstart:end])))
-			for len(stack) > 0 {
-				top := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				if top == v {
-					break
-				}
-			}
-			if v == "VEVENT" {
-				ev = nil
-			}
-		case "DESCRIPTION", "X-ALT-DESC":
-			if ev == nil || len(stack) == 0 || stack[len(stack)-1] != "VEVENT" {
-				continue // e.g. a VALARM's DESCRIPTION
-			}
-			if name == "X-ALT-DESC" && !containsFold(strings.ReplaceAll(params, `"`, ""), "fmttype=text/html") {
-				continue
-			}
-			p := decodeProp(body, start, vstart, end)
-			if !utf8.ValidString(p.value) {
-				return nil, ErrInvalidUTF8
-			}
-			slot := &ev.desc
-			if name == "X-ALT-DESC" {
-				slot = &ev.alt
-			}
-			if *slot != nil {
-				return nil, ErrMultipleBlocks
-			}
-			*slot = p
+			err = firstErr(err, ErrInvalidUTF8)
+		case *slot != nil:
+			err = firstErr(err, ErrMultipleBlocks)
+		}
+		if *slot == nil {
+			*slot = t
 		}
 	}
+	if ev.desc != nil && ev.errD == nil {
+		ev.descBlk, ev.errD = findText(ev.desc.Value)
+	}
+	if ev.alt != nil && ev.errA == nil {
+		var h *htmlDoc
+		ev.altBlk, h, ev.errA = findHTML(ev.alt.Value)
+		ev.altCharset = h.charset
+	}
+	return ev, err
+}
+
+func firstErr(err, e error) error {
+	if err != nil {
+		return err
+	}
+	return e
+}
+
+// readICal reads every VEVENT of an iCalendar text and the block of the
+// whole text: the first event's, with the spans of all.
+func readICal(d *ical.Doc) ([]*icalEvent, Block, error) {
+	var evs []*icalEvent
+	for _, e := range d.Events() {
+		ev, err := readEvent(d, e)
+		if err != nil {
+			return nil, Block{}, err
+		}
+		evs = append(evs, ev)
+	}
+	var blk Block
 	var spans []Span
-	for _, ev := range doc.events {
-		if err := ev.find(); err != nil {
-			return nil, err
+	for _, ev := range evs {
+		if err := ev.merge(); err != nil {
+			return nil, Block{}, err
 		}
 		if !ev.found {
 			continue
 		}
-		if doc.block.Kind == "" {
-			doc.block = ev.merged
+		if blk.Kind == "" {
+			blk = ev.merged
 		}
 		spans = append(spans, ev.merged.Spans...)
 	}
-	if doc.block.Kind == "" {
-		return nil, ErrNoBlock
+	if blk.Kind == "" {
+		return nil, Block{}, ErrNoBlock
 	}
-	doc.block.Spans = spans
-	return doc, nil
+	blk.Spans = spans
+	return evs, blk, nil
 }
 
-// find finds the blocks of one VEVENT and checks that they agree.
-func (ev *icalEvent) find() error {
-	var errD, errA error = ErrNoBlock, ErrNoBlock
-	if ev.desc != nil {
-		ev.descBlk, errD = findText(ev.desc.value)
+// merge checks that the blocks of one VEVENT agree and merges them.
+func (ev *icalEvent) merge() error {
+	errD, errA := ev.errD, ev.errA
+	if ev.desc == nil {
+		errD = ErrNoBlock
 	}
-	if ev.alt != nil {
-		var d *htmlDoc
-		ev.altBlk, d, errA = findHTML(ev.alt.value)
-		ev.altCharset = d.charset
+	if ev.alt == nil {
+		errA = ErrNoBlock
 	}
 	for _, err := range []error{errD, errA} {
 		if err != nil && err != ErrNoBlock {
@@ -165,13 +134,13 @@ func (ev *icalEvent) find() error {
 	var m Block
 	if hasA {
 		m = ev.altBlk
-		a := Span{ev.alt.raw(m.Start), ev.alt.raw(m.End)}
+		a := Span{ev.alt.Raw(m.Start), ev.alt.Raw(m.End)}
 		m.Spans = []Span{a}
 		m.Start, m.End = a.Start, a.End
 	}
 	if hasD {
 		d := ev.descBlk
-		s := Span{ev.desc.raw(d.Start), ev.desc.raw(d.End)}
+		s := Span{ev.desc.Raw(d.Start), ev.desc.Raw(d.End)}
 		if !hasA {
 			m = d
 			m.Spans = nil
@@ -207,182 +176,35 @@ func (b *Block) mergeFrom(o Block) {
 	b.ThirdParty = b.ThirdParty || o.ThirdParty
 }
 
-// splitContentLine returns the upper-case property name, the parameters and
-// the raw offset of the value of the content line [start, end).
-func splitContentLine(body string, start, end int) (name, params string, vstart int) {
-	var nb strings.Builder
-	inName, quoted := true, false
-	pstart := -1
-	for i := start; i < end; i++ {
-		if n := foldAt(body, i); n > 0 {
-			i += n - 1
-			continue
-		}
-		c := body[i]
-		switch {
-		case c == '"':
-			quoted = !quoted
-		case c == ':' && !quoted:
-			if pstart >= 0 {
-				params = unfold(body[pstart:i])
-			}
-			return strings.ToUpper(nb.String()), params, i + 1
-		case c == ';' && inName:
-			inName, pstart = false, i+1
-		}
-		if inName {
-			if nb.Len() > 64 {
-				return "", "", end
-			}
-			nb.WriteByte(c)
-		}
+// renderInto puts the block rendered for c and kind in place of block b of
+// the value t, unless it is that block already, and says whether it did.
+func renderInto(ed *ical.Edit, t *ical.TextValue, b Block, c coords, p Profile, kind Kind, f Format) bool {
+	nl := "\n" // escaped TEXT has only LF line breaks
+	if f == FormatHTML {
+		nl = newline(t.Value, b.Start, b.End)
 	}
-	return "", "", end
-}
-
-// foldAt returns the length of the line fold (CRLF or LF followed by a space
-// or tab) at s[i], or 0.
-func foldAt(s string, i int) int {
-	switch {
-	case s[i] == '\r' && i+2 < len(s) && s[i+1] == '\n' && (s[i+2] == ' ' || s[i+2] == '\t'):
-		return 3
-	case s[i] == '\n' && i+1 < len(s) && (s[i+1] == ' ' || s[i+1] == '\t'):
-		return 2
+	nb := render(c, p, kind, f, nl)
+	if t.Value[b.Start:b.End] == nb {
+		return false
 	}
-	return 0
-}
-
-func unfold(s string) string {
-	if strings.IndexByte(s, '\n') < 0 {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if n := foldAt(s, i); n > 0 {
-			i += n - 1
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// decodeProp unfolds and unescapes (RFC 5545 TEXT) the value [vstart, end).
-func decodeProp(body string, start, vstart, end int) *icalProp {
-	p := &icalProp{start: start, end: end, nl: "\r\n", segs: []seg{{0, vstart}}}
-	if end < len(body) && body[end] == '\n' {
-		p.nl = "\n"
-	}
-	var b strings.Builder
-	b.Grow(end - vstart)
-	for i := vstart; i < end; {
-		if n := foldAt(body, i); n > 0 {
-			i += n
-			p.segs = append(p.segs, seg{b.Len(), i})
-			continue
-		}
-		if body[i] == '\\' {
-			j := i + 1
-			for j < end && foldAt(body, j) > 0 {
-				j += foldAt(body, j)
-			}
-			var c byte
-			if j < end {
-				switch body[j] {
-				case 'n', 'N':
-					c = '\n'
-				case '\\', ';', ',':
-					c = body[j]
-				}
-			}
-			if c != 0 {
-				p.segs = append(p.segs, seg{b.Len(), i})
-				b.WriteByte(c)
-				p.segs = append(p.segs, seg{b.Len(), j + 1})
-				i = j + 1
-				continue
-			}
-		}
-		b.WriteByte(body[i])
-		i++
-	}
-	p.value = b.String()
-	return p
-}
-
-// maxLine is RFC 5545's limit for a content line, line break excluded.
-const maxLine = 75
-
-// writeValue writes s as an escaped, folded TEXT value that starts at
-// column col of a content line, and returns the column after it.
-func writeValue(out *strings.Builder, s string, col int, nl string) int {
-	var unit [4]byte
-	for i := 0; i < len(s); {
-		var u []byte
-		switch c := s[i]; c {
-		case '\\', ';', ',':
-			unit[0], unit[1] = '\\', c
-			u = unit[:2]
-			i++
-		case '\n':
-			unit[0], unit[1] = '\\', 'n'
-			u = unit[:2]
-			i++
-		case '\r':
-			i++
-			continue
-		default:
-			_, n := utf8.DecodeRuneInString(s[i:])
-			u = unit[:copy(unit[:], s[i:i+n])]
-			i += n
-		}
-		if col+len(u) > maxLine {
-			out.WriteString(nl)
-			out.WriteByte(' ')
-			col = 1
-		}
-		out.Write(u)
-		col += len(u)
-	}
-	return col
-}
-
-// splice writes body[from:rs] then the new value text in place of [rs,re),
-// folding it, and returns re.
-func (p *icalProp) splice(out *strings.Builder, body string, from, rs, re int, text string) int {
-	out.WriteString(body[from:rs])
-	col := rs - (strings.LastIndexByte(body[:rs], '\n') + 1)
-	col = writeValue(out, text, col, p.nl)
-	// The rest of the raw line keeps its bytes; it moves to a continuation
-	// line if it no longer fits.
-	tail := strings.IndexAny(body[re:], "\r\n")
-	if tail < 0 {
-		tail = len(body) - re
-	}
-	if tail > 0 && col+tail > maxLine {
-		out.WriteString(p.nl)
-		out.WriteByte(' ')
-	}
-	return re
+	ed.Splice(t, b.Start, b.End, nb)
+	return true
 }
 
 // replaceICal rewrites the DESCRIPTION and X-ALT-DESC blocks of every VEVENT
 // that has one, keeping every other byte of the iCalendar text.
 func replaceICal(body string, p Profile, t migration.Target) Result {
 	res := Result{Outcome: NotReplaced, Body: body}
-	doc, err := parseICal(body)
+	d := ical.Parse(body)
+	evs, blk, err := readICal(d)
 	if err != nil {
 		res.Reason = err.Error()
 		return res
 	}
-	res.Old = doc.block
-	type edit struct {
-		prop *icalProp
-		span Span // in the property value
-		text string
-	}
-	var edits []edit
-	for _, ev := range doc.events {
+	res.Old = blk
+	ed := d.Edit()
+	changed := false
+	for _, ev := range evs {
 		if !ev.found {
 			continue
 		}
@@ -401,34 +223,107 @@ func replaceICal(body string, p Profile, t migration.Target) Result {
 			return res
 		}
 		if ev.desc != nil {
-			b := ev.descBlk
-			// Escaped TEXT has only LF line breaks.
-			nb := render(c, p, kind, FormatText, "\n")
-			if ev.desc.value[b.Start:b.End] != nb {
-				edits = append(edits, edit{ev.desc, Span{b.Start, b.End}, nb})
-			}
+			changed = renderInto(ed, ev.desc, ev.descBlk, c, p, kind, FormatText) || changed
 		}
 		if ev.alt != nil {
-			b := ev.altBlk
-			nb := render(c, p, kind, FormatHTML, newline(ev.alt.value, b.Start, b.End))
-			if ev.alt.value[b.Start:b.End] != nb {
-				edits = append(edits, edit{ev.alt, Span{b.Start, b.End}, nb})
-			}
+			changed = renderInto(ed, ev.alt, ev.altBlk, c, p, kind, FormatHTML) || changed
 		}
 	}
-	if len(edits) == 0 {
+	if !changed {
 		res.Outcome = UpToDate
 		return res
 	}
-	sort.Slice(edits, func(i, j int) bool { return edits[i].prop.start < edits[j].prop.start })
-	var out strings.Builder
-	out.Grow(len(body) + 8192)
-	from := 0
-	for _, e := range edits {
-		from = e.prop.splice(&out, body, from, e.prop.raw(e.span.Start), e.prop.raw(e.span.End), e.text)
-	}
-	out.WriteString(body[from:])
 	res.Outcome = Replaced
-	res.Body = out.String()
+	res.Body = ed.Apply()
 	return res
+}
+
+// ICalBody says what SetICalBody did.
+type ICalBody struct {
+	// Format is the representation the body went into whole: FormatHTML
+	// (X-ALT-DESC) or FormatText (DESCRIPTION).
+	Format Format
+	// Old is the block of the event's previous body in that representation,
+	// as the event was read; New is the block of the new body.
+	Old, New       Block
+	OldErr, NewErr error
+	// TextDone is false when an HTML body could not be carried over into
+	// DESCRIPTION by its block alone: the caller writes DESCRIPTION whole.
+	TextDone bool
+}
+
+// SetICalBody makes body the body of the VEVENT e, for a back end that
+// stores iCalendar (CalDAV). An HTML body (or any body of an event that
+// has an HTML X-ALT-DESC) becomes X-ALT-DESC, and DESCRIPTION gets the
+// block of the new body in place of its own, everything around it kept, so
+// that text-only clients show the same meeting; a text body becomes
+// DESCRIPTION. The event is read once, and body is searched once.
+func SetICalBody(ed *ical.Edit, e *ical.Event, body string, html bool) ICalBody {
+	d := ed.Doc()
+	ev, _ := readEvent(d, e) // a second DESCRIPTION is deleted below, not a reason to refuse
+	r := ICalBody{Format: FormatText, Old: ev.descBlk, OldErr: ev.errD}
+	if ev.desc == nil {
+		r.OldErr = ErrNoBlock
+	}
+	if ev.alt != nil || html {
+		r.Format, r.Old, r.OldErr = FormatHTML, ev.altBlk, ev.errA
+		if ev.alt == nil {
+			r.OldErr = ErrNoBlock
+		}
+	}
+	r.New, r.NewErr = Find(body, r.Format)
+	if r.Format == FormatText {
+		ed.Set(e, "DESCRIPTION", nil, ical.Escape(body))
+		return r
+	}
+	if ev.alt != nil {
+		ed.SetLine(ev.altLine, d.Lines[ev.altLine].Params, ical.Escape(body))
+	} else {
+		ed.Add(e, ical.PropAltDesc, ";FMTTYPE=text/html", ical.Escape(body))
+	}
+	r.TextDone = ev.carryText(ed, e, r.New, r.NewErr)
+	return r
+}
+
+// carryText replaces the block of DESCRIPTION by nb rendered as text, as
+// Replace would with a profile made from nb, and says whether it could.
+func (ev *icalEvent) carryText(ed *ical.Edit, e *ical.Event, nb Block, err error) bool {
+	if err != nil || ev.desc == nil || ev.desc.Value == "" || ev.errD != nil || len(ev.desc.Value) > MaxBodySize {
+		return false
+	}
+	p := profileFrom(nb)
+	if p.Validate() != nil {
+		return false
+	}
+	t := migration.TargetCurrent
+	if nb.Kind == KindTeams {
+		t = migration.TargetTeams
+	}
+	c, kind, reason := plan(ev.descBlk, p, t)
+	if reason != "" {
+		return false
+	}
+	renderInto(ed, ev.desc, ev.descBlk, c, p, kind, FormatText)
+	ed.DelOthers(e, "DESCRIPTION", ev.desc.Line())
+	return true
+}
+
+// profileFrom turns a block found in one representation of a body into a
+// profile rendering the same block in another.
+func profileFrom(b Block) Profile {
+	p := Profile{
+		MeetingType:       string(b.Kind),
+		JoinURL:           b.JoinURL,
+		ConferenceID:      b.ConferenceID,
+		MeetingID:         b.MeetingID,
+		Passcode:          b.Passcode,
+		MeetingOptionsURL: b.MeetingOptionsURL,
+		Provider:          ProviderNone,
+	}
+	if len(b.TollNumbers) > 0 {
+		p.Provider = ProviderMicrosoft
+		p.TollNumber = b.TollNumbers[0]
+		p.TollFreeNumbers = b.TollNumbers[1:]
+	}
+	return p
 }

@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/openmms/mms/internal/calendar"
+	icaledit "github.com/openmms/mms/internal/meetingblock/ical"
 )
 
 // Backend is the CalDAV calendar back end.
@@ -309,12 +310,12 @@ type resource struct {
 // read is left out (it cannot be placed in the window) rather than failing
 // the whole listing.
 func (p *principal) meetingsOf(r resource, mailbox string) []calendar.Meeting {
-	d := parseICS(r.data)
-	evs := d.events()
-	hasMaster := slices.ContainsFunc(evs, func(e *icsEvent) bool { return e.rid == "" })
+	d := icaledit.Parse(r.data)
+	evs := d.Events()
+	hasMaster := slices.ContainsFunc(evs, func(e *icaledit.Event) bool { return e.RID == "" })
 	var out []calendar.Meeting
 	for _, e := range evs {
-		if m, err := d.meeting(e, r.href, r.etag, p.addrs, hasMaster, mailbox); err == nil {
+		if m, err := meeting(d, e, r.href, r.etag, p.addrs, hasMaster, mailbox); err == nil {
 			out = append(out, m)
 		}
 	}
@@ -448,7 +449,7 @@ func (p *principal) resourceOf(id string) (string, string, error) {
 }
 
 // read GETs a resource and finds the VEVENT.
-func (p *principal) read(ctx context.Context, id string) (resource, *icsDoc, *icsEvent, error) {
+func (p *principal) read(ctx context.Context, id string) (resource, *icaledit.Doc, *icaledit.Event, error) {
 	abs, rid, err := p.resourceOf(id)
 	if err != nil {
 		return resource{}, nil, nil, err
@@ -460,8 +461,8 @@ func (p *principal) read(ctx context.Context, id string) (resource, *icsDoc, *ic
 	if etag == "" {
 		return resource{}, nil, nil, fmt.Errorf("caldav: GET %s: the server sent no ETag", abs)
 	}
-	d := parseICS(data)
-	e := d.event(rid)
+	d := icaledit.Parse(data)
+	e := d.Event(rid)
 	if e == nil {
 		return resource{}, nil, nil, fmt.Errorf("caldav: meeting %q: no such VEVENT: %w", id, calendar.ErrNotFound)
 	}
@@ -478,8 +479,8 @@ func (b *Backend) GetMeeting(ctx context.Context, tenantID, mailbox, id string) 
 	if err != nil {
 		return calendar.Meeting{}, err
 	}
-	hasMaster := d.event("") != nil
-	return d.meeting(e, pathOf(r.href), r.etag, p.addrs, hasMaster, mailbox)
+	hasMaster := d.Event("") != nil
+	return meeting(d, e, pathOf(r.href), r.etag, p.addrs, hasMaster, mailbox)
 }
 
 // EnsureTeamsMeeting implements calendar.Backend: a CalDAV server cannot

@@ -15,6 +15,7 @@ import (
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/meetingblock"
+	icaledit "github.com/openmms/mms/internal/meetingblock/ical"
 	"github.com/openmms/mms/internal/migration"
 )
 
@@ -197,9 +198,9 @@ func TestUpdateMasterIMIP(t *testing.T) {
 	// The exception in the same resource is untouched.
 	rid := byID(t, w.list(t, 100), w.series).ID // listed again: same ID
 	assert.Equal(t, w.series, rid)
-	for _, e := range parseICS(before).events() {
-		if e.rid != "" {
-			assert.Equal(t, eventLines(t, before, e.rid), eventLines(t, after, e.rid))
+	for _, e := range icaledit.Parse(before).Events() {
+		if e.RID != "" {
+			assert.Equal(t, eventLines(t, before, e.RID), eventLines(t, after, e.RID))
 		}
 	}
 
@@ -208,7 +209,7 @@ func TestUpdateMasterIMIP(t *testing.T) {
 	assert.Equal(t, newBody, got.Body, "X-ALT-DESC is the new body")
 	assert.Equal(t, res.ETag, got.ETag)
 	assert.Equal(t, "run-1/"+master.ID, got.UpdateKey)
-	desc := unescapeText(value(a, "DESCRIPTION")[0])
+	desc := icaledit.Unescape(value(a, "DESCRIPTION")[0])
 	assert.Contains(t, desc, "987 654 321", "text DESCRIPTION follows the HTML")
 	assert.NotContains(t, desc, "123 456 789")
 	assert.True(t, strings.HasPrefix(desc, "Agenda: quarterly numbers\n"), "text outside the block kept: %q", desc)
@@ -372,7 +373,7 @@ func TestServerModeForceSend(t *testing.T) {
 		}
 		assert.Equal(t, "REQUEST", parseParams(l.Params).Get("SCHEDULE-FORCE-SEND"), l.Params)
 		assert.Equal(t, without(eventLines(t, before, ""), func(n string) bool { return n != "ATTENDEE" })[i-attendeeOffset(a)].Params,
-			removeParam(l.Params, "SCHEDULE-FORCE-SEND"), "other parameters kept")
+			icaledit.RemoveParam(l.Params, "SCHEDULE-FORCE-SEND"), "other parameters kept")
 	}
 	assert.Empty(t, w.mail.Messages(), "the server notifies, not mms")
 	// Replay: nothing written.
@@ -443,7 +444,7 @@ func TestWriteThroughput(t *testing.T) {
 					"DTSTART:"+icalUTCTime(w.now.Add(time.Duration(i+1)*time.Hour)), "DURATION:PT1H",
 					"ORGANIZER:mailto:alice@example.com", "ATTENDEE:mailto:bob@example.com",
 					"X-MICROSOFT-SKYPETEAMSMEETINGURL:"+oldJoin,
-					"DESCRIPTION:"+escapeText(textBody(t, "load", oldProfile, meetingblock.KindTeams)), "END:VEVENT", "END:VCALENDAR")))
+					"DESCRIPTION:"+icaledit.Escape(textBody(t, "load", oldProfile, meetingblock.KindTeams)), "END:VEVENT", "END:VCALENDAR")))
 			}
 			start := time.Now()
 			for i, id := range ids {

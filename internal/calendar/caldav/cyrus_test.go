@@ -22,6 +22,7 @@ import (
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/meetingblock"
+	icaledit "github.com/openmms/mms/internal/meetingblock/ical"
 )
 
 // delivered is one iMIP message OpenSMTPD put into the maildir.
@@ -199,8 +200,8 @@ func createCyrusEvent(t *testing.T, cal string, now time.Time) string {
 		"ATTENDEE;CN=Bob Remote;RSVP=TRUE:mailto:bob@example.net",
 		"ATTENDEE;CN=Carol Remote;RSVP=TRUE:mailto:carol@example.net",
 		"X-MICROSOFT-SKYPETEAMSMEETINGURL:"+oldJoin,
-		"DESCRIPTION:"+escapeText(textBody(t, "cyrus "+nonASCII, oldProfile, meetingblock.KindTeams)),
-		"X-ALT-DESC;FMTTYPE=text/html:"+escapeText(htmlBody(t, "cyrus "+nonASCII, oldProfile)),
+		"DESCRIPTION:"+icaledit.Escape(textBody(t, "cyrus "+nonASCII, oldProfile, meetingblock.KindTeams)),
+		"X-ALT-DESC;FMTTYPE=text/html:"+icaledit.Escape(htmlBody(t, "cyrus "+nonASCII, oldProfile)),
 		"END:VEVENT", "END:VCALENDAR")
 	req, err := http.NewRequest(http.MethodPut, href, strings.NewReader(body))
 	require.NoError(t, err)

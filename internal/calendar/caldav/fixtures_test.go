@@ -20,6 +20,7 @@ import (
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/caldav/caldavtest"
 	"github.com/openmms/mms/internal/meetingblock"
+	icaledit "github.com/openmms/mms/internal/meetingblock/ical"
 	"github.com/openmms/mms/internal/migration"
 )
 
@@ -53,7 +54,7 @@ func render(t *testing.T, p meetingblock.Profile, k meetingblock.Kind, f meeting
 func ics(lines ...string) string {
 	var b strings.Builder
 	for _, l := range lines {
-		b.WriteString(fold(l, "\r\n"))
+		b.WriteString(icaledit.Fold(l, "\r\n"))
 	}
 	return b.String()
 }
@@ -145,8 +146,8 @@ func newWorld(t *testing.T, mode string) *world {
 	}
 	body := func(agenda string) []string {
 		return []string{
-			"DESCRIPTION:" + escapeText(textBody(t, agenda, oldProfile, meetingblock.KindTeams)),
-			"X-ALT-DESC;FMTTYPE=text/html:" + escapeText(htmlBody(t, agenda, oldProfile)),
+			"DESCRIPTION:" + icaledit.Escape(textBody(t, agenda, oldProfile, meetingblock.KindTeams)),
+			"X-ALT-DESC;FMTTYPE=text/html:" + icaledit.Escape(htmlBody(t, agenda, oldProfile)),
 		}
 	}
 	var lines []string
@@ -178,17 +179,17 @@ func newWorld(t *testing.T, mode string) *world {
 		return w.r.put(t, "alice", w.cal+uid+".ics", ics(l...))
 	}
 	w.single = single("single-1", day(3), "Ünïcödé review 日本", append(append(append([]string{},
-		attendees...), online...), "DESCRIPTION:"+escapeText(textBody(t, nonASCII, oldProfile, meetingblock.KindTeams)),
-		"X-ALT-DESC;FMTTYPE=text/html:"+escapeText(htmlBody(t, nonASCII, oldProfile)))...)
+		attendees...), online...), "DESCRIPTION:"+icaledit.Escape(textBody(t, nonASCII, oldProfile, meetingblock.KindTeams)),
+		"X-ALT-DESC;FMTTYPE=text/html:"+icaledit.Escape(htmlBody(t, nonASCII, oldProfile)))...)
 	w.foreign = single("foreign-1", day(4), "Bob's meeting",
 		"ORGANIZER;CN=Bob Builder:mailto:bob@example.com",
 		"ATTENDEE;CN=Alice Example:mailto:alice@example.com",
 		"X-MICROSOFT-SKYPETEAMSMEETINGURL:"+oldJoin,
-		"DESCRIPTION:"+escapeText(textBody(t, "bob's", oldProfile, meetingblock.KindTeams)))
+		"DESCRIPTION:"+icaledit.Escape(textBody(t, "bob's", oldProfile, meetingblock.KindTeams)))
 	w.past = single("past-1", day(-3), "Past meeting", attendees...)
 	w.sfb = single("sfb-1", day(5), "Skype meeting", append(append([]string{}, attendees[:3]...),
 		"X-MICROSOFT-ONLINEMEETINGCONFLINK:conf:sip:alice@example.com\\;gruu\\;opaque=app:conf:focus:id:ABCD1234",
-		"DESCRIPTION:"+escapeText(textBody(t, "skype", sfbProfile, meetingblock.KindSfB)))...)
+		"DESCRIPTION:"+icaledit.Escape(textBody(t, "skype", sfbProfile, meetingblock.KindSfB)))...)
 	return w
 }
 
@@ -237,26 +238,26 @@ type line struct{ Name, Params, Value string }
 
 func eventLines(t *testing.T, data, rid string) []line {
 	t.Helper()
-	d := parseICS(data)
-	e := d.event(rid)
+	d := icaledit.Parse(data)
+	e := d.Event(rid)
 	require.NotNil(t, e, "VEVENT %q", rid)
 	var out []line
 	var stack []string
-	for i := e.begin + 1; i < e.end; i++ {
-		l := d.lines[i]
-		switch l.name {
+	for i := e.Begin + 1; i < e.End; i++ {
+		l := d.Lines[i]
+		switch l.Name {
 		case "BEGIN":
-			stack = append(stack, strings.ToUpper(l.value))
+			stack = append(stack, strings.ToUpper(l.Value))
 			continue
 		case "END":
 			stack = stack[:len(stack)-1]
 			continue
 		}
-		name := l.name
+		name := l.Name
 		if len(stack) > 0 {
 			name = strings.Join(stack, "/") + "/" + name
 		}
-		out = append(out, line{name, l.params, l.value})
+		out = append(out, line{name, l.Params, l.Value})
 	}
 	return out
 }

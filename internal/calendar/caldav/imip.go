@@ -25,6 +25,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/openmms/mms/internal/calendar"
+	icaledit "github.com/openmms/mms/internal/meetingblock/ical"
 )
 
 // MessageID returns the Message-ID of the iMIP message of an update
@@ -41,26 +42,26 @@ func MessageID(key, attendee, domain string) string {
 // itip renders the iTIP REQUEST for the stored resource: METHOD:REQUEST,
 // the time zones, and the updated VEVENT (for a series master, the master
 // and its exceptions), as stored, without mms's bookkeeping of recipients.
-func itip(d *icsDoc, target *icsEvent) string {
+func itip(d *icaledit.Doc, target *icaledit.Event) string {
 	var b strings.Builder
 	depth, include := 0, true
-	for i, l := range d.lines {
-		raw := l.raw
+	for i, l := range d.Lines {
+		raw := l.Raw
 		if !strings.HasSuffix(raw, "\n") {
-			raw += d.nl
+			raw += d.NL
 		}
-		switch l.name {
+		switch l.Name {
 		case "BEGIN":
 			depth++
 			if depth == 2 {
-				comp := strings.ToUpper(strings.TrimSpace(l.value))
-				include = comp == "VTIMEZONE" || (comp == "VEVENT" && (target.rid == "" || i == target.begin))
+				comp := strings.ToUpper(strings.TrimSpace(l.Value))
+				include = comp == "VTIMEZONE" || (comp == "VEVENT" && (target.RID == "" || i == target.Begin))
 			}
 			if include {
 				b.WriteString(raw)
 			}
 			if depth == 1 {
-				b.WriteString("METHOD:REQUEST" + d.nl)
+				b.WriteString("METHOD:REQUEST" + d.NL)
 			}
 			continue
 		case "END":
@@ -73,7 +74,7 @@ func itip(d *icsDoc, target *icsEvent) string {
 			depth--
 			continue
 		}
-		if !include || (depth == 1 && l.name == "METHOD") || l.name == propNotified {
+		if !include || (depth == 1 && l.Name == "METHOD") || l.Name == propNotified {
 			continue
 		}
 		b.WriteString(raw)
@@ -95,8 +96,8 @@ func formatAddr(name, addr string) string {
 }
 
 // message builds one iMIP message (RFC 6047).
-func (b *Backend) message(p *principal, d *icsDoc, e *icsEvent, key string, to calendar.Attendee, body string) []byte {
-	c := d.component(e)
+func (b *Backend) message(p *principal, d *icaledit.Doc, e *icaledit.Event, key string, to calendar.Attendee, body string) []byte {
+	c := component(d, e)
 	orgAddr, orgName := p.cfg.SMTP.From, ""
 	if o := c.Props.Get(ical.PropOrganizer); o != nil && calAddr(o.Value) != "" {
 		orgAddr, orgName = calAddr(o.Value), o.Params.Get(ical.ParamCommonName)
@@ -130,7 +131,7 @@ func (b *Backend) message(p *principal, d *icsDoc, e *icsEvent, key string, to c
 // sendIMIP sends the REQUEST to each attendee in one SMTP session, one
 // transaction per attendee, and returns the addresses the server accepted.
 // A recipient the server refuses does not stop the others.
-func (b *Backend) sendIMIP(ctx context.Context, p *principal, d *icsDoc, e *icsEvent, key string, to []calendar.Attendee) (sent []string, err error) {
+func (b *Backend) sendIMIP(ctx context.Context, p *principal, d *icaledit.Doc, e *icaledit.Event, key string, to []calendar.Attendee) (sent []string, err error) {
 	if len(to) == 0 {
 		return nil, nil
 	}

@@ -1,6 +1,8 @@
 package caldav
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"maps"
 	"net/url"
 	"strconv"
@@ -13,14 +15,13 @@ import (
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/meetingblock"
-	"github.com/openmms/mms/internal/migration"
+	icaledit "github.com/openmms/mms/internal/meetingblock/ical"
 )
 
 // Properties mms reads and writes besides the standard ones.
 const (
 	propUpdateKey = "X-MMS-UPDATE-KEY"
 	propNotified  = "X-MMS-NOTIFIED"
-	propAltDesc   = "X-ALT-DESC"
 	propTeamsURL  = "X-MICROSOFT-SKYPETEAMSMEETINGURL"
 	propConfLink  = "X-MICROSOFT-ONLINEMEETINGCONFLINK"
 	propMeetInfo  = "X-MICROSOFT-ONLINEMEETINGINFORMATION"
@@ -146,29 +147,52 @@ func seriesEnd(c *ical.Component, dur time.Duration) time.Time {
 
 func textOf(c *ical.Component, name string) string {
 	if p := c.Props.Get(name); p != nil {
-		return unescapeText(p.Value)
+		return icaledit.Unescape(p.Value)
 	}
 	return ""
 }
 
 // altHTML returns the event's HTML alternative description line, or nil.
-func (d *icsDoc) altHTML(e *icsEvent) *contentLine {
-	for _, l := range d.all(e, propAltDesc) {
-		ft := parseParams(l.params).Get("FMTTYPE")
-		if ft == "" || strings.EqualFold(ft, "text/html") {
-			return l
-		}
+func altHTML(d *icaledit.Doc, e *icaledit.Event) *icaledit.Line {
+	if alts := d.AltHTML(e); len(alts) > 0 {
+		return d.Lines[alts[0]]
 	}
 	return nil
 }
 
+// component returns the event as a go-ical component (own properties only)
+// for typed access (dates, durations, recurrence sets); writing goes through
+// icaledit.Edit, which keeps the bytes of every line it does not change.
+func component(d *icaledit.Doc, e *icaledit.Event) *ical.Component {
+	c := ical.NewComponent(ical.CompEvent)
+	for _, i := range e.Props {
+		l := d.Lines[i]
+		c.Props.Add(&ical.Prop{Name: l.Name, Params: parseParams(l.Params), Value: l.Value})
+	}
+	return c
+}
+
+// parseParams reads raw parameter text into go-ical Params.
+func parseParams(s string) ical.Params { return ical.Params(icaledit.ParseParams(s)) }
+
+// hash digests the event's unfolded lines, so that a server refolding the
+// text does not change it.
+func hash(d *icaledit.Doc, e *icaledit.Event) string {
+	h := sha256.New()
+	for i := e.Begin; i <= e.End && i < len(d.Lines); i++ {
+		h.Write([]byte(d.Lines[i].Text()))
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
 // meeting converts one VEVENT of a resource.
-func (d *icsDoc) meeting(e *icsEvent, href, serverETag string, own owner, hasMaster bool, mailbox string) (calendar.Meeting, error) {
-	c := d.component(e)
+func meeting(d *icaledit.Doc, e *icaledit.Event, href, serverETag string, own owner, hasMaster bool, mailbox string) (calendar.Meeting, error) {
+	c := component(d, e)
 	m := calendar.Meeting{
-		ID:        meetingID(href, e.rid),
+		ID:        meetingID(href, e.RID),
 		Subject:   textOf(c, ical.PropSummary),
-		ETag:      eventETag(serverETag, d.hash(e)),
+		ETag:      eventETag(serverETag, hash(d, e)),
 		UpdateKey: textOf(c, propUpdateKey),
 		Kind:      calendar.KindSingle,
 		Attendees: []calendar.Attendee{},
@@ -179,7 +203,7 @@ func (d *icsDoc) meeting(e *icsEvent, href, serverETag string, own owner, hasMas
 	}
 	m.Start, m.End = m.Start.UTC(), m.End.UTC()
 	switch {
-	case e.rid != "":
+	case e.RID != "":
 		m.Kind = calendar.KindException
 		if hasMaster {
 			m.SeriesMasterID = href
@@ -199,17 +223,23 @@ func (d *icsDoc) meeting(e *icsEvent, href, serverETag string, own owner, hasMas
 	for _, p := range c.Props.Values(ical.PropAttendee) {
 		m.Attendees = append(m.Attendees, calendar.Attendee{Address: calAddr(p.Value), Name: p.Params.Get(ical.ParamCommonName)})
 	}
-	if l := d.altHTML(e); l != nil {
-		m.Body, m.BodyType = unescapeText(l.value), calendar.BodyHTML
+	if l := altHTML(d, e); l != nil {
+		m.Body, m.BodyType = icaledit.Unescape(l.Value), calendar.BodyHTML
 	} else {
 		m.Body, m.BodyType = textOf(c, ical.PropDescription), calendar.BodyText
 	}
-	m.OnlineMeeting = onlineMeeting(c, m.Body, m.BodyType)
+	f := meetingblock.FormatText
+	if m.BodyType == calendar.BodyHTML {
+		f = meetingblock.FormatHTML
+	}
+	blk, err := meetingblock.Find(m.Body, f)
+	m.OnlineMeeting = onlineMeeting(c, blk, err == nil)
 	return m, nil
 }
 
-// onlineMeeting reads the metadata an "add online meeting" button stamps.
-func onlineMeeting(c *ical.Component, body, bodyType string) *calendar.OnlineMeeting {
+// onlineMeeting reads the metadata an "add online meeting" button stamps,
+// completed from the block of the body when found.
+func onlineMeeting(c *ical.Component, blk meetingblock.Block, found bool) *calendar.OnlineMeeting {
 	teams := strings.TrimSpace(textOf(c, propTeamsURL))
 	conf := strings.TrimSpace(textOf(c, propConfLink))
 	info := textOf(c, propMeetInfo)
@@ -228,11 +258,7 @@ func onlineMeeting(c *ical.Component, body, bodyType string) *calendar.OnlineMee
 		om.JoinURL = confURL
 	}
 	om.Provider = providerOf(om.JoinURL, teams != "", conf != "")
-	f := meetingblock.FormatText
-	if bodyType == calendar.BodyHTML {
-		f = meetingblock.FormatHTML
-	}
-	if blk, err := meetingblock.Find(body, f); err == nil {
+	if found {
 		om.ConferenceID = blk.ConferenceID
 		if om.JoinURL == "" {
 			om.JoinURL = blk.JoinURL
@@ -270,48 +296,6 @@ func providerOf(join string, hasTeamsProp, hasConfLink bool) string {
 		return calendar.ProviderSkype
 	}
 	return calendar.ProviderThirdParty
-}
-
-// profileFrom turns a block found in one representation of the new body into
-// a profile rendering the same block in the other representation.
-func profileFrom(b meetingblock.Block) meetingblock.Profile {
-	p := meetingblock.Profile{
-		MeetingType:       string(b.Kind),
-		JoinURL:           b.JoinURL,
-		ConferenceID:      b.ConferenceID,
-		MeetingID:         b.MeetingID,
-		Passcode:          b.Passcode,
-		MeetingOptionsURL: b.MeetingOptionsURL,
-		Provider:          meetingblock.ProviderNone,
-	}
-	if len(b.TollNumbers) > 0 {
-		p.Provider = meetingblock.ProviderMicrosoft
-		p.TollNumber = b.TollNumbers[0]
-		p.TollFreeNumbers = b.TollNumbers[1:]
-	}
-	return p
-}
-
-// convert makes oldOther (the other representation of the previous body)
-// carry the block of newBody: only its block is replaced, so what lies
-// outside stays as it was. ok is false when the engine cannot do it.
-func convert(oldOther string, otherFormat meetingblock.Format, newBody string, newFormat meetingblock.Format) (string, bool) {
-	nb, err := meetingblock.Find(newBody, newFormat)
-	if err != nil || oldOther == "" {
-		return "", false
-	}
-	if _, err := meetingblock.Find(oldOther, otherFormat); err != nil {
-		return "", false
-	}
-	t := migration.TargetCurrent
-	if nb.Kind == meetingblock.KindTeams {
-		t = migration.TargetTeams
-	}
-	r := meetingblock.Replace(oldOther, otherFormat, profileFrom(nb), t)
-	if r.Outcome == meetingblock.NotReplaced {
-		return "", false
-	}
-	return r.Body, true
 }
 
 // htmlToText renders an HTML body as plain text: text content, line breaks

@@ -13,6 +13,7 @@ import (
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/meetingblock"
+	icaledit "github.com/openmms/mms/internal/meetingblock/ical"
 )
 
 // UpdateMeeting implements calendar.Backend.
@@ -61,33 +62,33 @@ func (b *Backend) UpdateMeeting(ctx context.Context, tenantID string, u calendar
 	if key == "" {
 		key = uuid.NewString()
 	}
-	if u.IdempotencyKey != "" && textOf(d.component(e), propUpdateKey) == key {
+	if u.IdempotencyKey != "" && textOf(component(d, e), propUpdateKey) == key {
 		// This change is stored already (a retry): finish its notifications.
-		return b.finish(ctx, p, r, e.rid, key)
+		return b.finish(ctx, p, r, e.RID, key)
 	}
-	if o := d.first(e, ical.PropOrganizer); o != nil && !p.addrs[calAddr(o.value)] {
+	if o := d.First(e, ical.PropOrganizer); o != nil && !p.addrs[calAddr(o.Value)] {
 		// Only the organizer's copy is migrated and sent out.
 		return calendar.UpdateResult{}, fmt.Errorf("caldav: meeting %q: %s organizes it, not %s",
-			u.MeetingID, calAddr(o.value), u.Mailbox)
+			u.MeetingID, calAddr(o.Value), u.Mailbox)
 	}
 	srvTag, digest := splitETag(u.ETag)
-	if srvTag != r.etag && (digest == "" || digest != d.hash(e)) {
+	if srvTag != r.etag && (digest == "" || digest != hash(d, e)) {
 		return calendar.UpdateResult{}, fmt.Errorf("caldav: meeting %q: etag %s, stored %s: %w",
-			u.MeetingID, u.ETag, eventETag(r.etag, d.hash(e)), calendar.ErrConflict)
+			u.MeetingID, u.ETag, eventETag(r.etag, hash(d, e)), calendar.ErrConflict)
 	}
 	text := p.apply(d, e, u, key, b.now())
 	etag, err := p.dav.put(ctx, r.href, r.etag, text)
 	if err != nil {
 		return calendar.UpdateResult{}, conflictOr(err, "meeting "+u.MeetingID)
 	}
-	return b.finish(ctx, p, resource{href: r.href, etag: etag, data: text}, e.rid, key)
+	return b.finish(ctx, p, resource{href: r.href, etag: etag, data: text}, e.RID, key)
 }
 
 // finish notifies the attendees of a stored update (iMIP mode) and returns
 // the result: the meeting's ETag and the number of attendees told.
 func (b *Backend) finish(ctx context.Context, p *principal, r resource, rid, key string) (calendar.UpdateResult, error) {
-	d := parseICS(r.data)
-	e := d.event(rid)
+	d := icaledit.Parse(r.data)
+	e := d.Event(rid)
 	if e == nil {
 		return calendar.UpdateResult{}, fmt.Errorf("caldav: %s#%s vanished: %w", r.href, rid, calendar.ErrNotFound)
 	}
@@ -96,8 +97,8 @@ func (b *Backend) finish(ctx context.Context, p *principal, r resource, rid, key
 	var sendErr error
 	if p.mode == NotifyIMIP {
 		done := map[string]bool{}
-		for _, l := range d.all(e, propNotified) {
-			done[calAddr(unescapeText(l.value))] = true
+		for _, l := range d.All(e, propNotified) {
+			done[calAddr(icaledit.Unescape(l.Value))] = true
 		}
 		var pending []calendar.Attendee
 		for _, a := range recips {
@@ -123,9 +124,9 @@ func (b *Backend) finish(ctx context.Context, p *principal, r resource, rid, key
 	if err != nil {
 		return res, err
 	}
-	d = parseICS(data)
-	if e = d.event(rid); e != nil {
-		res.ETag = eventETag(etag, d.hash(e))
+	d = icaledit.Parse(data)
+	if e = d.Event(rid); e != nil {
+		res.ETag = eventETag(etag, hash(d, e))
 	}
 	return res, nil
 }
@@ -142,25 +143,25 @@ func (p *principal) recordNotified(ctx context.Context, r resource, rid, key str
 			}
 			r.data, r.etag = data, etag
 		}
-		d := parseICS(r.data)
-		e := d.event(rid)
-		if e == nil || textOf(d.component(e), propUpdateKey) != key {
+		d := icaledit.Parse(r.data)
+		e := d.Event(rid)
+		if e == nil || textOf(component(d, e), propUpdateKey) != key {
 			return nil // superseded by a later update: nothing to record
 		}
 		have := map[string]bool{}
-		for _, l := range d.all(e, propNotified) {
-			have[calAddr(unescapeText(l.value))] = true
+		for _, l := range d.All(e, propNotified) {
+			have[calAddr(icaledit.Unescape(l.Value))] = true
 		}
-		ed := d.edit(e)
+		ed := d.Edit()
 		for _, a := range sent {
 			if !have[a] {
-				ed.add(propNotified, "", escapeText("mailto:"+a))
+				ed.Add(e, propNotified, "", icaledit.Escape("mailto:"+a))
 			}
 		}
-		if len(ed.insert) == 0 {
+		if !ed.Changed() {
 			return nil
 		}
-		_, err := p.dav.put(ctx, r.href, r.etag, ed.apply())
+		_, err := p.dav.put(ctx, r.href, r.etag, ed.Apply())
 		if err == nil {
 			return nil
 		}
@@ -173,8 +174,8 @@ func (p *principal) recordNotified(ctx context.Context, r resource, rid, key str
 
 // recipients returns the attendees to tell: all but the organizer and the
 // mailbox owner, and not those whose scheduling is disabled.
-func (p *principal) recipients(d *icsDoc, e *icsEvent) []calendar.Attendee {
-	c := d.component(e)
+func (p *principal) recipients(d *icaledit.Doc, e *icaledit.Event) []calendar.Attendee {
+	c := component(d, e)
 	org := ""
 	if o := c.Props.Get(ical.PropOrganizer); o != nil {
 		org = calAddr(o.Value)
@@ -198,113 +199,80 @@ func (p *principal) recipients(d *icsDoc, e *icsEvent) []calendar.Attendee {
 	return out
 }
 
-// apply edits the VEVENT and returns the new resource text.
-func (p *principal) apply(d *icsDoc, e *icsEvent, u calendar.Update, key string, now time.Time) string {
-	ed := d.edit(e)
-	c := d.component(e)
-	oldText := textOf(c, ical.PropDescription)
-	var oldHTML string
-	alt := d.altHTML(e)
-	if alt != nil {
-		oldHTML = unescapeText(alt.value)
-	}
+// apply edits the VEVENT and returns the new resource text. The body goes
+// through the block engine's iCalendar editor, which keeps DESCRIPTION and
+// X-ALT-DESC consistent and tells the old and new join links, so the event
+// and the new body are each read once.
+func (p *principal) apply(d *icaledit.Doc, e *icaledit.Event, u calendar.Update, key string, now time.Time) string {
+	ed := d.Edit()
+	c := component(d, e)
 
 	// Body: one body in, DESCRIPTION and X-ALT-DESC out, consistently.
-	var newText, newHTML string
-	format := meetingblock.FormatText
-	if alt != nil || looksHTML(u.Body) {
-		format = meetingblock.FormatHTML
-		newHTML = u.Body
-		var ok bool
-		if newText, ok = convert(oldText, meetingblock.FormatText, u.Body, meetingblock.FormatHTML); !ok {
-			newText = htmlToText(u.Body)
-		}
-		if alt != nil {
-			ed.setLine(d.lineIndex(alt), alt.params, escapeText(newHTML))
-		} else {
-			ed.add(propAltDesc, ";FMTTYPE=text/html", escapeText(newHTML))
-		}
-	} else {
-		newText = u.Body
+	body := meetingblock.SetICalBody(ed, e, u.Body, looksHTML(u.Body))
+	if !body.TextDone && body.Format == meetingblock.FormatHTML {
+		ed.Set(e, ical.PropDescription, nil, icaledit.Escape(htmlToText(u.Body)))
 	}
-	ed.set(ical.PropDescription, nil, escapeText(newText))
 
 	// Join link metadata.
-	oldBody := oldText
-	if format == meetingblock.FormatHTML {
-		oldBody = oldHTML
-	}
 	oldJoin, newJoin := "", ""
-	if blk, err := meetingblock.Find(oldBody, format); err == nil {
-		oldJoin = blk.JoinURL
+	if body.OldErr == nil {
+		oldJoin = body.Old.JoinURL
 	}
-	if blk, err := meetingblock.Find(u.Body, format); err == nil {
-		newJoin = blk.JoinURL
+	if body.NewErr == nil {
+		newJoin = body.New.JoinURL
 	}
 	if u.OnlineMeeting != nil && u.OnlineMeeting.JoinURL != "" {
 		newJoin = u.OnlineMeeting.JoinURL
 	}
 	if newJoin != "" && (u.OnlineMeeting != nil || newJoin != oldJoin) {
-		old := onlineMeeting(c, oldBody, map[meetingblock.Format]string{meetingblock.FormatHTML: calendar.BodyHTML,
-			meetingblock.FormatText: calendar.BodyText}[format])
+		old := onlineMeeting(c, body.Old, body.OldErr == nil)
 		teamsProp := c.Props.Get(propTeamsURL) != nil
 		if teamsProp || (u.OnlineMeeting != nil && u.OnlineMeeting.Provider == calendar.ProviderTeams) {
-			ed.set(propTeamsURL, nil, escapeText(newJoin))
+			ed.Set(e, propTeamsURL, nil, icaledit.Escape(newJoin))
 		}
 		replaced := false
-		var confs []int
-		for _, i := range e.props {
-			if d.lines[i].name == propConf {
-				confs = append(confs, i)
+		for _, i := range e.Props {
+			l := d.Lines[i]
+			if l.Name != propConf {
+				continue
 			}
-		}
-		for _, i := range confs {
-			v := strings.TrimSpace(d.lines[i].value)
+			v := strings.TrimSpace(l.Value)
 			if v == oldJoin || (old != nil && v == old.JoinURL) || isTeamsURL(v) || providerOf(v, true, false) == calendar.ProviderSkype {
-				ed.setLine(i, d.lines[i].params, newJoin)
+				ed.SetLine(i, l.Params, newJoin)
 				replaced = true
 			}
 		}
 		if !replaced {
-			ed.add(propConf, ";VALUE=URI;FEATURE=AUDIO,VIDEO", newJoin)
+			ed.Add(e, propConf, ";VALUE=URI;FEATURE=AUDIO,VIDEO", newJoin)
 		}
 	}
 
 	// SEQUENCE (stored + 1, written as a plain integer), stamps, key.
 	seq := 0
-	if l := d.first(e, ical.PropSequence); l != nil {
-		seq = atoi(l.value)
+	if l := d.First(e, ical.PropSequence); l != nil {
+		seq = atoi(l.Value)
 	}
-	ed.set(ical.PropSequence, nil, fmt.Sprint(seq+1))
+	ed.Set(e, ical.PropSequence, nil, fmt.Sprint(seq+1))
 	stamp := now.UTC().Format(icalUTC)
-	ed.set(ical.PropDateTimeStamp, nil, stamp)
-	ed.set(ical.PropLastModified, nil, stamp)
-	ed.set(propUpdateKey, ptr(""), escapeText(key))
-	ed.del(propNotified)
+	ed.Set(e, ical.PropDateTimeStamp, nil, stamp)
+	ed.Set(e, ical.PropLastModified, nil, stamp)
+	ed.Set(e, propUpdateKey, icaledit.Ptr(""), icaledit.Escape(key))
+	ed.Del(e, propNotified)
 
 	// Server scheduling: force the REQUEST for this insignificant change.
 	org := ""
 	if o := c.Props.Get(ical.PropOrganizer); o != nil {
 		org = calAddr(o.Value)
 	}
-	for _, i := range e.props {
-		l := d.lines[i]
-		if l.name != ical.PropAttendee || calAddr(l.value) == org || p.addrs[calAddr(l.value)] {
+	for _, i := range e.Props {
+		l := d.Lines[i]
+		if l.Name != ical.PropAttendee || calAddr(l.Value) == org || p.addrs[calAddr(l.Value)] {
 			continue
 		}
-		agent := parseParams(l.params).Get("SCHEDULE-AGENT")
+		agent := parseParams(l.Params).Get("SCHEDULE-AGENT")
 		if p.mode == NotifyServer && (agent == "" || strings.EqualFold(agent, "SERVER")) {
-			ed.setLine(i, removeParam(l.params, "SCHEDULE-FORCE-SEND")+";SCHEDULE-FORCE-SEND=REQUEST", l.value)
+			ed.SetLine(i, icaledit.RemoveParam(l.Params, "SCHEDULE-FORCE-SEND")+";SCHEDULE-FORCE-SEND=REQUEST", l.Value)
 		}
 	}
-	return ed.apply()
-}
-
-func (d *icsDoc) lineIndex(l *contentLine) int {
-	for i, x := range d.lines {
-		if x == l {
-			return i
-		}
-	}
-	return -1
+	return ed.Apply()
 }

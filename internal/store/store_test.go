@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -209,6 +210,11 @@ func TestDryRunStandsApart(t *testing.T) {
 	sum, _ := db.Summary(ctx, "t1", Filter{})
 	if latest.CorrelationID != real.CorrelationID || sum[StateSucceeded] != 0 || sum[StateInProgress] != 1 {
 		t.Fatalf("latest = %s, summary = %v: a dry run must not count as the user's state", latest.CorrelationID, sum)
+	}
+	counts, err := db.StateCounts(ctx)
+	if want := map[string]int{StatePending: 0, StateInProgress: 1, StateSucceeded: 0, StateFailed: 0}; err != nil ||
+		!maps.Equal(counts, want) {
+		t.Fatalf("state counts = %v, %v; want %v: a dry run is not counted", counts, err, want)
 	}
 }
 

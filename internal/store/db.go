@@ -135,10 +135,6 @@ func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, versionTable string) e
 // with OpenSQL.
 func (s *DB) DSN() string { return s.dsn }
 
-// SQL exposes the handle to packages that keep their own tables in this
-// database (the sandbox calendar back end).
-func (s *DB) SQL() *sql.DB { return s.sql }
-
 // Ping checks the database answers; used by /readyz.
 func (s *DB) Ping(ctx context.Context) error { return s.sql.PingContext(ctx) }
 

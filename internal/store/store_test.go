@@ -148,7 +148,7 @@ func TestTokensAreHashedAndScoped(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stored string
-	if err := db.SQL().QueryRow(`SELECT token_hash FROM api_tokens`).Scan(&stored); err != nil || stored == secret {
+	if err := db.sql.QueryRow(`SELECT token_hash FROM api_tokens`).Scan(&stored); err != nil || stored == secret {
 		t.Fatalf("token stored as %q (%v): must be a hash", stored, err)
 	}
 	tok, err := db.LookupToken(ctx, secret)

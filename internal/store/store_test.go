@@ -48,6 +48,16 @@ func TestOpenTwiceKeepsData(t *testing.T) {
 	}
 }
 
+// The sandbox's tables are the sandbox's (internal/calendar/sandbox): a new
+// database gets none from the store's migrations.
+func TestNewDatabaseHasNoSandboxTables(t *testing.T) {
+	db := open(t)
+	var n int
+	if err := db.sql.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'sandbox%'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d sandbox objects (%v) in a database the store created", n, err)
+	}
+}
+
 func TestOpenRejectsPostgresForNow(t *testing.T) {
 	if _, err := Open(context.Background(), "postgres://localhost/mms"); err == nil {
 		t.Fatal("want an error for a PostgreSQL DSN in this build")

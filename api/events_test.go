@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -156,19 +157,22 @@ func TestConcurrentEventsForOneUserLoseNothing(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
-	rows, err := db.SQL().QueryContext(ctx, `SELECT payload FROM events WHERE user_id = 'u@contoso.com' ORDER BY rowid`)
+	// Events are listed newest first by the time they were recorded. For
+	// one user that is the order they were applied in: an event is stamped
+	// after it read the profile the previous one committed (or it conflicts
+	// and is decided and stamped again), so oldest first replays them.
+	evs, err := db.Events(ctx, "contoso", "u@contoso.com", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
+	slices.Reverse(evs)
 	var want meetingblock.Profile
 	_ = json.Unmarshal([]byte(start), &want)
 	recorded := 0
-	for rows.Next() {
-		var payload string
+	for _, ev := range evs {
 		var e rules.Event
-		if err := rows.Scan(&payload); err != nil || json.Unmarshal([]byte(payload), &e) != nil {
-			t.Fatal(err, payload)
+		if err := json.Unmarshal(ev.Payload, &e); err != nil {
+			t.Fatal(err, string(ev.Payload))
 		}
 		if want, err = rules.Apply(want, e, ten.Settings); err != nil {
 			t.Fatal(err)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -88,19 +89,29 @@ func FuzzRequestBodies(f *testing.F) {
 // state is everything the fuzzed routes can change.
 func state(t *testing.T, db *store.DB) string {
 	t.Helper()
+	ctx := context.Background()
 	var b strings.Builder
-	rows, err := db.SQL().Query(`SELECT 'tenant', id, settings FROM tenants UNION ALL
-		SELECT 'user', id, profile FROM users UNION ALL SELECT 'events', COUNT(*), '' FROM events ORDER BY 1, 2`)
+	tenants, err := db.Tenants(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var kind, id, v string
-		if err := rows.Scan(&kind, &id, &v); err != nil {
+	events := 0
+	for _, ten := range tenants {
+		settings, _ := json.Marshal(ten.Settings)
+		fmt.Fprintf(&b, "tenant %s %s\n", ten.ID, settings)
+		users, err := db.Users(ctx, ten.ID)
+		if err != nil {
 			t.Fatal(err)
 		}
-		b.WriteString(kind + " " + id + " " + v + "\n")
+		for _, u := range users {
+			fmt.Fprintf(&b, "user %s %s\n", u.ID, u.Profile)
+		}
+		evs, err := db.Events(ctx, ten.ID, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events += len(evs)
 	}
+	fmt.Fprintf(&b, "events %d\n", events)
 	return b.String()
 }

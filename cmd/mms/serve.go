@@ -171,7 +171,7 @@ func apiCommand() *cobra.Command {
 			go retention.Run(ctx, p.db, keep, log)
 			// The API process reports the store's gauges (records by state,
 			// queue depth): one process per database is enough.
-			if err := telemetry.RegisterStoreGauges(p.tel.MeterProvider, p.db.SQL()); err != nil {
+			if err := telemetry.RegisterStoreGauges(p.tel.MeterProvider, p.db); err != nil {
 				return err
 			}
 			srv := &http.Server{Addr: addr, Handler: (&api.Server{DB: p.db, Temporal: p.temporal, Logger: log,

@@ -125,12 +125,21 @@ func checkDecided(raw []byte, n int) error {
 // want events with distinct IDs. It returns that count, and an error when it
 // is not zero.
 func CheckEvents(ctx context.Context, db *store.DB, tenant string, want int) (int, error) {
-	var rows, ids, undecided, unlinked int
-	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT id),
-		COALESCE(SUM(reason = ''), 0), COALESCE(SUM(triggered = 1 AND correlation_id = ''), 0)
-		FROM events WHERE tenant_id = ?`, tenant).Scan(&rows, &ids, &undecided, &unlinked); err != nil {
+	evs, err := db.Events(ctx, tenant, "", 0)
+	if err != nil {
 		return 0, err
 	}
+	rows, distinct, undecided, unlinked := len(evs), map[string]bool{}, 0, 0
+	for _, ev := range evs {
+		distinct[ev.ID] = true
+		if ev.Reason == "" {
+			undecided++
+		}
+		if ev.Triggered && ev.CorrelationID == "" {
+			unlinked++
+		}
+	}
+	ids := len(distinct)
 	lost := max(0, want-ids) + undecided + unlinked
 	if lost > 0 || rows != want {
 		return max(lost, 1), fmt.Errorf("events of %s: %d rows, %d distinct of %d posted, %d undecided, %d triggering without their migration",

@@ -182,7 +182,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	var bg context.Context
 	bg, s.stopBg = context.WithCancel(context.Background())
 	go retention.Run(bg, s.DB, keep, cfg.Logger)
-	if err = telemetry.RegisterStoreGauges(tel.MeterProvider, s.DB.SQL()); err != nil {
+	if err = telemetry.RegisterStoreGauges(tel.MeterProvider, s.DB); err != nil {
 		return nil, err
 	}
 	srv := &api.Server{DB: s.DB, Temporal: s.Client, Logger: cfg.Logger, Metrics: tel.Metrics,

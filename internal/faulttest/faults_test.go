@@ -387,12 +387,10 @@ func TestAPIRestartedDuringTriggers(t *testing.T) {
 // others not triggering. It returns the number of duplicates.
 func (c *cluster) checkEvents(b *burst) int {
 	t := c.t
-	rows, err := c.db.SQL().QueryContext(context.Background(),
-		`SELECT id, user_id, type, triggered, correlation_id FROM events WHERE tenant_id = ?`, tenant)
+	evs, err := c.db.Events(context.Background(), tenant, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
 	seen := map[string]int{}
 	dups, bad := 0, 0
 	report := func(format string, args ...any) {
@@ -401,12 +399,8 @@ func (c *cluster) checkEvents(b *burst) int {
 		}
 	}
 	done := c.waitDone(time.Minute)
-	for rows.Next() {
-		var id, user, typ, corr string
-		var triggered bool
-		if err := rows.Scan(&id, &user, &typ, &triggered, &corr); err != nil {
-			t.Fatal(err)
-		}
+	for _, ev := range evs {
+		id, user, typ, triggered, corr := ev.ID, ev.UserID, ev.Type, ev.Triggered, ev.CorrelationID
 		if seen[id]++; seen[id] == 2 {
 			dups++
 			report("event %s recorded more than once", id)
@@ -425,9 +419,6 @@ func (c *cluster) checkEvents(b *burst) int {
 		case triggered || corr != "":
 			report("event %s (%s) triggered=%v correlation %q, want neither", id, typ, triggered, corr)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	for id, user := range b.posted {
 		if seen[id] == 0 {

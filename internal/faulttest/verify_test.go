@@ -110,24 +110,14 @@ func (c *cluster) checkCounters(user string, d api.MigrationDetail) {
 	if d.State != migration.StateSucceeded {
 		t.Errorf("%s: state %s (%s)", user, d.State, d.LastMessage)
 	}
-	rows, err := c.db.SQL().QueryContext(context.Background(),
-		`SELECT outcome, COUNT(*), COALESCE(SUM(invites_sent), 0) FROM meeting_results WHERE migration_id = ? GROUP BY outcome`,
-		d.CorrelationID)
+	recorded, err := c.db.MeetingResults(context.Background(), d.CorrelationID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
 	byOutcome, invites := map[string]int{}, 0
-	for rows.Next() {
-		var o string
-		var n, inv int
-		if err := rows.Scan(&o, &n, &inv); err != nil {
-			t.Fatal(err)
-		}
-		byOutcome[o], invites = n, invites+inv
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	for _, r := range recorded {
+		byOutcome[string(r.Outcome)]++
+		invites += r.InvitesSent
 	}
 	if byOutcome[string(migration.OutcomeUpdated)] != m || len(byOutcome) != 1 {
 		t.Errorf("%s: per-meeting results %v, want %d %s", user, byOutcome, m, migration.OutcomeUpdated)

@@ -13,6 +13,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -36,12 +37,32 @@ var ErrConflict = errors.New("changed concurrently")
 // DB is the service database.
 type DB struct {
 	sql *sql.DB
+	dsn string
 	now func() time.Time
 }
 
 // Open opens (creating if needed) the database named by dsn and applies the
 // schema migrations. dsn is a file path or "sqlite://PATH" / "file:PATH".
 func Open(ctx context.Context, dsn string) (*DB, error) {
+	db, err := OpenSQL(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	s := &DB{sql: db, dsn: dsn, now: func() time.Time { return time.Now().UTC() }}
+	if err := Migrate(ctx, db, migrationsFS(), ""); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: schema migration: %w", dsn, err)
+	}
+	return s, nil
+}
+
+// OpenSQL opens (creating if needed) the database named by dsn configured
+// as the service uses it, and applies no migrations. The store opens its
+// pool with it, and so does each package that keeps its own tables in the
+// service database (the sandbox calendar back end): they share the file and
+// its settings but not a handle, so that each runs SQL on its own tables
+// only and writes to them in its own transactions.
+func OpenSQL(ctx context.Context, dsn string) (*sql.DB, error) {
 	path, err := sqlitePath(dsn)
 	if err != nil {
 		return nil, err
@@ -51,8 +72,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 			return nil, fmt.Errorf("database directory %s: %w", dir, err)
 		}
 	}
-	// WAL lets readers run beside the writer; busy_timeout makes a second
-	// process (mms sandbox seed next to mms dev) wait instead of failing.
+	// WAL lets readers run beside the writer; busy_timeout makes another
+	// pool on the same file (the sandbox's, or mms sandbox seed's next to
+	// mms dev) wait for the write lock instead of failing with SQLITE_BUSY;
+	// immediate transactions take that lock when they begin, where the wait
+	// is safe, not at their first write, where SQLite could not wait.
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(wal)")
 	q.Add("_pragma", "synchronous(normal)")
@@ -63,20 +87,16 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	// One connection: SQLite has one writer anyway, and a single connection
-	// turns lock contention inside this process into queueing, not SQLITE_BUSY.
+	// One connection per pool: SQLite has one writer anyway, and a single
+	// connection turns lock contention inside the pool into queueing, not
+	// SQLITE_BUSY.
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxLifetime(0)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
-	s := &DB{sql: db, now: func() time.Time { return time.Now().UTC() }}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("database %s: schema migration: %w", path, err)
-	}
-	return s, nil
+	return db, nil
 }
 
 func sqlitePath(dsn string) (string, error) {
@@ -93,8 +113,16 @@ func sqlitePath(dsn string) (string, error) {
 	return dsn, nil
 }
 
-func (s *DB) migrate(ctx context.Context) error {
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.sql, migrationsFS())
+// Migrate applies the goose migrations in fsys that db has not applied yet,
+// recording them in versionTable ("" is the store's, goose_db_version). Each
+// package that owns tables in the service database keeps its own version
+// table, so that one package's history never hides or reorders another's.
+func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, versionTable string) error {
+	var opts []goose.ProviderOption
+	if versionTable != "" {
+		opts = append(opts, goose.WithTableName(versionTable))
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, opts...)
 	if err != nil {
 		return err
 	}
@@ -102,9 +130,10 @@ func (s *DB) migrate(ctx context.Context) error {
 	return err
 }
 
-// SQL exposes the handle to packages that keep their own tables in this
-// database (the sandbox calendar back end).
-func (s *DB) SQL() *sql.DB { return s.sql }
+// DSN is the location the database was opened from, for a package that
+// keeps its own tables in the same database to open its own pool there
+// with OpenSQL.
+func (s *DB) DSN() string { return s.dsn }
 
 // Ping checks the database answers; used by /readyz.
 func (s *DB) Ping(ctx context.Context) error { return s.sql.PingContext(ctx) }

@@ -62,10 +62,16 @@ func (s *DB) EventsByID(ctx context.Context, tenantID, id string) ([]Event, erro
 	return s.queryEvents(ctx, `WHERE tenant_id = ? AND id = ? ORDER BY user_id`, tenantID, id)
 }
 
-// Events lists a tenant's recorded events, newest first; userID "" lists all.
+// Events lists a tenant's recorded events, newest first; userID "" lists
+// every user's. limit 0 lists them all, for checks over a whole tenant.
 func (s *DB) Events(ctx context.Context, tenantID, userID string, limit int) ([]Event, error) {
-	return s.queryEvents(ctx, `WHERE tenant_id = ? AND (? = '' OR user_id = ?) ORDER BY received_at DESC, id LIMIT ?`,
-		tenantID, userID, userID, limit)
+	where := `WHERE tenant_id = ? AND (? = '' OR user_id = ?) ORDER BY received_at DESC, id`
+	args := []any{tenantID, userID, userID}
+	if limit > 0 {
+		where += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	return s.queryEvents(ctx, where, args...)
 }
 
 func (s *DB) queryEvents(ctx context.Context, where string, args ...any) ([]Event, error) {

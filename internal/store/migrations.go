@@ -273,6 +273,21 @@ func (s *DB) Summary(ctx context.Context, tenantID string, f Filter) (map[migrat
 	if err != nil {
 		return nil, err
 	}
+	return stateCounts(rows)
+}
+
+// StateCounts counts the records of every tenant in each state, dry runs
+// left out (every state present, zero or not): the store's gauges.
+func (s *DB) StateCounts(ctx context.Context) (map[migration.State]int, error) {
+	rows, err := s.sql.QueryContext(ctx, `SELECT state, COUNT(*) FROM migrations WHERE dry_run = 0 GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	return stateCounts(rows)
+}
+
+// stateCounts reads (state, count) rows into a map holding every state.
+func stateCounts(rows *sql.Rows) (map[migration.State]int, error) {
 	defer rows.Close()
 	out := map[migration.State]int{}
 	for _, st := range migration.States {

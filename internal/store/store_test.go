@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -46,6 +47,16 @@ func TestOpenTwiceKeepsData(t *testing.T) {
 	}
 	if _, err := db.Tenant(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown tenant: %v, want ErrNotFound", err)
+	}
+}
+
+// The sandbox's tables are the sandbox's (internal/calendar/sandbox): a new
+// database gets none from the store's migrations.
+func TestNewDatabaseHasNoSandboxTables(t *testing.T) {
+	db := open(t)
+	var n int
+	if err := db.sql.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'sandbox%'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d sandbox objects (%v) in a database the store created", n, err)
 	}
 }
 
@@ -149,7 +160,7 @@ func TestTokensAreHashedAndScoped(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stored string
-	if err := db.SQL().QueryRow(`SELECT token_hash FROM api_tokens`).Scan(&stored); err != nil || stored == secret {
+	if err := db.sql.QueryRow(`SELECT token_hash FROM api_tokens`).Scan(&stored); err != nil || stored == secret {
 		t.Fatalf("token stored as %q (%v): must be a hash", stored, err)
 	}
 	tok, err := db.LookupToken(ctx, secret)
@@ -211,6 +222,11 @@ func TestDryRunStandsApart(t *testing.T) {
 	sum, _ := db.Summary(ctx, "t1", Filter{})
 	if latest.CorrelationID != real.CorrelationID || sum[migration.StateSucceeded] != 0 || sum[migration.StateInProgress] != 1 {
 		t.Fatalf("latest = %s, summary = %v: a dry run must not count as the user's state", latest.CorrelationID, sum)
+	}
+	counts, err := db.StateCounts(ctx)
+	if want := map[migration.State]int{migration.StatePending: 0, migration.StateInProgress: 1, migration.StateSucceeded: 0, migration.StateFailed: 0}; err != nil ||
+		!maps.Equal(counts, want) {
+		t.Fatalf("state counts = %v, %v; want %v: a dry run is not counted", counts, err, want)
 	}
 }
 

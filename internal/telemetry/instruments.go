@@ -2,7 +2,6 @@ package telemetry
 
 import (
 	"context"
-	"database/sql"
 	"log/slog"
 
 	"go.opentelemetry.io/otel"
@@ -133,10 +132,18 @@ func (in *Instruments) StartSpan(ctx context.Context, name string, attrs ...attr
 	return in.Tracer.Start(ctx, name, trace.WithAttributes(attrs...))
 }
 
+// StateCounter is the store's side of the store gauges: the number of
+// migration records in each state, dry runs left out, every state present
+// even at zero (so that a state emptied since the last collection reads 0,
+// not its last value). *store.DB is one: the SQL stays in the store.
+type StateCounter interface {
+	StateCounts(ctx context.Context) (map[migration.State]int, error)
+}
+
 // RegisterStoreGauges reports the migration records by state (dry runs
 // left out) and the queue depth (records still Pending), read from the
 // service database at each collection. The API process registers them.
-func RegisterStoreGauges(mp metric.MeterProvider, db *sql.DB) error {
+func RegisterStoreGauges(mp metric.MeterProvider, db StateCounter) error {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
@@ -152,27 +159,14 @@ func RegisterStoreGauges(mp metric.MeterProvider, db *sql.DB) error {
 		return err
 	}
 	_, err = m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		rows, err := db.QueryContext(ctx, `SELECT state, COUNT(*) FROM migrations WHERE dry_run = 0 GROUP BY state`)
+		counts, err := db.StateCounts(ctx)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		counts := map[string]int64{"Pending": 0, "InProgress": 0, "Succeeded": 0, "Failed": 0}
-		for rows.Next() {
-			var st string
-			var n int64
-			if err := rows.Scan(&st, &n); err != nil {
-				return err
-			}
-			counts[st] = n
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		for st, n := range counts {
-			o.ObserveInt64(byState, n, metric.WithAttributes(attribute.String("state", st)))
+			o.ObserveInt64(byState, int64(n), metric.WithAttributes(attribute.String("state", string(st))))
 		}
-		o.ObserveInt64(pending, counts["Pending"])
+		o.ObserveInt64(pending, int64(counts[migration.StatePending]))
 		return nil
 	}, byState, pending)
 	return err

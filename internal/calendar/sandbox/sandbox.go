@@ -4,15 +4,23 @@
 // outbox recording every notification "sent". It behaves like Microsoft
 // Graph where it matters to a migration: etags with If-Match, and an update
 // of the organizer's item notifies the attendees in the same step.
+//
+// The sandbox owns its tables (sandbox_*) and their schema migrations, and
+// reaches them through a connection pool of its own on the service
+// database, opened with store.OpenSQL: it shares the store's file and
+// settings, not the store's handle, and never reads the store's tables.
 package sandbox
 
 import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
+	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"strconv"
 	"strings"
@@ -26,11 +34,69 @@ import (
 
 // Backend is the sandbox calendar back end.
 type Backend struct {
-	db *store.DB
+	db  *sql.DB // the sandbox's own pool: its tables only
+	now func() time.Time
 }
 
-// New returns the sandbox back end over the service database.
-func New(db *store.DB) *Backend { return &Backend{db: db} }
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// versionTable records the sandbox's schema versions apart from the store's
+// goose_db_version: the two histories are numbered independently.
+const versionTable = "sandbox_goose_db_version"
+
+// Open opens the sandbox in the service database named by dsn (the store's
+// DSN: the same database) with a connection pool of its own, and applies the
+// sandbox's schema migrations. Close releases the pool.
+func Open(ctx context.Context, dsn string) (*Backend, error) {
+	db, err := store.OpenSQL(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err == nil {
+		err = store.Migrate(ctx, db, sub, versionTable)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sandbox: database %s: schema migration: %w", dsn, err)
+	}
+	return &Backend{db: db, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// openIn opens the sandbox in the store's database, on the store's clock.
+func openIn(ctx context.Context, db *store.DB) (*Backend, error) {
+	b, err := Open(ctx, db.DSN())
+	if err != nil {
+		return nil, err
+	}
+	b.now = db.Now
+	return b, nil
+}
+
+// New opens the sandbox in the store's database, as Open does. It keeps the
+// error-free signature its callers (the serve and dev start-up, tests) used
+// when the sandbox borrowed the store's handle: a failure to open is instead
+// returned by every call of the back end. The pool is the caller's to Close;
+// a back end kept for the life of the process may simply stay open.
+func New(db *store.DB) *Backend {
+	b, err := openIn(context.Background(), db)
+	if err != nil {
+		return &Backend{db: sql.OpenDB(broken{err}), now: db.Now}
+	}
+	return b
+}
+
+// Close releases the sandbox's connection pool.
+func (b *Backend) Close() error { return b.db.Close() }
+
+// broken is a connector whose every connection fails with err: a back end
+// New could not open reports why on each call.
+type broken struct{ err error }
+
+func (c broken) Connect(context.Context) (driver.Conn, error) { return nil, c.err }
+func (c broken) Driver() driver.Driver                        { return c }
+func (c broken) Open(string) (driver.Conn, error)             { return nil, c.err }
 
 var (
 	_ calendar.Backend = (*Backend)(nil)
@@ -41,7 +107,7 @@ var (
 func (b *Backend) Mailbox(ctx context.Context, tenantID, user string) (calendar.Mailbox, error) {
 	var m calendar.Mailbox
 	var location string
-	err := b.db.SQL().QueryRowContext(ctx, `SELECT address, display_name, location FROM sandbox_mailboxes
+	err := b.db.QueryRowContext(ctx, `SELECT address, display_name, location FROM sandbox_mailboxes
 		WHERE tenant_id = ? AND address = ?`, tenantID, user).Scan(&m.Address, &m.DisplayName, &location)
 	if errors.Is(err, sql.ErrNoRows) {
 		return calendar.Mailbox{}, fmt.Errorf("mailbox %q: %w", user, calendar.ErrNotFound)
@@ -62,7 +128,7 @@ const inWindow = `tenant_id = ? AND mailbox = ? AND start_time < ?
 func (b *Backend) CountMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time) (int, error) {
 	f, t := store.FormatTime(from), store.FormatTime(to)
 	var n int
-	err := b.db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM sandbox_meetings WHERE `+inWindow,
+	err := b.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sandbox_meetings WHERE `+inWindow,
 		tenantID, mailbox, t, f, f).Scan(&n)
 	return n, err
 }
@@ -84,7 +150,7 @@ func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, fr
 		}
 	}
 	f, t := store.FormatTime(from), store.FormatTime(to)
-	rows, err := b.db.SQL().QueryContext(ctx, `SELECT `+meetingColumns+` FROM sandbox_meetings
+	rows, err := b.db.QueryContext(ctx, `SELECT `+meetingColumns+` FROM sandbox_meetings
 		WHERE `+inWindow+` AND start_time >= ? AND (start_time > ? OR id > ?)
 		ORDER BY start_time, id LIMIT ?`,
 		tenantID, mailbox, t, f, f, afterStart, afterStart, afterID, pageSize+1)
@@ -113,7 +179,7 @@ func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, fr
 
 // GetMeeting implements calendar.Backend.
 func (b *Backend) GetMeeting(ctx context.Context, tenantID, mailbox, id string) (calendar.Meeting, error) {
-	m, err := scanMeeting(b.db.SQL().QueryRowContext(ctx, `SELECT `+meetingColumns+` FROM sandbox_meetings
+	m, err := scanMeeting(b.db.QueryRowContext(ctx, `SELECT `+meetingColumns+` FROM sandbox_meetings
 		WHERE tenant_id = ? AND mailbox = ? AND id = ?`, tenantID, mailbox, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return calendar.Meeting{}, fmt.Errorf("meeting %q in %q: %w", id, mailbox, calendar.ErrNotFound)
@@ -126,7 +192,7 @@ func (b *Backend) GetMeeting(ctx context.Context, tenantID, mailbox, id string) 
 // meeting is never updated without its attendees being told, or twice.
 func (b *Backend) UpdateMeeting(ctx context.Context, tenantID string, u calendar.Update) (calendar.UpdateResult, error) {
 	var res calendar.UpdateResult
-	err := store.InTx(ctx, b.db.SQL(), func(tx *sql.Tx) error {
+	err := store.InTx(ctx, b.db, func(tx *sql.Tx) error {
 		var version int
 		var lastKey, organizer, subject, attendeesJSON string
 		err := tx.QueryRowContext(ctx, `SELECT version, last_update_key, organizer, subject, attendees
@@ -147,7 +213,7 @@ func (b *Backend) UpdateMeeting(ctx context.Context, tenantID string, u calendar
 		if u.ETag != strconv.Itoa(version) {
 			return fmt.Errorf("meeting %q: etag %s, stored %d: %w", u.MeetingID, u.ETag, version, calendar.ErrConflict)
 		}
-		now := store.FormatTime(b.db.Now())
+		now := store.FormatTime(b.now())
 		online := ""
 		if u.OnlineMeeting != nil {
 			raw, err := json.Marshal(u.OnlineMeeting)
@@ -203,15 +269,15 @@ func (b *Backend) EnsureTeamsMeeting(ctx context.Context, tenantID, organizer, i
 		return calendar.OnlineMeeting{}, err
 	}
 	key := organizer + "/" + itemID
-	if _, err := b.db.SQL().ExecContext(ctx, `INSERT INTO sandbox_online_meetings (tenant_id, external_id, join_url,
+	if _, err := b.db.ExecContext(ctx, `INSERT INTO sandbox_online_meetings (tenant_id, external_id, join_url,
 		meeting_code, passcode, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, external_id) DO NOTHING`,
 		tenantID, key, "https://teams.microsoft.com/meet/"+code+"?p="+pass, code, pass,
-		store.FormatTime(b.db.Now())); err != nil {
+		store.FormatTime(b.now())); err != nil {
 		return calendar.OnlineMeeting{}, err
 	}
 	om := calendar.OnlineMeeting{Provider: calendar.ProviderTeams}
 	// The dial-in conference ID is the organizer's, from their profile.
-	err = b.db.SQL().QueryRowContext(ctx, `SELECT join_url FROM sandbox_online_meetings
+	err = b.db.QueryRowContext(ctx, `SELECT join_url FROM sandbox_online_meetings
 		WHERE tenant_id = ? AND external_id = ?`, tenantID, key).Scan(&om.JoinURL)
 	return om, err
 }

@@ -12,14 +12,16 @@ import (
 	"github.com/openmms/mms/internal/store"
 )
 
-func newBackend(t *testing.T) (*Backend, *store.DB) {
+func newBackend(t testing.TB) (*Backend, *store.DB) {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "mms.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return New(db), db
+	b := New(db)
+	t.Cleanup(func() { b.Close() })
+	return b, db
 }
 
 func item(mailbox, organizer string, start time.Time, kind string) NewItem {

@@ -64,7 +64,11 @@ func SeedDemo(ctx context.Context, db *store.DB, now time.Time) (bool, error) {
 	if _, err := db.Tenant(ctx, DemoTenant); err == nil {
 		return false, nil
 	}
-	b := New(db)
+	b, err := openIn(ctx, db)
+	if err != nil {
+		return false, err
+	}
+	defer b.Close()
 	if err := db.PutTenant(ctx, store.Tenant{ID: DemoTenant, DisplayName: "Contoso (demo)",
 		Settings: migration.DefaultSettings()}); err != nil {
 		return false, err
@@ -121,7 +125,7 @@ func SeedDemo(ctx context.Context, db *store.DB, now time.Time) (bool, error) {
 	if seedErr != nil {
 		return false, seedErr
 	}
-	_, err := b.AddMeetings(ctx, DemoTenant, items)
+	_, err = b.AddMeetings(ctx, DemoTenant, items)
 	return err == nil, err
 }
 
@@ -138,7 +142,11 @@ func SeedBulk(ctx context.Context, db *store.DB, opts BulkOptions, now time.Time
 	if opts.Tenant == "" || opts.Users <= 0 || opts.Meetings < 0 {
 		return nil, fmt.Errorf("seed: need a tenant, users > 0 and meetings >= 0")
 	}
-	b := New(db)
+	b, err := openIn(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
 	if _, err := db.Tenant(ctx, opts.Tenant); err != nil {
 		if err := db.PutTenant(ctx, store.Tenant{ID: opts.Tenant, DisplayName: opts.Tenant,
 			Settings: migration.DefaultSettings()}); err != nil {

@@ -24,7 +24,7 @@ func (b *Backend) PutMailbox(ctx context.Context, tenantID string, m calendar.Ma
 	if m.Online {
 		loc = LocationOnline
 	}
-	_, err := b.db.SQL().ExecContext(ctx, `INSERT INTO sandbox_mailboxes (tenant_id, address, display_name, location)
+	_, err := b.db.ExecContext(ctx, `INSERT INTO sandbox_mailboxes (tenant_id, address, display_name, location)
 		VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, address) DO UPDATE SET display_name = excluded.display_name,
 		location = excluded.location`, tenantID, m.Address, m.DisplayName, loc)
 	return err
@@ -39,7 +39,7 @@ type NewItem struct {
 // AddMeetings inserts items in one transaction and returns their IDs.
 func (b *Backend) AddMeetings(ctx context.Context, tenantID string, items []NewItem) ([]string, error) {
 	ids := make([]string, len(items))
-	err := store.InTx(ctx, b.db.SQL(), func(tx *sql.Tx) error {
+	err := store.InTx(ctx, b.db, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO sandbox_meetings (tenant_id, id, mailbox, organizer,
 			subject, start_time, end_time, kind, series_master_id, recurrence, series_end, attendees, body,
 			body_type, online_meeting, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`)
@@ -47,7 +47,7 @@ func (b *Backend) AddMeetings(ctx context.Context, tenantID string, items []NewI
 			return err
 		}
 		defer stmt.Close()
-		now := store.FormatTime(b.db.Now())
+		now := store.FormatTime(b.now())
 		for i, it := range items {
 			m := it.Meeting
 			if m.ID == "" {
@@ -98,7 +98,7 @@ type Notification struct {
 // Outbox lists the notifications sent for a tenant's meetings; meetingID
 // "" lists all of them.
 func (b *Backend) Outbox(ctx context.Context, tenantID, meetingID string) ([]Notification, error) {
-	rows, err := b.db.SQL().QueryContext(ctx, `SELECT meeting_id, sender, recipient, subject, body, idempotency_key,
+	rows, err := b.db.QueryContext(ctx, `SELECT meeting_id, sender, recipient, subject, body, idempotency_key,
 		sent_at FROM sandbox_outbox WHERE tenant_id = ? AND (? = '' OR meeting_id = ?) ORDER BY sent_at, id`,
 		tenantID, meetingID, meetingID)
 	if err != nil {
@@ -123,7 +123,7 @@ func (b *Backend) Outbox(ctx context.Context, tenantID, meetingID string) ([]Not
 // Meetings lists every item of a mailbox (past and future), for tests and
 // for admins inspecting the sandbox.
 func (b *Backend) Meetings(ctx context.Context, tenantID, mailbox string) ([]calendar.Meeting, error) {
-	rows, err := b.db.SQL().QueryContext(ctx, `SELECT `+meetingColumns+` FROM sandbox_meetings
+	rows, err := b.db.QueryContext(ctx, `SELECT `+meetingColumns+` FROM sandbox_meetings
 		WHERE tenant_id = ? AND mailbox = ? ORDER BY start_time, id`, tenantID, mailbox)
 	if err != nil {
 		return nil, err

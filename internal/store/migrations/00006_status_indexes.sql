@@ -9,12 +9,10 @@ CREATE INDEX migrations_latest ON migrations (tenant_id, user_id, created_at, id
 DROP INDEX migrations_by_user;
 -- A run's latest failure, for its last message, without reading every result.
 CREATE INDEX meeting_results_by_outcome ON meeting_results (migration_id, outcome, updated_at);
--- The sandbox back end's pages, in the order it serves them (keyset paging
--- on start and id): a page reads its own items, not the mailbox up to it.
-CREATE INDEX sandbox_meetings_by_start ON sandbox_meetings (tenant_id, mailbox, start_time, id);
+-- The sandbox's index sandbox_meetings_by_start was created here too: it
+-- is the sandbox's migrations' now (see 00001_init.sql).
 
 -- +goose Down
-DROP INDEX sandbox_meetings_by_start;
 DROP INDEX meeting_results_by_outcome;
 CREATE INDEX migrations_by_user ON migrations (tenant_id, user_id, created_at);
 DROP INDEX migrations_latest;

@@ -83,7 +83,7 @@ func begin(t *testing.T, a *Activities, user string) (*testsuite.TestActivityEnv
 func TestProcessPageReappliesAfterConcurrentEdit(t *testing.T) {
 	ctx := context.Background()
 	db, user := seeded(t, 3)
-	be := &editingBackend{Backend: sandbox.New(db), tenant: "t", mailbox: user, edited: map[string]bool{}}
+	be := &editingBackend{Backend: sandboxIn(t, db), tenant: "t", mailbox: user, edited: map[string]bool{}}
 	a := &Activities{DB: db, Calendar: be, PageSize: 10}
 	env, plan := begin(t, a, user)
 	v, err := env.ExecuteActivity(a.ProcessPage, PageInput{Plan: plan})
@@ -177,7 +177,7 @@ func (s *slowBackend) UpdateMeeting(ctx context.Context, tenant string, u calend
 func TestProcessPageUpdatesConcurrently(t *testing.T) {
 	ctx := context.Background()
 	db, user := seeded(t, 24)
-	be := &slowBackend{Backend: sandbox.New(db)}
+	be := &slowBackend{Backend: sandboxIn(t, db)}
 	a := &Activities{DB: db, Calendar: be, PageSize: 30, Concurrency: 4}
 	env, plan := begin(t, a, user)
 	v, err := env.ExecuteActivity(a.ProcessPage, PageInput{Plan: plan})
@@ -221,4 +221,14 @@ func TestReasonCategory(t *testing.T) {
 	if got := (store.MeetingResult{Outcome: migration.OutcomeUpdated}).ReasonCode.Category(); got != "" {
 		t.Errorf("an updated meeting's category = %q, want none", got)
 	}
+}
+
+// sandboxIn opens the sandbox back end in db for the test's duration.
+func sandboxIn(t testing.TB, db *store.DB) *sandbox.Backend {
+	b, err := sandbox.In(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
 }

@@ -27,7 +27,7 @@ func (f *flakyBackend) UpdateMeeting(ctx context.Context, tenant string, u calen
 func TestRetryOfFailedMeetings(t *testing.T) {
 	ctx := context.Background()
 	db, user := seeded(t, 3)
-	sb := sandbox.New(db)
+	sb := sandboxIn(t, db)
 	ms, _ := sb.Meetings(ctx, "t", user)
 	be := &flakyBackend{Backend: sb, meeting: ms[1].ID, failing: true}
 	a := &Activities{DB: db, Calendar: be}

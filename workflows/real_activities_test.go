@@ -32,7 +32,7 @@ func realEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *store.DB, *sand
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationWorkflowType})
-	sb := sandbox.New(db)
+	sb := sandboxIn(t, db)
 	env.RegisterActivity(&activities.Activities{DB: db, Calendar: sb})
 	return env, db, sb
 }
@@ -113,4 +113,14 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if rec.State != migration.StateSucceeded || would != 4 {
 		t.Fatalf("dry-run record %+v, %d with a diff", rec, would)
 	}
+}
+
+// sandboxIn opens the sandbox back end in db for the test's duration.
+func sandboxIn(t testing.TB, db *store.DB) *sandbox.Backend {
+	b, err := sandbox.In(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
 }

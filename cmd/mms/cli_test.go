@@ -26,6 +26,7 @@ import (
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/devstack"
 	"github.com/openmms/mms/internal/migration"
+	"github.com/openmms/mms/internal/service"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -92,7 +93,7 @@ func (c cli) must(args ...string) string {
 func TestAdminVerbs(t *testing.T) {
 	dir := t.TempDir()
 	st, err := devstack.Start(context.Background(), devstack.Config{DataDir: dir, APIAddr: freeAddr(t),
-		TemporalAddr: freeAddr(t), UIAddr: "-", SeedDemo: true, PageSize: 10,
+		TemporalAddr: freeAddr(t), UIAddr: "-", SeedDemo: true, Service: service.Config{PageSize: 10},
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)

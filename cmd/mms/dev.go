@@ -90,5 +90,9 @@ func devCommand() *cobra.Command {
 	f.StringVar(&cfg.GraphEmulatorAddr, "graph-emulator-addr", "127.0.0.1:0", "address of the Graph emulator")
 	f.DurationVar(&cfg.GraphLatency, "graph-latency", 0, "latency the Graph emulator adds to each call")
 	f.StringVar(&calendarsFile, "calendars", env("MMS_CALENDARS", ""), "calendars file: tenants whose mailboxes are in Graph or CalDAV (MMS_CALENDARS)")
+	// The knobs of `mms worker` and `mms api`, for the worker and the API
+	// this command runs.
+	bindWorker(cmd, &cfg.Service)
+	bindAPI(cmd, &cfg.Service)
 	return cmd
 }

@@ -22,24 +22,32 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := newRoot().ExecuteContext(ctx); err != nil {
+		if !errors.Is(err, errSilent) {
+			fmt.Fprintln(os.Stderr, "mms: "+err.Error())
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// newRoot returns the mms command with every verb.
+func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "mms",
 		Short:         "Meeting Migration Service: keeps meeting invitations right when conferencing details change",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,
+		// The service knobs' MMS_* variables (flags.go), for whichever
+		// command runs.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return applyEnv(cmd) },
 	}
 	root.PersistentFlags().String("log-level", env("MMS_LOG_LEVEL", "info"), "log level: debug, info, warn, error (MMS_LOG_LEVEL)")
 	root.PersistentFlags().String("log-format", env("MMS_LOG_FORMAT", "text"), "log format: text or json (MMS_LOG_FORMAT)")
 	root.AddCommand(serviceCommands()...)
 	root.AddCommand(adminCommands()...)
 	root.AddCommand(sandboxCommand(), previewCommand())
-	if err := root.ExecuteContext(ctx); err != nil {
-		if !errors.Is(err, errSilent) {
-			fmt.Fprintln(os.Stderr, "mms: "+err.Error())
-		}
-		os.Exit(exitCode(err))
-	}
+	return root
 }
 
 // env returns the environment variable's value, or def.

@@ -2,25 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
-	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/sdk/client"
 
-	"github.com/openmms/mms/activities"
-	"github.com/openmms/mms/api"
-	"github.com/openmms/mms/internal/calendar/sandbox"
-	"github.com/openmms/mms/internal/calendars"
-	"github.com/openmms/mms/internal/retention"
+	"github.com/openmms/mms/internal/service"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
-	"github.com/openmms/mms/internal/temporalclient"
-	"github.com/openmms/mms/worker"
 )
 
 // extraServiceCommands are added by files with build tags (dev).
@@ -34,169 +22,66 @@ func serviceCommands() []*cobra.Command {
 	return cmds
 }
 
-// clusterFlags are shared by the commands that run against a Temporal cluster.
-type clusterFlags struct {
-	database  string
-	temporal  temporalclient.Config
-	saPrepare bool
-}
-
-func (c *clusterFlags) register(cmd *cobra.Command) {
-	f := cmd.Flags()
-	f.StringVar(&c.database, "database", env("MMS_DATABASE", ".mms/mms.db"), "service database: a SQLite file path (MMS_DATABASE)")
-	f.StringVar(&c.temporal.Address, "temporal-address", "", "Temporal frontend host:port (default: TEMPORAL_ADDRESS, then 127.0.0.1:7233)")
-	f.StringVar(&c.temporal.Namespace, "namespace", "", "Temporal namespace (default: TEMPORAL_NAMESPACE, then default)")
-}
-
-// process is what a service command runs on.
-type process struct {
-	log      *slog.Logger
-	tel      *telemetry.Telemetry
-	inst     *telemetry.Instruments
-	db       *store.DB
-	temporal client.Client
-	closers  []func()
-}
-
-func (p *process) close() {
-	for i := len(p.closers) - 1; i >= 0; i-- {
-		p.closers[i]()
-	}
-}
-
-// open sets up logging, telemetry, the database and the Temporal client.
-func (c *clusterFlags) open(cmd *cobra.Command, service string) (_ *process, err error) {
-	p := &process{}
-	defer func() {
-		if err != nil {
-			p.close() // undo what was opened before the error
-		}
-	}()
-	if p.log, err = logger(cmd); err != nil {
-		return nil, err
-	}
-	p.log = telemetry.Logger(p.log) // trace_id, span_id, tenant, user, correlationId
-	ctx := cmd.Context()
-	if p.tel, err = telemetry.Setup(ctx, service); err != nil {
-		return nil, err
-	}
-	p.closers = append(p.closers, func() { _ = p.tel.Shutdown(context.Background()) })
-	p.inst = telemetry.NewInstruments(p.tel.TracerProvider, p.tel.MeterProvider)
-	c.temporal.TracerProvider, c.temporal.MeterProvider = p.tel.TracerProvider, p.tel.MeterProvider
-	if p.db, err = store.Open(ctx, c.database); err != nil {
-		return nil, err
-	}
-	p.closers = append(p.closers, func() { p.db.Close() })
-	if p.temporal, err = temporalclient.Dial(ctx, c.temporal, p.log); err != nil {
-		return nil, err
-	}
-	p.closers = append(p.closers, p.temporal.Close)
-	return p, nil
-}
-
 func workerCommand() *cobra.Command {
-	var cf clusterFlags
-	var maxActivities int
-	var calendarsFile, metricsAddr string
+	cfg := service.Config{Worker: true, ServiceName: "mms-worker"}
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run a migration worker against a Temporal cluster (TEMPORAL_* variables configure the connection)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cf.temporal.RegisterSearchAttributes = cf.saPrepare
-			p, err := cf.open(cmd, "mms-worker")
-			if err != nil {
-				return err
-			}
-			defer p.close()
-			log, ctx := p.log, cmd.Context()
-			routes := calendars.Config{Default: calendars.Sandbox}
-			if calendarsFile != "" {
-				if routes, err = calendars.Load(calendarsFile); err != nil {
-					return err
-				}
-			}
-			cal, err := calendars.New(routes, sandbox.New(p.db), calendars.Options{Logger: log,
-				TracerProvider: p.tel.TracerProvider, MeterProvider: p.tel.MeterProvider})
-			if err != nil {
-				return err
-			}
-			w := worker.New(p.temporal, &activities.Activities{DB: p.db, Calendar: cal, Logger: log, Instruments: p.inst},
-				worker.Options{MaxConcurrentActivities: maxActivities, Instruments: p.inst})
-			if metricsAddr != "" {
-				stop, err := serveMetrics(metricsAddr, p.tel.Metrics, log)
-				if err != nil {
-					return err
-				}
-				defer stop()
-			}
-			if err := w.Start(); err != nil {
-				return fmt.Errorf("worker: %w", err)
-			}
-			log.Info("worker started", "taskQueue", "mms-migrations", "calendars", cal.Kinds(), "default", routes.Default)
-			<-ctx.Done()
-			log.Info("worker draining")
-			w.Stop()
-			return nil
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runService(cmd, cfg) },
 	}
-	cf.register(cmd)
-	cmd.Flags().StringVar(&calendarsFile, "calendars", env("MMS_CALENDARS", ""),
-		"calendars file (YAML or JSON): the tenants whose mailboxes are in Graph or CalDAV; the others use the sandbox (MMS_CALENDARS)")
-	cmd.Flags().BoolVar(&cf.saPrepare, "register-search-attributes", true, "register the MmsTenant/MmsUser/MmsState search attributes if missing")
-	cmd.Flags().IntVar(&maxActivities, "max-activities", 0, "concurrent activity executions (0: SDK default)")
-	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", env("MMS_METRICS_ADDR", "127.0.0.1:9464"),
-		`address of the worker's Prometheus /metrics listener, "" for none (MMS_METRICS_ADDR)`)
+	bindCluster(cmd, &cfg)
+	bindWorker(cmd, &cfg)
+	f := cmd.Flags()
+	f.StringVar(&cfg.Calendars, "calendars", "",
+		"calendars file (YAML or JSON): the tenants whose mailboxes are in Graph or CalDAV; the others use the sandbox")
+	withEnv(cmd, "calendars", "MMS_CALENDARS")
+	f.BoolVar(&cfg.Temporal.RegisterSearchAttributes, "register-search-attributes", true,
+		"register the MmsTenant/MmsUser/MmsState search attributes if missing")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "127.0.0.1:9464", `address of the worker's Prometheus /metrics listener, "" for none`)
+	withEnv(cmd, "metrics-addr", "MMS_METRICS_ADDR")
 	return cmd
 }
 
 func apiCommand() *cobra.Command {
-	var cf clusterFlags
-	var addr string
+	cfg := service.Config{API: true, ServiceName: "mms-api"}
 	cmd := &cobra.Command{
 		Use:   "api",
 		Short: "Serve the HTTP API against a Temporal cluster and the service database",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := cf.open(cmd, "mms-api")
-			if err != nil {
-				return err
-			}
-			defer p.close()
-			log, ctx := p.log, cmd.Context()
-			keep, err := retention.FromEnv()
-			if err != nil {
-				return err
-			}
-			go retention.Run(ctx, p.db, keep, log)
-			// The API process reports the store's gauges (records by state,
-			// queue depth): one process per database is enough.
-			if err := telemetry.RegisterStoreGauges(p.tel.MeterProvider, p.db); err != nil {
-				return err
-			}
-			srv := &http.Server{Addr: addr, Handler: (&api.Server{DB: p.db, Temporal: p.temporal, Logger: log,
-				Metrics: p.tel.Metrics, TracerProvider: p.tel.TracerProvider, MeterProvider: p.tel.MeterProvider,
-				Instruments: p.inst}).Handler(),
-				ReadHeaderTimeout: 10 * time.Second}
-			errc := make(chan error, 1)
-			go func() { errc <- srv.ListenAndServe() }()
-			log.Info("api listening", "addr", addr)
-			select {
-			case err := <-errc:
-				return fmt.Errorf("api %s: %w", addr, err)
-			case <-ctx.Done():
-			}
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runService(cmd, cfg) },
 	}
-	cf.register(cmd)
-	cmd.Flags().StringVar(&addr, "addr", env("MMS_API_ADDR", "127.0.0.1:8080"), "listen address (MMS_API_ADDR)")
+	bindCluster(cmd, &cfg)
+	bindAPI(cmd, &cfg)
+	cmd.Flags().StringVar(&cfg.APIAddr, "addr", "127.0.0.1:8080", "listen address")
+	withEnv(cmd, "addr", "MMS_API_ADDR")
 	return cmd
+}
+
+// runService builds what cfg asks for, runs it until the command's context
+// ends (SIGINT, SIGTERM), then drains it.
+func runService(cmd *cobra.Command, cfg service.Config) error {
+	log, err := logger(cmd)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = telemetry.Logger(log) // trace_id, span_id, tenant, user, correlationId
+	ctx := cmd.Context()
+	svc, err := service.Build(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer svc.Close(context.Background())
+	if err := svc.Start(nil); err != nil {
+		return err
+	}
+	select {
+	case err := <-svc.Served():
+		return fmt.Errorf("api %s: %w", cfg.APIAddr, err)
+	case <-ctx.Done():
+	}
+	cfg.Logger.Info("draining")
+	return nil
 }
 
 func tokenCommand() *cobra.Command {
@@ -256,18 +141,4 @@ func tokenCommand() *cobra.Command {
 	revoke.Flags().StringVar(&name, "name", "", "the token's name (required)")
 	_ = revoke.MarkFlagRequired("name")
 	return cmd
-}
-
-// serveMetrics serves GET /metrics on addr until stop is called.
-func serveMetrics(addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", h)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	log.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
-	return func() { _ = srv.Close() }, nil
 }

@@ -321,7 +321,7 @@ func (r *runner) graphRun(ctx context.Context, gc GraphCase, pageSize int) (time
 	if err != nil {
 		return 0, err
 	}
-	cfg.Calendar, cfg.GraphLatency, cfg.PageSize = devstack.CalendarGraphEmulator, r.o.GraphLatency, pageSize
+	cfg.Calendar, cfg.GraphLatency, cfg.Service.PageSize = devstack.CalendarGraphEmulator, r.o.GraphLatency, pageSize
 	const tenant = "bench-graph"
 	db, err := store.Open(ctx, cfg.DataDir+"/mms.db")
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/devstack"
 	"github.com/openmms/mms/internal/migration"
+	"github.com/openmms/mms/internal/service"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -56,8 +57,8 @@ func (r *runner) config(name string) (devstack.Config, error) {
 		return devstack.Config{}, err
 	}
 	return devstack.Config{DataDir: dir, APIAddr: "127.0.0.1:0", TemporalAddr: temporal, UIAddr: "-",
-		Logger: r.o.Logger, PageSize: r.o.PageSize, Concurrency: r.o.Concurrency,
-		MaxConcurrentActivities: r.o.MaxConcurrentActivities}, nil
+		Logger: r.o.Logger, Service: service.Config{PageSize: r.o.PageSize, Concurrency: r.o.Concurrency,
+			MaxConcurrentActivities: r.o.MaxConcurrentActivities}}, nil
 }
 
 // sandbox returns the shared sandbox stack, starting it on first use.
@@ -70,7 +71,7 @@ func (r *runner) sandbox(ctx context.Context) (*devstack.Stack, error) {
 		return nil, err
 	}
 	r.latency = &Latency{}
-	cfg.WrapCalendar = func(b calendar.Backend) calendar.Backend { r.latency.Backend = b; return r.latency }
+	cfg.Service.WrapCalendar = func(b calendar.Backend) calendar.Backend { r.latency.Backend = b; return r.latency }
 	st, err := devstack.Start(ctx, cfg)
 	if err != nil {
 		return nil, err

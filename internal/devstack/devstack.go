@@ -20,20 +20,15 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/openmms/mms/activities"
-	"github.com/openmms/mms/api"
-	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/graph/graphtest"
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/calendars"
 	"github.com/openmms/mms/internal/devserver"
-	"github.com/openmms/mms/internal/retention"
+	"github.com/openmms/mms/internal/service"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
 	"github.com/openmms/mms/internal/temporalclient"
-	"github.com/openmms/mms/worker"
 )
 
 // Namespace is the Temporal namespace of the dev server.
@@ -48,8 +43,6 @@ type Config struct {
 	Logger       *slog.Logger
 	// SeedDemo seeds the demo tenant on first start.
 	SeedDemo bool
-	// PageSize of ProcessPage (0: the activities' default).
-	PageSize int
 	// NoWorker leaves the worker out (tests run it in another process).
 	NoWorker bool
 	// Calendar is the back end of the seeded tenants: CalendarSandbox
@@ -65,13 +58,12 @@ type Config struct {
 	// the /metrics handler; nil: the global tracer provider and a meter
 	// provider of the stack's own, served at /metrics on the API.
 	Telemetry *telemetry.Telemetry
-	// MaxConcurrentActivities (worker) and Concurrency (meetings of a page
-	// updated at once) tune the worker; 0 takes the defaults.
-	MaxConcurrentActivities int
-	Concurrency             int
-	// WrapCalendar, when set, wraps the back end the activities use (the
-	// benchmarks' latency decorator).
-	WrapCalendar func(calendar.Backend) calendar.Backend
+	// Service holds the worker's and the API's knobs (page size,
+	// concurrency, retries, retention, a calendar wrapper...), the same
+	// that `mms worker` and `mms api` take. The stack sets the wiring
+	// itself: roles, database, Temporal, listeners, logger, telemetry and
+	// calendar routes.
+	Service service.Config
 }
 
 // Stack is a running service.
@@ -91,13 +83,12 @@ type Stack struct {
 	// Telemetry is the stack's providers and /metrics handler.
 	Telemetry *telemetry.Telemetry
 
-	worker   sdkworker.Worker
-	http     *http.Server
+	// Service is the worker and the API, wired as in `mms worker` and `mms api`.
+	Service *service.Service
+
 	emuHTTP  *http.Server
-	served   chan error
 	logger   *slog.Logger
 	stopping atomic.Bool
-	stopBg   context.CancelFunc // background loops (retention)
 }
 
 // Start brings the stack up; on error everything started so far is stopped.
@@ -110,7 +101,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("api address %s: %w", cfg.APIAddr, unwrapSyscall(err))
 	}
-	s := &Stack{served: make(chan error, 1)}
+	s := &Stack{}
 	if cfg.Telemetry == nil {
 		if cfg.Telemetry, err = telemetry.New(nil, nil); err != nil {
 			ln.Close()
@@ -119,7 +110,6 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	}
 	tel := cfg.Telemetry
 	s.Telemetry = tel
-	instruments := telemetry.NewInstruments(tel.TracerProvider, tel.MeterProvider)
 	s.logger = slog.New(quietHandler{Handler: telemetry.NewLogHandler(cfg.Logger.Handler()), stopping: &s.stopping})
 	cfg.Logger = s.logger
 	defer func() {
@@ -141,7 +131,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if s.DB, err = store.Open(ctx, filepath.Join(cfg.DataDir, "mms.db")); err != nil {
 		return nil, err
 	}
-	s.Sandbox = sandbox.New(s.DB)
+	if s.Sandbox, err = sandbox.In(ctx, s.DB); err != nil {
+		return nil, err
+	}
 	if cfg.SeedDemo {
 		seeded, err := sandbox.SeedDemo(ctx, s.DB, time.Now())
 		if err != nil {
@@ -151,45 +143,28 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			cfg.Logger.Info("seeded the demo tenant", "tenant", sandbox.DemoTenant)
 		}
 	}
-	if s.Calendar, err = s.calendars(ctx, cfg); err != nil {
+	routes, err := s.routes(ctx, cfg)
+	if err != nil {
 		return nil, err
 	}
 	if s.AdminToken, err = adminToken(ctx, s.DB, cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if s.Client, err = temporalclient.Dial(ctx, temporalclient.Config{Address: s.Temporal.FrontendAddr(),
-		Namespace: Namespace, TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider}, cfg.Logger); err != nil {
+	// The worker and the API as `mms worker` and `mms api` build them, on
+	// this stack's server, database, routes and telemetry.
+	sc := cfg.Service
+	sc.Worker, sc.API = !cfg.NoWorker, true
+	sc.Temporal = temporalclient.Config{Address: s.Temporal.FrontendAddr(), Namespace: Namespace}
+	sc.DB, sc.Routes, sc.Logger, sc.Telemetry = s.DB, &routes, cfg.Logger, tel
+	sc.APIAddr, sc.MetricsAddr = ln.Addr().String(), "" // metrics at <api>/metrics
+	if s.Service, err = service.Build(ctx, sc); err != nil {
 		return nil, err
 	}
-	if !cfg.NoWorker {
-		var cal calendar.Backend = s.Calendar
-		if cfg.WrapCalendar != nil {
-			cal = cfg.WrapCalendar(cal)
-		}
-		acts := &activities.Activities{DB: s.DB, Calendar: cal, PageSize: cfg.PageSize, Concurrency: cfg.Concurrency,
-			Logger: cfg.Logger, Instruments: instruments}
-		s.worker = worker.New(s.Client, acts, worker.Options{MaxConcurrentActivities: cfg.MaxConcurrentActivities,
-			Instruments: instruments})
-		if err = s.worker.Start(); err != nil {
-			s.worker = nil
-			return nil, fmt.Errorf("worker: %w", err)
-		}
-	}
-	keep, err := retention.FromEnv()
-	if err != nil {
+	s.Client, s.Calendar = s.Service.Temporal, s.Service.Calendar
+	if err = s.Service.Start(ln); err != nil {
 		return nil, err
 	}
-	var bg context.Context
-	bg, s.stopBg = context.WithCancel(context.Background())
-	go retention.Run(bg, s.DB, keep, cfg.Logger)
-	if err = telemetry.RegisterStoreGauges(tel.MeterProvider, s.DB); err != nil {
-		return nil, err
-	}
-	srv := &api.Server{DB: s.DB, Temporal: s.Client, Logger: cfg.Logger, Metrics: tel.Metrics,
-		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider, Instruments: instruments}
-	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	s.APIURL = "http://" + ln.Addr().String()
-	go func() { s.served <- s.http.Serve(ln) }()
+	s.APIURL = s.Service.APIURL()
 	return s, nil
 }
 
@@ -197,27 +172,17 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 // partly started stack.
 func (s *Stack) Stop(ctx context.Context) {
 	s.stopping.Store(true)
-	if s.stopBg != nil {
-		s.stopBg()
-	}
-	if s.http != nil {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := s.http.Shutdown(sctx); err != nil {
-			s.logger.Warn("api shutdown", "error", err)
-		}
-		cancel()
-	}
-	if s.worker != nil {
-		s.worker.Stop()
+	if s.Service != nil {
+		s.Service.Close(ctx)
 	}
 	if s.emuHTTP != nil {
 		_ = s.emuHTTP.Close()
 	}
-	if s.Client != nil {
-		s.Client.Close()
-	}
 	if s.Temporal != nil {
 		s.Temporal.Stop()
+	}
+	if s.Sandbox != nil {
+		_ = s.Sandbox.Close()
 	}
 	if s.DB != nil {
 		s.DB.Close()
@@ -225,28 +190,29 @@ func (s *Stack) Stop(ctx context.Context) {
 }
 
 // Served reports the API server's exit (an error other than a shutdown).
-func (s *Stack) Served() <-chan error { return s.served }
+func (s *Stack) Served() <-chan error { return s.Service.Served() }
 
-// calendars builds the router: the sandbox, or the Graph emulator for every
-// tenant in the database, then the calendars file's tenants.
-func (s *Stack) calendars(ctx context.Context, cfg Config) (*calendars.Router, error) {
+// routes says where each tenant's mailboxes are: the sandbox, or the Graph
+// emulator for every tenant in the database, then the calendars file's
+// tenants.
+func (s *Stack) routes(ctx context.Context, cfg Config) (calendars.Config, error) {
 	routes := calendars.Config{Default: calendars.Sandbox}
 	switch cfg.Calendar {
 	case "", CalendarSandbox:
 	case CalendarGraphEmulator:
 		tenants, err := s.DB.Tenants(ctx)
 		if err != nil {
-			return nil, err
+			return routes, err
 		}
 		ids := make([]string, 0, len(tenants))
 		for _, t := range tenants {
 			ids = append(ids, t.ID)
 		}
 		if routes, err = s.startEmulator(ctx, cfg, ids); err != nil {
-			return nil, err
+			return routes, err
 		}
 	default:
-		return nil, fmt.Errorf("calendar: must be %s or %s, not %q", CalendarSandbox, CalendarGraphEmulator, cfg.Calendar)
+		return routes, fmt.Errorf("calendar: must be %s or %s, not %q", CalendarSandbox, CalendarGraphEmulator, cfg.Calendar)
 	}
 	if cfg.Calendars != nil {
 		if cfg.Calendars.Default != "" {
@@ -257,8 +223,7 @@ func (s *Stack) calendars(ctx context.Context, cfg Config) (*calendars.Router, e
 		}
 		maps.Copy(routes.Tenants, cfg.Calendars.Tenants)
 	}
-	return calendars.New(routes, s.Sandbox, calendars.Options{Logger: cfg.Logger,
-		TracerProvider: cfg.Telemetry.TracerProvider, MeterProvider: cfg.Telemetry.MeterProvider})
+	return routes, nil
 }
 
 func withDefaults(c Config) Config {

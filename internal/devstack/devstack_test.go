@@ -23,6 +23,7 @@ import (
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/migration"
+	"github.com/openmms/mms/internal/service"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/workflows"
 )
@@ -527,7 +528,8 @@ func TestStartErrors(t *testing.T) {
 // meetings on the embedded stack. Pages of 19 make 527 pages, so the run
 // continues as new after 500 and finishes in the next execution.
 func TestTenThousandMeetings(t *testing.T) {
-	cfg := Config{DataDir: t.TempDir(), APIAddr: freeAddr(t), TemporalAddr: freeAddr(t), UIAddr: "-", PageSize: 19}
+	cfg := Config{DataDir: t.TempDir(), APIAddr: freeAddr(t), TemporalAddr: freeAddr(t), UIAddr: "-",
+		Service: service.Config{PageSize: 19}}
 	st := startStack(t, cfg)
 	defer st.Stop(context.Background())
 	ctx := context.Background()

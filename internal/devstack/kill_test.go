@@ -12,12 +12,11 @@ import (
 
 	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/migration"
-	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/service"
+	"github.com/openmms/mms/internal/telemetry"
 	"github.com/openmms/mms/internal/temporalclient"
-	"github.com/openmms/mms/worker"
 )
 
 // TestMain makes the test binary a bare worker process when the kill test
@@ -29,21 +28,23 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// runWorkerProcess is `mms worker`: the same wiring, on the stack's database.
 func runWorkerProcess(dbPath, temporalAddr string) int {
-	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := store.Open(ctx, dbPath)
+	tel, err := telemetry.New(nil, nil)
 	if err != nil {
 		return 3
 	}
-	c, err := temporalclient.Dial(ctx, temporalclient.Config{Address: temporalAddr, Namespace: Namespace}, log)
+	svc, err := service.Build(context.Background(), service.Config{Worker: true, Database: dbPath, PageSize: 50,
+		Temporal: temporalclient.Config{Address: temporalAddr, Namespace: Namespace},
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)), Telemetry: tel})
 	if err != nil {
 		return 4
 	}
-	w := worker.New(c, &activities.Activities{DB: db, Calendar: sandbox.New(db), PageSize: 50}, worker.Options{})
-	if err := w.Run(sdkworker.InterruptCh()); err != nil {
+	defer svc.Close(context.Background())
+	if err := svc.Start(nil); err != nil {
 		return 5
 	}
+	<-sdkworker.InterruptCh()
 	return 0
 }
 

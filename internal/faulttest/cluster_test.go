@@ -239,7 +239,7 @@ func (c *cluster) startEmulator(size Size) {
 	t.Cleanup(func() { _ = c.emuHTTP.Close() })
 	c.emu.AddApp(azure, appID, appKey)
 	ctx := context.Background()
-	sb := sandbox.New(c.db)
+	sb := sandboxIn(t, c.db)
 	c.before, c.perUser = map[string]graphtest.EventState{}, map[string][]string{}
 	for _, u := range append(append([]string(nil), c.selected...), c.control) {
 		mb, err := sb.Mailbox(ctx, tenant, u)
@@ -475,4 +475,14 @@ func (c *cluster) waitDone(within time.Duration) map[string]api.MigrationDetail 
 		}
 	}
 	return out
+}
+
+// sandboxIn opens the sandbox back end in db for the test's duration.
+func sandboxIn(t testing.TB, db *store.DB) *sandbox.Backend {
+	b, err := sandbox.In(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return b
 }

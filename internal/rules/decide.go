@@ -13,8 +13,8 @@ import (
 // short, stable phrase for the status record; a non-trigger's reason starts
 // with "ignored: ". The meeting types are set only when Trigger is true.
 type Decision struct {
-	Trigger           bool   `json:"trigger"`
-	Reason            string `json:"reason"`
+	Trigger           bool             `json:"trigger"`
+	Reason            string           `json:"reason"`
 	SourceMeetingType migration.Source `json:"sourceMeetingType,omitempty"`
 	TargetMeetingType migration.Target `json:"targetMeetingType,omitempty"`
 }

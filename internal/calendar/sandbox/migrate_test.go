@@ -167,9 +167,9 @@ func sandboxSchema(t *testing.T, path string) string {
 	return b.String()
 }
 
-// New cannot return an error: a sandbox it could not open (here, its
-// migration fails on a view where a table should be) says why on each call.
-func TestNewReportsAFailedOpenOnEachCall(t *testing.T) {
+// A sandbox whose schema cannot be migrated (here, a view stands where a
+// table should be) is refused at start-up, naming the migration.
+func TestInReportsAFailedMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "mms.db")
 	db, err := store.Open(ctx, path)
@@ -185,11 +185,10 @@ func TestNewReportsAFailedOpenOnEachCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw.Close()
-	b := New(db)
-	defer b.Close()
-	for range 2 {
-		if _, err := b.GetMeeting(ctx, "t", "a@x", "m"); err == nil || !strings.Contains(err.Error(), "schema migration") {
-			t.Fatalf("GetMeeting on a sandbox that failed to open: %v", err)
+	if b, err := In(ctx, db); err == nil || !strings.Contains(err.Error(), "schema migration") {
+		if b != nil {
+			b.Close()
 		}
+		t.Fatalf("In on a database whose sandbox schema cannot be migrated: %v", err)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -64,8 +63,10 @@ func Open(ctx context.Context, dsn string) (*Backend, error) {
 	return &Backend{db: db, now: func() time.Time { return time.Now().UTC() }}, nil
 }
 
-// openIn opens the sandbox in the store's database, on the store's clock.
-func openIn(ctx context.Context, db *store.DB) (*Backend, error) {
+// In opens the sandbox in the store's database, on the store's clock. The
+// sandbox keeps a connection pool of its own (its tables are its own): the
+// caller closes it.
+func In(ctx context.Context, db *store.DB) (*Backend, error) {
 	b, err := Open(ctx, db.DSN())
 	if err != nil {
 		return nil, err
@@ -74,29 +75,8 @@ func openIn(ctx context.Context, db *store.DB) (*Backend, error) {
 	return b, nil
 }
 
-// New opens the sandbox in the store's database, as Open does. It keeps the
-// error-free signature its callers (the serve and dev start-up, tests) used
-// when the sandbox borrowed the store's handle: a failure to open is instead
-// returned by every call of the back end. The pool is the caller's to Close;
-// a back end kept for the life of the process may simply stay open.
-func New(db *store.DB) *Backend {
-	b, err := openIn(context.Background(), db)
-	if err != nil {
-		return &Backend{db: sql.OpenDB(broken{err}), now: db.Now}
-	}
-	return b
-}
-
 // Close releases the sandbox's connection pool.
 func (b *Backend) Close() error { return b.db.Close() }
-
-// broken is a connector whose every connection fails with err: a back end
-// New could not open reports why on each call.
-type broken struct{ err error }
-
-func (c broken) Connect(context.Context) (driver.Conn, error) { return nil, c.err }
-func (c broken) Driver() driver.Driver                        { return c }
-func (c broken) Open(string) (driver.Conn, error)             { return nil, c.err }
 
 var (
 	_ calendar.Backend = (*Backend)(nil)

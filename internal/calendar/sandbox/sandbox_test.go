@@ -19,7 +19,10 @@ func newBackend(t testing.TB) (*Backend, *store.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	b := New(db)
+	b, err := In(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { b.Close() })
 	return b, db
 }

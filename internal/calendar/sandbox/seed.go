@@ -64,7 +64,7 @@ func SeedDemo(ctx context.Context, db *store.DB, now time.Time) (bool, error) {
 	if _, err := db.Tenant(ctx, DemoTenant); err == nil {
 		return false, nil
 	}
-	b, err := openIn(ctx, db)
+	b, err := In(ctx, db)
 	if err != nil {
 		return false, err
 	}
@@ -142,7 +142,7 @@ func SeedBulk(ctx context.Context, db *store.DB, opts BulkOptions, now time.Time
 	if opts.Tenant == "" || opts.Users <= 0 || opts.Meetings < 0 {
 		return nil, fmt.Errorf("seed: need a tenant, users > 0 and meetings >= 0")
 	}
-	b, err := openIn(ctx, db)
+	b, err := In(ctx, db)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/openmms/mms/internal/service"
+)
+
+// The service's knobs are bound here, and only here, to the fields of
+// service.Config: each one a flag, with an MMS_* variable read when the
+// flag is not given. `mms worker`, `mms api` and `mms dev` register the
+// groups that concern them, so a knob has one name everywhere.
+
+// envPrefix marks a command annotation "env:<flag>" = "<VARIABLE>".
+const envPrefix = "env:"
+
+// withEnv makes the flag fall back on the variable (read by applyEnv before
+// the command runs) and says so in its help.
+func withEnv(cmd *cobra.Command, flag, variable string) {
+	f := cmd.Flags().Lookup(flag)
+	f.Usage += " (" + variable + ")"
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[envPrefix+flag] = variable
+}
+
+// applyEnv sets every flag that was not given from its variable, when that
+// is set and not empty; the flag's own parser checks the value.
+func applyEnv(cmd *cobra.Command) error {
+	var errs []error
+	keys := make([]string, 0, len(cmd.Annotations))
+	for k := range cmd.Annotations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // errors in a stable order
+	for _, k := range keys {
+		flag, ok := strings.CutPrefix(k, envPrefix)
+		if !ok || cmd.Flags().Changed(flag) {
+			continue
+		}
+		variable := cmd.Annotations[k]
+		if v, ok := os.LookupEnv(variable); ok && v != "" {
+			if err := cmd.Flags().Set(flag, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", variable, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// bindCluster: the database and Temporal of `mms worker` and `mms api`.
+func bindCluster(cmd *cobra.Command, c *service.Config) {
+	f := cmd.Flags()
+	f.StringVar(&c.Database, "database", ".mms/mms.db", "service database: a SQLite file path")
+	withEnv(cmd, "database", "MMS_DATABASE")
+	f.StringVar(&c.Temporal.Address, "temporal-address", "", "Temporal frontend host:port (default: TEMPORAL_ADDRESS, then 127.0.0.1:7233)")
+	f.StringVar(&c.Temporal.Namespace, "namespace", "", "Temporal namespace (default: TEMPORAL_NAMESPACE, then default)")
+}
+
+// bindWorker: how the worker migrates a mailbox.
+func bindWorker(cmd *cobra.Command, c *service.Config) {
+	f := cmd.Flags()
+	f.IntVar(&c.PageSize, "page-size", 0, "meetings per page, the unit of work of one activity (0: 50)")
+	withEnv(cmd, "page-size", "MMS_PAGE_SIZE")
+	f.IntVar(&c.Concurrency, "concurrency", 0, "meetings of a page updated at once (0: 4, what Graph allows per mailbox)")
+	withEnv(cmd, "concurrency", "MMS_CONCURRENCY")
+	f.IntVar(&c.MaxConcurrentActivities, "max-activities", 0, "concurrent activity executions of the worker (0: SDK default)")
+	withEnv(cmd, "max-activities", "MMS_MAX_ACTIVITIES")
+	f.IntVar(&c.HorizonDays, "horizon-days", 0, "migrate meetings up to this many days ahead (0: two years)")
+	withEnv(cmd, "horizon-days", "MMS_HORIZON_DAYS")
+}
+
+// bindAPI: what the API keeps, and the defaults of the runs it starts
+// (they travel in the workflow's input; see service.Runs).
+func bindAPI(cmd *cobra.Command, c *service.Config) {
+	f := cmd.Flags()
+	f.IntVar(&c.RetentionDays, "retention-days", 0, "purge finished status records and events older than this (0: 150)")
+	withEnv(cmd, "retention-days", "MMS_RETENTION_DAYS")
+	f.IntVar(&c.Runs.MaxRetries, "max-retries", 0, "retries of a run's failed meetings (0: 9)")
+	withEnv(cmd, "max-retries", "MMS_MAX_RETRIES")
+	f.DurationVar(&c.Runs.RetryInterval, "retry-interval", 0, "time between those retries, whole seconds (0: 24h divided by the retries)")
+	withEnv(cmd, "retry-interval", "MMS_RETRY_INTERVAL")
+	f.IntVar(&c.Runs.PagesPerExecution, "pages-per-execution", 0, "pages before a run continues as new, to keep its history short (0: 500)")
+	withEnv(cmd, "pages-per-execution", "MMS_PAGES_PER_EXECUTION")
+	f.DurationVar(&c.Runs.RunDeadline, "run-deadline", 0, "longest a run may take, whole seconds (0: 12h)")
+	withEnv(cmd, "run-deadline", "MMS_RUN_DEADLINE")
+}

@@ -1,0 +1,73 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/openmms/mms/workflows"
+)
+
+// withRuns returns c, or, when runs set anything, a client that fills them
+// into the workflow Input of the runs it starts. The API starts runs with
+// an Input of tenant and user only (api/migrations.go); filling the
+// defaults at the client keeps the workflow's contract and the API's code
+// as they are, and an Input that already sets a field keeps it.
+func withRuns(c client.Client, runs Runs) client.Client {
+	if runs == (Runs{}) {
+		return c
+	}
+	return runsClient{Client: c, runs: runs}
+}
+
+// runsClient overrides the two calls that start the migration workflow.
+type runsClient struct {
+	client.Client
+	runs Runs
+}
+
+func (c runsClient) ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any,
+	args ...any) (client.WorkflowRun, error) {
+	return c.Client.ExecuteWorkflow(ctx, options, workflow, c.fill(args)...)
+}
+
+func (c runsClient) SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
+	options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error) {
+	return c.Client.SignalWithStartWorkflow(ctx, workflowID, signalName, signalArg, options, workflow, c.fill(args)...)
+}
+
+// fill returns args with the defaults set in a workflows.Input (by value or
+// pointer); other arguments pass unchanged.
+func (c runsClient) fill(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch in := a.(type) {
+		case workflows.Input:
+			out[i] = c.runs.apply(in)
+		case *workflows.Input:
+			if in != nil {
+				v := c.runs.apply(*in)
+				a = &v
+			}
+			out[i] = a
+		default:
+			out[i] = a
+		}
+	}
+	return out
+}
+
+// apply sets the Input's zero fields to the defaults.
+func (r Runs) apply(in workflows.Input) workflows.Input {
+	setInt := func(field *int, v int) {
+		if *field == 0 {
+			*field = v
+		}
+	}
+	setInt(&in.MaxRetries, r.MaxRetries)
+	setInt(&in.RetryIntervalSeconds, int(r.RetryInterval/time.Second))
+	setInt(&in.PagesPerExecution, r.PagesPerExecution)
+	setInt(&in.RunDeadlineSeconds, int(r.RunDeadline/time.Second))
+	return in
+}

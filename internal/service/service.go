@@ -1,0 +1,360 @@
+// Package service wires the mms processes. Build turns one Config into the
+// dependency graph that `mms worker`, `mms api`, `mms dev` and the test
+// stack (internal/devstack) run: the store, the calendar router, the
+// activities and the worker; the HTTP API, the retention loop and the
+// store's gauges. Before it existed, cmd/mms and internal/devstack each
+// wired these parts and drifted apart (page size and concurrency could only
+// be set in the test stack); now a knob added to Config reaches every
+// process that way.
+//
+// The package must not link the Temporal server: the slim production
+// binary (build tag nodevserver) uses it. internal/devstack adds the
+// embedded server, the Web UI and the demo data around it.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/openmms/mms/activities"
+	"github.com/openmms/mms/api"
+	"github.com/openmms/mms/internal/calendar"
+	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/calendars"
+	"github.com/openmms/mms/internal/retention"
+	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/telemetry"
+	"github.com/openmms/mms/internal/temporalclient"
+	"github.com/openmms/mms/worker"
+	"github.com/openmms/mms/workflows"
+)
+
+// Config is every knob of the worker and the API. cmd/mms binds each one to
+// a flag and an MMS_* variable (cmd/mms/flags.go); the test stack sets them
+// in code. Zero values take the defaults named on each field.
+type Config struct {
+	// Worker and API choose the parts to build: `mms worker` builds the
+	// first, `mms api` the second, `mms dev` and the test stack both.
+	Worker, API bool
+
+	// Database is the service database, a SQLite file (unused when DB is set).
+	Database string
+	// Temporal is the connection; the TEMPORAL_* variables fill in what it
+	// leaves empty. Build sets its providers.
+	Temporal temporalclient.Config
+
+	// Calendars is the calendars file (YAML or JSON): the tenants whose
+	// mailboxes are in Graph or CalDAV; "" sends every tenant to the
+	// sandbox. Unused when Routes is set.
+	Calendars string
+	// PageSize is how many meetings one ProcessPage handles (0: 50).
+	PageSize int
+	// Concurrency is how many meetings of a page are updated at once (0: 4).
+	Concurrency int
+	// MaxConcurrentActivities bounds the worker's activity executions
+	// (0: the SDK's default).
+	MaxConcurrentActivities int
+	// HorizonDays is how far ahead meetings are migrated (0: two years).
+	HorizonDays int
+	// MetricsAddr is the worker's Prometheus /metrics listener ("": none;
+	// the API serves /metrics on its own address).
+	MetricsAddr string
+
+	// APIAddr is the HTTP API's listen address (unless Start is given a
+	// listener).
+	APIAddr string
+	// RetentionDays: finished status records and events older than this
+	// are purged (0: store.DefaultRetention, 150 days).
+	RetentionDays int
+	// Runs are the defaults of the runs the API starts.
+	Runs Runs
+
+	// The rest is given by the process rather than by flags.
+
+	// ServiceName names the process in telemetry (OTEL_SERVICE_NAME wins).
+	ServiceName string
+	// Logger of every part (nil: slog.Default()).
+	Logger *slog.Logger
+	// Telemetry: providers and /metrics handler (nil: telemetry.Setup,
+	// shut down by Close).
+	Telemetry *telemetry.Telemetry
+	// DB, when set, is used instead of opening Database (and not closed).
+	DB *store.DB
+	// Routes, when set, is used instead of loading Calendars.
+	Routes *calendars.Config
+	// WrapCalendar, when set, wraps the back end the activities use (the
+	// benchmarks' latency decorator).
+	WrapCalendar func(calendar.Backend) calendar.Backend
+}
+
+// Runs are the defaults of the migration runs the API starts. They live in
+// the workflow's Input (MaxRetries, RetryIntervalSeconds, PagesPerExecution,
+// RunDeadlineSeconds), a public contract that upstream systems may also
+// fill when they start the workflow themselves, so they are knobs of the
+// process that starts runs, the API, and not of the worker: the API's
+// Temporal client fills them into each Input whose field is zero (see
+// runsClient). Zero keeps the workflow's default.
+type Runs struct {
+	// MaxRetries: a run retries its failed meetings this many times (0: 9).
+	MaxRetries int
+	// RetryInterval between those retries, whole seconds (0: 24 hours
+	// divided by MaxRetries).
+	RetryInterval time.Duration
+	// PagesPerExecution: a run continues as new after this many pages (0: 500).
+	PagesPerExecution int
+	// RunDeadline bounds one run, whole seconds (0: 12 hours).
+	RunDeadline time.Duration
+}
+
+func (c Config) validate() error {
+	for _, k := range []struct {
+		name string
+		v    int64
+	}{{"page size", int64(c.PageSize)}, {"concurrency", int64(c.Concurrency)},
+		{"max activities", int64(c.MaxConcurrentActivities)}, {"horizon days", int64(c.HorizonDays)},
+		{"max retries", int64(c.Runs.MaxRetries)}, {"retry interval", int64(c.Runs.RetryInterval)},
+		{"pages per execution", int64(c.Runs.PagesPerExecution)}, {"run deadline", int64(c.Runs.RunDeadline)}} {
+		if k.v < 0 {
+			return fmt.Errorf("%s: must not be negative", k.name)
+		}
+	}
+	// The workflow takes whole seconds; a smaller value would become 0,
+	// the default, without a word.
+	for name, d := range map[string]time.Duration{"retry interval": c.Runs.RetryInterval, "run deadline": c.Runs.RunDeadline} {
+		if d%time.Second != 0 {
+			return fmt.Errorf("%s: %s is not a whole number of seconds", name, d)
+		}
+	}
+	if c.RetentionDays != 0 && (c.RetentionDays < 1 || c.RetentionDays > 3650) {
+		return fmt.Errorf("retention: must be a whole number of days from 1 to 3650, not %d", c.RetentionDays)
+	}
+	if !c.Worker && !c.API {
+		return errors.New("service: nothing to build (neither worker nor API)")
+	}
+	return nil
+}
+
+// Service is a built dependency graph. Parts of a role not built are nil.
+type Service struct {
+	Config      Config // as built, defaults filled in
+	Logger      *slog.Logger
+	Telemetry   *telemetry.Telemetry
+	Instruments *telemetry.Instruments
+	DB          *store.DB
+	// Temporal is the process's client (the worker polls with it; the
+	// API's copy adds Runs, see runsClient).
+	Temporal client.Client
+
+	// Worker's parts.
+	Calendar   *calendars.Router
+	Activities *activities.Activities
+	Worker     sdkworker.Worker
+
+	// API's parts: HTTP serves the handler of the one api.Server.
+	HTTP *http.Server
+
+	served  chan error
+	closers []func() // undone in reverse order by Close
+	stopBg  func()   // background loops (retention, metrics listener)
+	started bool
+}
+
+// Build opens the store and the Temporal connection and assembles the
+// parts that cfg asks for; it starts nothing (see Start). On error what
+// was opened is closed.
+func Build(ctx context.Context, cfg Config) (s *Service, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.RetentionDays == 0 {
+		cfg.RetentionDays = int(store.DefaultRetention / (24 * time.Hour))
+	}
+	s = &Service{Logger: cfg.Logger, served: make(chan error, 1), stopBg: func() {}}
+	defer func() {
+		if err != nil {
+			s.Close(context.Background())
+		}
+	}()
+	if s.Telemetry = cfg.Telemetry; s.Telemetry == nil {
+		if s.Telemetry, err = telemetry.Setup(ctx, cfg.ServiceName); err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() { _ = s.Telemetry.Shutdown(context.Background()) })
+	}
+	tel := s.Telemetry
+	s.Instruments = telemetry.NewInstruments(tel.TracerProvider, tel.MeterProvider)
+	if s.DB = cfg.DB; s.DB == nil {
+		if s.DB, err = store.Open(ctx, cfg.Database); err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() { s.DB.Close() })
+	}
+	cfg.Temporal.TracerProvider, cfg.Temporal.MeterProvider = tel.TracerProvider, tel.MeterProvider
+	if s.Temporal, err = temporalclient.Dial(ctx, cfg.Temporal, s.Logger); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.Temporal.Close)
+	s.Config = cfg
+	if cfg.Worker {
+		if err := s.buildWorker(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.API {
+		if err := s.buildAPI(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Service) buildWorker(ctx context.Context) (err error) {
+	cfg, tel := s.Config, s.Telemetry
+	routes := calendars.Config{Default: calendars.Sandbox}
+	switch {
+	case cfg.Routes != nil:
+		routes = *cfg.Routes
+	case cfg.Calendars != "":
+		if routes, err = calendars.Load(cfg.Calendars); err != nil {
+			return err
+		}
+	}
+	sb, err := sandbox.In(ctx, s.DB)
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func() { _ = sb.Close() })
+	if s.Calendar, err = calendars.New(routes, sb, calendars.Options{Logger: s.Logger,
+		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider}); err != nil {
+		return err
+	}
+	var cal calendar.Backend = s.Calendar
+	if cfg.WrapCalendar != nil {
+		cal = cfg.WrapCalendar(cal)
+	}
+	s.Activities = &activities.Activities{DB: s.DB, Calendar: cal, PageSize: cfg.PageSize, Concurrency: cfg.Concurrency,
+		Horizon: time.Duration(cfg.HorizonDays) * 24 * time.Hour, Logger: s.Logger, Instruments: s.Instruments}
+	s.Worker = worker.New(s.Temporal, s.Activities, worker.Options{MaxConcurrentActivities: cfg.MaxConcurrentActivities,
+		Instruments: s.Instruments})
+	return nil
+}
+
+func (s *Service) buildAPI() error {
+	cfg, tel := s.Config, s.Telemetry
+	// The API process reports the store's gauges (records by state, queue
+	// depth): one process per database is enough.
+	if err := telemetry.RegisterStoreGauges(tel.MeterProvider, s.DB); err != nil {
+		return err
+	}
+	// The one place the API is put together.
+	srv := &api.Server{DB: s.DB, Temporal: withRuns(s.Temporal, cfg.Runs), Logger: s.Logger, Metrics: tel.Metrics,
+		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider, Instruments: s.Instruments}
+	s.HTTP = &http.Server{Addr: cfg.APIAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// Start starts the worker, its metrics listener, the retention loop and
+// the API, which serves on ln (nil: listen on Config.APIAddr). It returns
+// once they run; Served reports the API's end, Close stops everything.
+func (s *Service) Start(ln net.Listener) (err error) {
+	if s.started {
+		return errors.New("service: already started")
+	}
+	s.started = true
+	cfg := s.Config
+	if s.HTTP != nil && ln == nil {
+		if ln, err = net.Listen("tcp", cfg.APIAddr); err != nil {
+			return fmt.Errorf("api address %s: %w", cfg.APIAddr, err)
+		}
+	}
+	if ln != nil {
+		s.HTTP.Addr = ln.Addr().String() // the port chosen for ":0"
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	s.stopBg = cancel
+	if s.Worker != nil {
+		if cfg.MetricsAddr != "" {
+			if err := serveMetrics(bg, cfg.MetricsAddr, s.Telemetry.Metrics, s.Logger); err != nil {
+				closeListener(ln)
+				return err
+			}
+		}
+		if err := s.Worker.Start(); err != nil {
+			s.Worker = nil // nothing to stop
+			closeListener(ln)
+			return fmt.Errorf("worker: %w", err)
+		}
+		s.Logger.Info("worker started", "taskQueue", workflows.TaskQueue, "calendars", s.Calendar.Kinds(),
+			"pageSize", cfg.PageSize, "concurrency", cfg.Concurrency)
+	}
+	if s.HTTP != nil {
+		// Several processes may purge: the deletes are idempotent.
+		go retention.Run(bg, s.DB, time.Duration(cfg.RetentionDays)*24*time.Hour, s.Logger)
+		go func() { s.served <- s.HTTP.Serve(ln) }()
+		s.Logger.Info("api listening", "addr", ln.Addr().String())
+	}
+	return nil
+}
+
+// APIURL is the API's base URL once Start listens (empty without an API).
+func (s *Service) APIURL() string {
+	if s.HTTP == nil || s.HTTP.Addr == "" {
+		return ""
+	}
+	return "http://" + s.HTTP.Addr
+}
+
+// Served reports the API server's exit (an error other than a shutdown).
+func (s *Service) Served() <-chan error { return s.served }
+
+// Close drains the API, then the worker, then closes what Build opened
+// (not a DB or Telemetry given in Config). Safe on a partly built service.
+func (s *Service) Close(ctx context.Context) {
+	s.stopBg()
+	if s.HTTP != nil && s.started {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := s.HTTP.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Warn("api shutdown", "error", err)
+		}
+		cancel()
+	}
+	if s.Worker != nil && s.started {
+		s.Worker.Stop()
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+func closeListener(ln net.Listener) {
+	if ln != nil {
+		_ = ln.Close()
+	}
+}
+
+// serveMetrics serves GET /metrics on addr until ctx ends.
+func serveMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics address %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	log.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
+	return nil
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/openmms/mms/api"
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/calendars"
+	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/retention"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
@@ -175,6 +176,7 @@ func apiCommand() *cobra.Command {
 				return err
 			}
 			srv := &http.Server{Addr: addr, Handler: (&api.Server{DB: p.db, Temporal: p.temporal, Logger: log,
+				Intake:  intake.New(p.db, p.temporal, log, p.inst),
 				Metrics: p.tel.Metrics, TracerProvider: p.tel.TracerProvider, MeterProvider: p.tel.MeterProvider,
 				Instruments: p.inst}).Handler(),
 				ReadHeaderTimeout: 10 * time.Second}

@@ -29,6 +29,7 @@ import (
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/calendars"
 	"github.com/openmms/mms/internal/devserver"
+	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/retention"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
@@ -186,6 +187,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		return nil, err
 	}
 	srv := &api.Server{DB: s.DB, Temporal: s.Client, Logger: cfg.Logger, Metrics: tel.Metrics,
+		Intake:         intake.New(s.DB, s.Client, cfg.Logger, instruments),
 		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider, Instruments: instruments}
 	s.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	s.APIURL = "http://" + ln.Addr().String()

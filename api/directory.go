@@ -1,8 +1,6 @@
 package api
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -10,101 +8,37 @@ import (
 
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/migration"
-	"github.com/openmms/mms/internal/rules"
-	"github.com/openmms/mms/internal/store"
 )
 
-// PutUserRequest is the body of PUT /v1/tenants/{tenant}/users/{user}.
+// PutUserRequest is the body of PUT /v1/tenants/{tenant}/users/{user}; the
+// service checks it (intake.Service.PutUser).
 type PutUserRequest struct {
 	DisplayName string                `json:"displayName"`
 	Profile     *meetingblock.Profile `json:"profile"`
-}
-
-func (r *PutUserRequest) validate() error {
-	if r.Profile == nil {
-		return errors.New("profile: required")
-	}
-	if len(r.DisplayName) > 256 {
-		return errors.New("displayName: at most 256 characters")
-	}
-	if err := r.Profile.Validate(); err != nil {
-		return errors.New("profile." + err.Error())
-	}
-	return nil
 }
 
 // putUser sets a user's profile directly; the difference from the stored
 // one decides, as an event would, whether their meetings are migrated.
 func (s *Server) putUser(c *gin.Context) {
 	var req PutUserRequest
-	if !bindJSON(c, &req) {
+	if !bind(c, &req) {
 		return
 	}
-	ctx := c.Request.Context()
-	tenantID, userID := c.Param("tenant"), c.Param("user")
-	tenant, err := s.DB.Tenant(ctx, tenantID)
+	userID := c.Param("user")
+	change, err := s.Intake.PutUser(c.Request.Context(), c.Param("tenant"), userID, token(c).Name, req.DisplayName, req.Profile)
 	if err != nil {
-		s.internal(c, "tenant lookup", err)
+		s.fail(c, err)
 		return
 	}
-	raw, err := json.Marshal(req.Profile)
-	if err != nil {
-		s.internal(c, "encode profile", err)
-		return
-	}
-	var decision rules.Decision
-	var created bool
-	for attempt := 1; ; attempt++ {
-		decision, created, err = s.replaceUser(ctx, tenant, userID, req.DisplayName, *req.Profile, raw)
-		if !errors.Is(err, store.ErrConflict) || attempt == maxDecideAttempts {
-			break
-		}
-	}
-	if err != nil {
-		s.internal(c, "store user", err)
-		return
-	}
-	out := gin.H{"user": userID, "created": created, "triggered": decision.Trigger, "reason": decision.Reason}
-	if decision.Trigger {
-		rec, err := s.handOff(ctx, tenantID, userID, migration.Trigger{Reason: "profile set: " + decision.Reason,
-			RequestedBy: token(c).Name, SourceMeetingType: decision.SourceMeetingType,
-			TargetMeetingType: decision.TargetMeetingType, QuietPeriodSeconds: tenant.Settings.QuietPeriodSeconds})
-		if err != nil {
-			abort(c, http.StatusServiceUnavailable, "unavailable", err.Error())
-			return
-		}
-		out["correlationId"] = rec.CorrelationID
+	out := gin.H{"user": userID, "created": change.Created, "triggered": change.Decision.Trigger, "reason": change.Decision.Reason}
+	if change.Decision.Trigger {
+		out["correlationId"] = change.CorrelationID
 	}
 	status := http.StatusOK
-	if created {
+	if change.Created {
 		status = http.StatusCreated
 	}
 	c.JSON(status, out)
-}
-
-// replaceUser decides the profile change against the stored profile and
-// stores the new one only if that is still the stored one (ErrConflict
-// otherwise: read again and re-decide).
-func (s *Server) replaceUser(ctx context.Context, tenant store.Tenant, userID, name string, p meetingblock.Profile, raw json.RawMessage) (rules.Decision, bool, error) {
-	decision := rules.Decision{Reason: "ignored: a new user has no meetings with an old block"}
-	old, err := s.DB.User(ctx, tenant.ID, userID)
-	created := errors.Is(err, store.ErrNotFound)
-	if err != nil && !created {
-		return decision, false, err
-	}
-	var before json.RawMessage
-	if !created {
-		before = old.Profile
-		var prev meetingblock.Profile
-		if json.Unmarshal(old.Profile, &prev) == nil {
-			decision = rules.DecideProfileChange(prev, p, tenant.Settings)
-		}
-		if name == "" {
-			name = old.DisplayName
-		}
-	}
-	err = s.DB.ReplaceUser(ctx, store.User{TenantID: tenant.ID, ID: userID, DisplayName: name, Profile: raw}, before)
-	return decision, created, err
 }
 
 // MigrationConfiguration mirrors Get/Set-CsTenantMigrationConfiguration,

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/openmms/mms/internal/intake"
 )
 
 // Error is the body of every error response: a stable code for programs and
@@ -29,15 +31,47 @@ func badRequest(c *gin.Context, msg string) {
 // bindJSON decodes and validates a request body; on failure it has already
 // answered 400 with the message.
 func bindJSON(c *gin.Context, v interface{ validate() error }) bool {
-	err := decodeJSON(c, v)
-	if err == nil {
-		err = v.validate()
+	if !bind(c, v) {
+		return false
 	}
-	if err != nil {
+	if err := v.validate(); err != nil {
 		badRequest(c, err.Error())
 		return false
 	}
 	return true
+}
+
+// bind decodes a request body whose values the service checks; on failure
+// it has already answered 400 with the message.
+func bind(c *gin.Context, v any) bool {
+	if err := decodeJSON(c, v); err != nil {
+		badRequest(c, err.Error())
+		return false
+	}
+	return true
+}
+
+// fail answers an error of the intake service: its kind picks the status,
+// its message is shown as it is, except that a store failure shows only the
+// step that failed (the cause goes to the log).
+func (s *Server) fail(c *gin.Context, err error) {
+	var e *intake.Error
+	if !errors.As(err, &e) {
+		s.internal(c, "request", err)
+		return
+	}
+	switch e.Kind {
+	case intake.ErrInvalid:
+		badRequest(c, e.Message)
+	case intake.ErrNotFound:
+		abort(c, http.StatusNotFound, "not_found", e.Message)
+	case intake.ErrConflict:
+		abort(c, http.StatusConflict, e.Code, e.Message)
+	case intake.ErrUnavailable:
+		abort(c, http.StatusServiceUnavailable, "unavailable", e.Message)
+	default:
+		s.internal(c, e.Subject, e.Err)
+	}
 }
 
 // decodeJSON reads one JSON object into v, rejecting unknown fields and

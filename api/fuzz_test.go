@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
@@ -61,7 +62,8 @@ func FuzzRequestBodies(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := (&Server{DB: db, Logger: slog.New(slog.DiscardHandler)}).Handler()
+	logger := slog.New(slog.DiscardHandler)
+	h := (&Server{DB: db, Intake: intake.New(db, nil, logger, nil), Logger: logger}).Handler()
 	f.Fuzz(func(t *testing.T, route uint8, body string) {
 		r := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		before := state(t, db)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -12,15 +11,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/trace"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
+	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
-	"github.com/openmms/mms/internal/telemetry"
-	"github.com/openmms/mms/workflows"
 )
 
 func (s *Server) listTenants(c *gin.Context) {
@@ -48,7 +42,8 @@ func (s *Server) listUsers(c *gin.Context) {
 }
 
 // StartRequest is the body of POST /v1/tenants/{tenant}/migrations, the
-// equivalent of Start-CsExMeetingMigration.
+// equivalent of Start-CsExMeetingMigration; the service checks it
+// (intake.Request).
 type StartRequest struct {
 	User              string           `json:"user"`
 	SourceMeetingType migration.Source `json:"sourceMeetingType"`
@@ -59,51 +54,23 @@ type StartRequest struct {
 	DryRun bool `json:"dryRun"`
 }
 
-func (r *StartRequest) validate() error {
-	switch {
-	case r.User == "":
-		return errors.New("user: required")
-	case r.SourceMeetingType != "" && !r.SourceMeetingType.Valid():
-		_, err := migration.ParseSource(string(r.SourceMeetingType))
-		return err
-	case r.TargetMeetingType != "" && !r.TargetMeetingType.Valid():
-		_, err := migration.ParseTarget(string(r.TargetMeetingType))
-		return err
-	case r.DryRun && r.QuietPeriodSeconds != nil:
-		return errors.New("quietPeriodSeconds: a dry run starts at once")
-	case r.QuietPeriodSeconds != nil && (*r.QuietPeriodSeconds < 0 || *r.QuietPeriodSeconds > 86400):
-		return fmt.Errorf("quietPeriodSeconds: must be between 0 and 86400, not %d", *r.QuietPeriodSeconds)
-	}
-	return nil
-}
-
 // startMigration records a Pending migration for the user and hands the
-// trigger to the user's workflow (signal-with-start: one execution per user).
+// trigger to the user's workflow (signal-with-start: one execution per user),
+// or starts a dry run of its own.
 func (s *Server) startMigration(c *gin.Context) {
 	var req StartRequest
-	if !bindJSON(c, &req) {
+	if !bind(c, &req) {
 		return
 	}
-	tenant := c.Param("tenant") // empty meeting types default in workflows.Merged
-	if _, err := s.DB.User(c.Request.Context(), tenant, req.User); errors.Is(err, store.ErrNotFound) {
-		abort(c, http.StatusNotFound, "not_found", "user "+quote(req.User)+" not found in tenant "+quote(tenant))
-		return
-	} else if err != nil {
-		s.internal(c, "user lookup", err)
-		return
-	}
-	trigger := migration.Trigger{Reason: "manual", RequestedBy: token(c).Name,
-		SourceMeetingType: req.SourceMeetingType, TargetMeetingType: req.TargetMeetingType}
-	if req.QuietPeriodSeconds != nil {
-		trigger.QuietPeriodSeconds = *req.QuietPeriodSeconds
-	}
-	handOff := s.handOff
+	tenant := c.Param("tenant")
+	start := s.Intake.Start
 	if req.DryRun {
-		handOff = s.startDryRun
+		start = s.Intake.DryRun
 	}
-	rec, err := handOff(c.Request.Context(), tenant, req.User, trigger)
+	rec, err := start(c.Request.Context(), tenant, token(c).Name, intake.Request{User: req.User,
+		Source: req.SourceMeetingType, Target: req.TargetMeetingType, QuietPeriodSeconds: req.QuietPeriodSeconds})
 	if err != nil {
-		abort(c, http.StatusServiceUnavailable, "unavailable", err.Error())
+		s.fail(c, err)
 		return
 	}
 	c.Header("Location", "/v1/tenants/"+url.PathEscape(tenant)+"/migrations/"+url.PathEscape(req.User)+
@@ -208,72 +175,6 @@ func writeCSV(c *gin.Context, recs []store.Migration) {
 	w.Flush()
 }
 
-// handOff records a Pending migration for the user (merged into one that is
-// already pending) and gives the trigger to the user's workflow with
-// signal-with-start, so every trigger for a user reaches one execution.
-func (s *Server) handOff(ctx context.Context, tenant, user string, t migration.Trigger) (store.Migration, error) {
-	sel := migration.Merge(t)
-	wfID := workflows.WorkflowID(tenant, user)
-	rec, err := s.DB.OpenPending(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: sel.Reason,
-		MigrationType: sel.Type(), SourceMeetingType: sel.Source, TargetMeetingType: sel.Target,
-		WorkflowID: wfID})
-	if err != nil {
-		s.Logger.Error("open migration record", "error", err)
-		return store.Migration{}, errors.New("could not record the migration")
-	}
-	s.observeHandOff(ctx, rec)
-	_, err = s.Temporal.SignalWithStartWorkflow(ctx, wfID, workflows.TriggerSignal, t, client.StartWorkflowOptions{
-		ID: wfID, TaskQueue: workflows.TaskQueue, TypedSearchAttributes: workflows.SearchAttributes(tenant, user),
-	}, workflows.MigrationWorkflowType, workflows.Input{TenantID: tenant, UserID: user})
-	if err != nil {
-		msg := "could not hand the migration to Temporal: " + err.Error()
-		_ = s.DB.FailPending(ctx, rec.CorrelationID, msg)
-		s.Logger.ErrorContext(ctx, "signal-with-start failed", "workflowId", wfID, "error", err)
-		s.Instruments.Transition(ctx, s.Logger, tenant, user, rec.CorrelationID, migration.StatePending, migration.StateFailed, msg)
-		return store.Migration{}, errors.New(msg)
-	}
-	return rec, nil
-}
-
-// observeHandOff tags the request's span with the migration it opened and
-// logs the record's first state.
-func (s *Server) observeHandOff(ctx context.Context, rec store.Migration) {
-	trace.SpanFromContext(ctx).SetAttributes(attribute.String(telemetry.AttrTenant, rec.TenantID),
-		attribute.String(telemetry.AttrUser, rec.UserID), attribute.String(telemetry.AttrCorrelationID, rec.CorrelationID))
-	if rec.TriggerCount > 1 {
-		// The request merged into a record already Pending: no transition.
-		s.Logger.DebugContext(ctx, "trigger merged into the pending migration", "tenant", rec.TenantID,
-			"user", rec.UserID, "correlationId", rec.CorrelationID)
-		return
-	}
-	s.Instruments.Transition(ctx, s.Logger, rec.TenantID, rec.UserID, rec.CorrelationID, "", rec.State, "")
-}
-
-// startDryRun runs the migration's decisions in an execution of its own,
-// with a record of its own, so it neither waits for nor merges with the
-// user's real migration.
-func (s *Server) startDryRun(ctx context.Context, tenant, user string, t migration.Trigger) (store.Migration, error) {
-	t.Reason = "dry run"
-	sel := migration.Merge(t)
-	rec, err := s.DB.OpenDryRun(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: sel.Reason,
-		MigrationType: sel.Type(), SourceMeetingType: sel.Source, TargetMeetingType: sel.Target})
-	if err != nil {
-		s.Logger.Error("open dry-run record", "error", err)
-		return store.Migration{}, errors.New("could not record the dry run")
-	}
-	s.observeHandOff(ctx, rec)
-	wfID := workflows.DryRunWorkflowID(tenant, user, rec.CorrelationID)
-	if _, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wfID, TaskQueue: workflows.TaskQueue,
-		TypedSearchAttributes: workflows.SearchAttributes(tenant, user)}, workflows.MigrationWorkflowType,
-		workflows.Input{TenantID: tenant, UserID: user, DryRun: true, CorrelationID: rec.CorrelationID,
-			Pending: []migration.Trigger{t}}); err != nil {
-		msg := "could not hand the dry run to Temporal: " + err.Error()
-		_ = s.DB.FailPending(ctx, rec.CorrelationID, msg)
-		return store.Migration{}, errors.New(msg)
-	}
-	return rec, nil
-}
-
 // MigrationDetail is a user's latest record with its per-meeting results.
 type MigrationDetail struct {
 	store.Migration
@@ -339,16 +240,10 @@ func intParam(c *gin.Context, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// CancelRequest is the optional body of POST .../migrations/{user}/cancel.
+// CancelRequest is the optional body of POST .../migrations/{user}/cancel;
+// the service checks it (intake.Service.Cancel).
 type CancelRequest struct {
 	Reason string `json:"reason"`
-}
-
-func (r *CancelRequest) validate() error {
-	if len(r.Reason) > 500 {
-		return errors.New("reason: at most 500 characters")
-	}
-	return nil
 }
 
 // cancelMigration asks the user's workflow to stop: a run stops after its
@@ -356,25 +251,12 @@ func (r *CancelRequest) validate() error {
 // "cancelled by <token name>".
 func (s *Server) cancelMigration(c *gin.Context) {
 	var req CancelRequest
-	if c.Request.ContentLength != 0 && !bindJSON(c, &req) {
+	if c.Request.ContentLength != 0 && !bind(c, &req) {
 		return
 	}
-	tenant, user := c.Param("tenant"), c.Param("user")
-	ctx := c.Request.Context()
-	if _, err := s.DB.User(ctx, tenant, user); errors.Is(err, store.ErrNotFound) {
-		abort(c, http.StatusNotFound, "not_found", "user "+quote(user)+" not found in tenant "+quote(tenant))
-		return
-	}
-	err := s.Temporal.SignalWorkflow(ctx, workflows.WorkflowID(tenant, user), "", workflows.CancelSignal,
-		workflows.Cancel{By: token(c).Name, Reason: req.Reason})
-	var notFound *serviceerror.NotFound
-	switch {
-	case errors.As(err, &notFound):
-		abort(c, http.StatusConflict, "not_running", "no migration is pending or in progress for "+quote(user))
-		return
-	case err != nil:
-		s.Logger.Error("cancel signal failed", "user", user, "error", err)
-		abort(c, http.StatusServiceUnavailable, "unavailable", "could not reach Temporal: "+err.Error())
+	user := c.Param("user")
+	if err := s.Intake.Cancel(c.Request.Context(), c.Param("tenant"), user, token(c).Name, req.Reason); err != nil {
+		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusAccepted, gin.H{"status": "cancel requested", "user": user})
@@ -383,29 +265,9 @@ func (s *Server) cancelMigration(c *gin.Context) {
 // retryFailed re-runs only the meetings that failed in the user's latest
 // migration, under a new record.
 func (s *Server) retryFailed(c *gin.Context) {
-	ctx := c.Request.Context()
-	tenant, user := c.Param("tenant"), c.Param("user")
-	last, err := s.DB.LatestMigration(ctx, tenant, user)
-	if errors.Is(err, store.ErrNotFound) {
-		abort(c, http.StatusNotFound, "not_found", "no migration for user "+quote(user)+" to retry")
-		return
-	} else if err != nil {
-		s.internal(c, "latest migration", err)
-		return
-	}
-	if last.State == migration.StatePending || last.State == migration.StateInProgress {
-		abort(c, http.StatusConflict, "in_progress", "the migration of "+quote(user)+" is "+string(last.State)+"; retry when it has ended")
-		return
-	}
-	if last.FailedMeeting == 0 {
-		abort(c, http.StatusConflict, "nothing_failed", "no meeting failed in the latest migration of "+quote(user))
-		return
-	}
-	rec, err := s.handOff(ctx, tenant, user, migration.Trigger{Reason: "retry failed of " + last.CorrelationID,
-		RequestedBy: token(c).Name, SourceMeetingType: last.SourceMeetingType, TargetMeetingType: last.TargetMeetingType,
-		RetryFailedOf: last.CorrelationID})
+	rec, err := s.Intake.RetryFailed(c.Request.Context(), c.Param("tenant"), c.Param("user"), token(c).Name)
 	if err != nil {
-		abort(c, http.StatusServiceUnavailable, "unavailable", err.Error())
+		s.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusAccepted, rec)

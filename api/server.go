@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
+	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
 )
@@ -24,8 +25,12 @@ const MaxBodyBytes = 1 << 20
 
 // Server holds the API's dependencies.
 type Server struct {
+	// DB serves the reads (records, listings, settings, tokens); Temporal
+	// answers /readyz. Everything that starts, joins or stops a migration
+	// goes through Intake.
 	DB       *store.DB
 	Temporal client.Client
+	Intake   *intake.Service
 	Logger   *slog.Logger
 	// Metrics serves GET /metrics (the Prometheus text format); nil
 	// serves an empty document.

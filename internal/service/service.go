@@ -29,6 +29,7 @@ import (
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/calendars"
+	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/retention"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
@@ -258,8 +259,11 @@ func (s *Service) buildAPI() error {
 		return err
 	}
 	// The one place the API is put together.
-	srv := &api.Server{DB: s.DB, Temporal: withRuns(s.Temporal, cfg.Runs), Logger: s.Logger, Metrics: tel.Metrics,
-		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider, Instruments: s.Instruments}
+	// The service hands runs to Temporal with the run knobs filled in.
+	runs := withRuns(s.Temporal, cfg.Runs)
+	srv := &api.Server{DB: s.DB, Temporal: runs, Logger: s.Logger, Metrics: tel.Metrics,
+		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider, Instruments: s.Instruments,
+		Intake: intake.New(s.DB, runs, s.Logger, s.Instruments)}
 	s.HTTP = &http.Server{Addr: cfg.APIAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	return nil
 }

@@ -1,0 +1,219 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/openmms/mms/internal/meetingblock"
+	"github.com/openmms/mms/internal/migration"
+	"github.com/openmms/mms/internal/rules"
+	"github.com/openmms/mms/internal/store"
+)
+
+// MaxEventIDLength bounds a client's event ID.
+const MaxEventIDLength = 200
+
+// Event is one change event: a rules.Event plus an optional client ID that
+// makes retries safe. It is recorded as its JSON, so the tags matter.
+type Event struct {
+	// ID identifies the event for retries: posting the same ID again returns
+	// the recorded decision. Generated when empty.
+	ID string `json:"id,omitempty"`
+	rules.Event
+}
+
+// PostEvents decides each event for the users it concerns, records the
+// decisions with the new profiles and hands the triggering ones to the
+// users' workflows, in order. The whole batch is checked first: one bad
+// event (ErrInvalid) or unknown user (ErrNotFound) rejects it all, and
+// nothing changes. ErrUnavailable means events before the failing one may be
+// recorded: posting the batch again with the same IDs is safe.
+func (s *Service) PostEvents(ctx context.Context, tenantID, requester string, events []Event) ([]store.Event, error) {
+	for i, e := range events {
+		if len(e.ID) > MaxEventIDLength {
+			return nil, invalid(at(i, len(events), "id"), "at most %d characters", MaxEventIDLength)
+		}
+		if err := e.Validate(); err != nil {
+			if len(events) > 1 {
+				err = fmt.Errorf("events[%d].%w", i, err)
+			}
+			return nil, invalidErr(at(i, len(events), "event"), err)
+		}
+	}
+	tenant, err := s.tenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range events {
+		if e.User == "" {
+			continue
+		}
+		if _, err := s.db.User(ctx, tenantID, e.User); errors.Is(err, store.ErrNotFound) {
+			field := at(i, len(events), "user")
+			return nil, notFound(field, "%s: %q is not in tenant %q", field, e.User, tenantID)
+		} else if err != nil {
+			return nil, internal("user lookup", err)
+		}
+	}
+	results := []store.Event{}
+	for _, e := range events {
+		out, err := s.takeEvent(ctx, tenant, requester, e)
+		if err != nil {
+			// The batch stops at the first event it could not take;
+			// whatever failed, retrying is the caller's remedy.
+			var known *Error
+			if !errors.As(err, &known) {
+				err = unavailable("store", err.Error(), err)
+			}
+			return nil, err
+		}
+		results = append(results, out...)
+	}
+	return results, nil
+}
+
+func (s *Service) tenant(ctx context.Context, id string) (store.Tenant, error) {
+	t, err := s.db.Tenant(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, notFound("tenant", "tenant %s not found", quote(id))
+	} else if err != nil {
+		return t, internal("tenant lookup", err)
+	}
+	return t, nil
+}
+
+// at names a field of the i-th of n events: a lone event's field by itself.
+func at(i, n int, field string) string {
+	if n == 1 {
+		return field
+	}
+	return fmt.Sprintf("events[%d].%s", i, field)
+}
+
+// takeEvent decides an event for each user it concerns, records the
+// decisions with the new profiles, then hands the triggering ones to their
+// workflows. A repeated ID returns what was recorded, finishing a hand-off
+// that failed the first time. Each user is read afresh, so the second event
+// of a batch for one user applies to the profile the first one left.
+func (s *Service) takeEvent(ctx context.Context, tenant store.Tenant, requester string, e Event) ([]store.Event, error) {
+	if e.ID != "" {
+		done, err := s.db.EventsByID(ctx, tenant.ID, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(done) > 0 {
+			for i, ev := range done {
+				if ev.Triggered && ev.CorrelationID == "" {
+					if done[i], err = s.handOffEvent(ctx, tenant, requester, ev); err != nil {
+						return nil, err
+					}
+				}
+			}
+			return done, nil
+		}
+	} else {
+		e.ID = uuid.NewString()
+	}
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	targets := []string{e.User}
+	if e.User == "" {
+		targets = []string{""} // a tenant-wide event: recorded once, for nobody's blocks
+		if e.BridgeID != "" {
+			// Only a bridge event needs the whole directory, for its fan-out.
+			users, err := s.db.Users(ctx, tenant.ID)
+			if err != nil {
+				return nil, err
+			}
+			profiles := make([]rules.UserProfile, 0, len(users))
+			for _, u := range users {
+				var p meetingblock.Profile
+				if json.Unmarshal(u.Profile, &p) == nil {
+					profiles = append(profiles, rules.UserProfile{User: u.ID, Profile: p})
+				}
+			}
+			if targets = rules.AffectedByBridge(e.BridgeID, profiles); len(targets) == 0 {
+				targets = []string{""} // recorded, so no event is lost: ignored, nobody is on the bridge
+			}
+		}
+	}
+	var out []store.Event
+	for _, user := range targets {
+		rec, err := s.recordDecision(ctx, tenant, e, user, payload)
+		if err != nil {
+			return nil, err
+		}
+		if rec.Triggered {
+			if rec, err = s.handOffEvent(ctx, tenant, requester, rec); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// recordDecision decides the event for one user (or for nobody, when
+// tenant-wide) on the user's current profile and records it, deciding again
+// should another request change that profile in between (untilStored).
+func (s *Service) recordDecision(ctx context.Context, tenant store.Tenant, e Event, user string, payload []byte) (store.Event, error) {
+	return untilStored(func() (store.Event, error) {
+		ev := store.Event{ID: e.ID, UserID: user, Type: string(e.Type), Payload: payload}
+		var before, after json.RawMessage
+		switch {
+		case user == "" && e.BridgeID != "":
+			ev.Reason = "ignored: no user is on bridge " + e.BridgeID
+		case user == "":
+			ev.Reason = rules.Decide(e.Event, meetingblock.Profile{}, tenant.Settings).Reason
+		default:
+			u, err := s.db.User(ctx, tenant.ID, user)
+			if err != nil {
+				return ev, err
+			}
+			before = u.Profile
+			var old meetingblock.Profile
+			if err := json.Unmarshal(u.Profile, &old); err != nil {
+				ev.Reason = "ignored: the user's stored profile is not valid JSON"
+				break
+			}
+			d := rules.Decide(e.Event, old, tenant.Settings)
+			ev.Triggered, ev.Reason = d.Trigger, d.Reason
+			ev.SourceMeetingType, ev.TargetMeetingType = d.SourceMeetingType, d.TargetMeetingType
+			if p, err := rules.Apply(old, e.Event, tenant.Settings); err != nil {
+				ev.Triggered, ev.Reason = false, "ignored: "+err.Error()
+			} else if !profilesEqual(old, p) {
+				if after, err = json.Marshal(p); err != nil {
+					return ev, err
+				}
+			}
+		}
+		return s.db.RecordEvent(ctx, tenant.ID, ev, before, after)
+	})
+}
+
+// handOffEvent starts or joins the user's migration for a triggering event,
+// after the tenant's quiet period, and links the event to it.
+func (s *Service) handOffEvent(ctx context.Context, tenant store.Tenant, requester string, ev store.Event) (store.Event, error) {
+	rec, err := s.handOff(ctx, tenant.ID, ev.UserID, migration.Trigger{
+		Reason: "event " + ev.Type + ": " + ev.Reason, RequestedBy: requester,
+		SourceMeetingType: ev.SourceMeetingType, TargetMeetingType: ev.TargetMeetingType,
+		QuietPeriodSeconds: tenant.Settings.QuietPeriodSeconds})
+	if err != nil {
+		return ev, err
+	}
+	ev.CorrelationID = rec.CorrelationID
+	return ev, s.db.SetEventCorrelation(ctx, tenant.ID, ev.ID, ev.UserID, rec.CorrelationID)
+}
+
+func profilesEqual(a, b meetingblock.Profile) bool {
+	ra, _ := json.Marshal(a)
+	rb, _ := json.Marshal(b)
+	return bytes.Equal(ra, rb)
+}

@@ -164,10 +164,10 @@ type FinishRunInput struct {
 
 // FinishRun sets the final state: Failed when a message is given or any
 // meeting failed, Succeeded otherwise.
-func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (store.Migration, error) {
-	rec, err := a.DB.Migration(ctx, in.MigrationID)
+func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (store.StatusRecord, error) {
+	rec, err := a.DB.StatusRecord(ctx, in.MigrationID)
 	if err != nil {
-		return store.Migration{}, temporal.NewNonRetryableApplicationError(err.Error(), "NotFound", err)
+		return store.StatusRecord{}, temporal.NewNonRetryableApplicationError(err.Error(), "NotFound", err)
 	}
 	ctx = observe(ctx, rec.TenantID, rec.UserID, rec.CorrelationID)
 	if rec.State != migration.StateInProgress {

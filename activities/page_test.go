@@ -108,7 +108,7 @@ func TestProcessPageReappliesAfterConcurrentEdit(t *testing.T) {
 			t.Errorf("%s: block = %+v, %v; want the new conference ID", m.Subject, blk, err)
 		}
 	}
-	rec, _ := db.Migration(ctx, plan.MigrationID)
+	rec, _ := db.StatusRecord(ctx, plan.MigrationID)
 	if rec.SucceededMeeting != 3 || rec.InvitesUpdate != 3 {
 		t.Fatalf("record = %+v", rec)
 	}
@@ -192,7 +192,7 @@ func TestProcessPageUpdatesConcurrently(t *testing.T) {
 		t.Fatalf("%d updates at once, want 4", p)
 	}
 	results, _ := db.MeetingResults(ctx, plan.MigrationID)
-	rec, _ := db.Migration(ctx, plan.MigrationID)
+	rec, _ := db.StatusRecord(ctx, plan.MigrationID)
 	if len(results) != 24 || rec.ProcessedMeeting != 24 || rec.ExpectedMeeting != 24 || rec.InvitesUpdate != 24 {
 		t.Fatalf("%d results, record %+v", len(results), rec)
 	}

@@ -54,7 +54,7 @@ func TestRetryOfFailedMeetings(t *testing.T) {
 	}
 	be.failing = false
 	run(a.ProcessMeetings, MeetingsInput{Plan: plan, MeetingIDs: ids}, &pr)
-	rec, _ := db.Migration(ctx, plan.MigrationID)
+	rec, _ := db.StatusRecord(ctx, plan.MigrationID)
 	if pr.Updated != 1 || pr.Failed != 0 || rec.FailedMeeting != 0 || rec.SucceededMeeting != 3 || rec.RetryCount != 1 ||
 		rec.InvitesUpdate != 3 {
 		t.Fatalf("after the retry: page %+v, record %+v", pr, rec)

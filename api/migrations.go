@@ -123,7 +123,7 @@ func (s *Server) listMigrations(c *gin.Context) {
 		badRequest(c, fmt.Sprintf("format: must be json or csv, not %q", format))
 		return
 	}
-	recs, err := s.DB.Migrations(c.Request.Context(), c.Param("tenant"), f)
+	recs, err := s.DB.StatusRecords(c.Request.Context(), c.Param("tenant"), f)
 	if err != nil {
 		s.internal(c, "list migrations", err)
 		return
@@ -160,7 +160,7 @@ func (s *Server) summary(c *gin.Context) {
 }
 
 // writeCSV writes records with the cmdlet's column names.
-func writeCSV(c *gin.Context, recs []store.Migration) {
+func writeCSV(c *gin.Context, recs []store.StatusRecord) {
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Status(http.StatusOK)
 	w := csv.NewWriter(c.Writer)
@@ -177,17 +177,17 @@ func writeCSV(c *gin.Context, recs []store.Migration) {
 
 // MigrationDetail is a user's latest record with its per-meeting results.
 type MigrationDetail struct {
-	store.Migration
+	store.StatusRecord
 	Meetings []store.MeetingResult `json:"meetings"`
 }
 
 func (s *Server) getMigration(c *gin.Context) {
 	tenant, user := c.Param("tenant"), c.Param("user")
-	var rec store.Migration
+	var rec store.StatusRecord
 	var err error
 	if id := c.Query("correlationId"); id != "" {
 		// One record, a dry run's say; it must be this tenant's and user's.
-		if rec, err = s.DB.Migration(c.Request.Context(), id); err == nil && (rec.TenantID != tenant || rec.UserID != user) {
+		if rec, err = s.DB.StatusRecord(c.Request.Context(), id); err == nil && (rec.TenantID != tenant || rec.UserID != user) {
 			err = store.ErrNotFound
 		}
 		if errors.Is(err, store.ErrNotFound) {
@@ -195,7 +195,7 @@ func (s *Server) getMigration(c *gin.Context) {
 			return
 		}
 	} else {
-		rec, err = s.DB.LatestMigration(c.Request.Context(), tenant, user)
+		rec, err = s.DB.LatestStatusRecord(c.Request.Context(), tenant, user)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		if _, uerr := s.DB.User(c.Request.Context(), tenant, user); errors.Is(uerr, store.ErrNotFound) {
@@ -220,7 +220,7 @@ func (s *Server) getMigration(c *gin.Context) {
 		badRequest(c, fmt.Sprintf("meetings: must be true or false, not %q", c.Query("meetings")))
 		return
 	}
-	c.JSON(http.StatusOK, MigrationDetail{Migration: rec, Meetings: meetings})
+	c.JSON(http.StatusOK, MigrationDetail{StatusRecord: rec, Meetings: meetings})
 }
 
 func (s *Server) internal(c *gin.Context, what string, err error) {

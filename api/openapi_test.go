@@ -84,7 +84,7 @@ func TestOpenAPISchemasMatchTheTypes(t *testing.T) {
 		"Profile":                    reflect.TypeFor[meetingblock.Profile](),
 		"Event":                      reflect.TypeFor[EventIn](),
 		"RecordedEvent":              reflect.TypeFor[store.Event](),
-		"Migration":                  reflect.TypeFor[store.Migration](),
+		"Migration":                  reflect.TypeFor[store.StatusRecord](),
 		"MeetingResult":              reflect.TypeFor[store.MeetingResult](),
 		"Tenant":                     reflect.TypeFor[store.Tenant](),
 		"TenantSettings":             reflect.TypeFor[migration.Settings](),

@@ -35,7 +35,7 @@ func TestSummaryFiltersAndCSV(t *testing.T) {
 	if code != 200 || body != want {
 		t.Fatalf("summary = %d %s\nwant %s", code, body, want)
 	}
-	var list struct{ Migrations []store.Migration }
+	var list struct{ Migrations []store.StatusRecord }
 	code, body = get(t, base+"?type=SfbToTeams", tok)
 	if code != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Migrations) != 1 || list.Migrations[0].UserID != "b@contoso.com" {
 		t.Fatalf("type filter = %d %s", code, body)

@@ -47,14 +47,14 @@ func newEnv(t *testing.T, pageDelay time.Duration, blocked string) *env {
 			return activities.PageResult{Updated: 1, Skipped: 1}, nil
 		})
 	e.OnActivity(a.FinishRun, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.FinishRunInput) (store.Migration, error) {
+		func(_ context.Context, in activities.FinishRunInput) (store.StatusRecord, error) {
 			e.finishes++
 			e.finishMsgs = append(e.finishMsgs, in.Message)
 			state := migration.StateSucceeded
 			if in.Message != "" {
 				state = migration.StateFailed
 			}
-			return store.Migration{State: state}, nil
+			return store.StatusRecord{State: state}, nil
 		})
 	return e
 }
@@ -169,9 +169,9 @@ func TestRunDeadlineEndsRunFailed(t *testing.T) {
 			return activities.PageResult{NextCursor: "more", Updated: 50}, nil
 		})
 	e.OnActivity(a.FinishRun, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.FinishRunInput) (store.Migration, error) {
+		func(_ context.Context, in activities.FinishRunInput) (store.StatusRecord, error) {
 			e.finishMsgs = append(e.finishMsgs, in.Message)
-			return store.Migration{State: migration.StateFailed}, nil
+			return store.StatusRecord{State: migration.StateFailed}, nil
 		})
 	e.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: "t", UserID: "u", RunDeadlineSeconds: 5 * 3600,
 		Pending: []migration.Trigger{{Reason: "manual"}}})
@@ -247,9 +247,9 @@ func retryEnv(t *testing.T, fixedPerRetry []int) (*env, *int, *int) {
 			return activities.PageResult{Updated: fixed, Failed: len(in.MeetingIDs) - fixed}, nil
 		})
 	e.OnActivity(a.FinishRun, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.FinishRunInput) (store.Migration, error) {
+		func(_ context.Context, in activities.FinishRunInput) (store.StatusRecord, error) {
 			e.finishMsgs = append(e.finishMsgs, in.Message)
-			return store.Migration{State: migration.StateSucceeded}, nil
+			return store.StatusRecord{State: migration.StateSucceeded}, nil
 		})
 	return e, &prepares, &retries
 }

@@ -45,7 +45,7 @@ func TestEverySkipReasonIsRecorded(t *testing.T) {
 	if env.GetWorkflowError() != nil {
 		t.Fatal(env.GetWorkflowError())
 	}
-	rec, err := db.LatestMigration(context.Background(), sandbox.DemoTenant, alice)
+	rec, err := db.LatestStatusRecord(context.Background(), sandbox.DemoTenant, alice)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestEverySkipReasonIsRecorded(t *testing.T) {
 		env2, db2, _ := realEnv(t)
 		env2.ExecuteWorkflow(MigrationWorkflowType, Input{TenantID: sandbox.DemoTenant, UserID: other.user,
 			Pending: []migration.Trigger{{Reason: "manual"}}})
-		rec, _ := db2.LatestMigration(context.Background(), sandbox.DemoTenant, other.user)
+		rec, _ := db2.LatestStatusRecord(context.Background(), sandbox.DemoTenant, other.user)
 		if env2.GetWorkflowError() != nil || rec.State != migration.StateFailed || !strings.Contains(rec.LastMessage, other.want) {
 			t.Errorf("%s: %v, record %+v", other.user, env2.GetWorkflowError(), rec)
 		}
@@ -102,7 +102,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if sent, _ := sb.Outbox(ctx, sandbox.DemoTenant, ""); len(sent) != 0 {
 		t.Fatalf("dry run sent %d notifications", len(sent))
 	}
-	rec, _ := db.Migration(ctx, dry.CorrelationID)
+	rec, _ := db.StatusRecord(ctx, dry.CorrelationID)
 	results, _ := db.MeetingResults(ctx, dry.CorrelationID)
 	would := 0
 	for _, r := range results {

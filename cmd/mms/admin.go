@@ -177,9 +177,9 @@ func statusCommand() *cobra.Command {
 					d, err := w.run(cmd.Context())
 					if err == nil {
 						if af.output == "json" {
-							err = printJSON(out, d.Migration)
+							err = printJSON(out, d.StatusRecord)
 						} else {
-							err = printCounters(out, d.Migration)
+							err = printCounters(out, d.StatusRecord)
 						}
 					}
 					return watchResult(d, err, cmd.ErrOrStderr())

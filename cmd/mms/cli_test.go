@@ -277,8 +277,8 @@ func fakeAPI(t *testing.T, script ...any) *httptest.Server {
 		case int:
 			w.WriteHeader(v)
 			fmt.Fprintf(w, `{"error":{"code":"unavailable","message":"status %d"}}`, v)
-		case store.Migration:
-			_ = json.NewEncoder(w).Encode(api.MigrationDetail{Migration: v, Meetings: []store.MeetingResult{}})
+		case store.StatusRecord:
+			_ = json.NewEncoder(w).Encode(api.MigrationDetail{StatusRecord: v, Meetings: []store.MeetingResult{}})
 		}
 	}))
 	t.Cleanup(srv.Close)
@@ -291,8 +291,8 @@ func fakeAPI(t *testing.T, script ...any) *httptest.Server {
 func TestWatchOffline(t *testing.T) {
 	defer func(d time.Duration) { watchRetryFor = d }(watchRetryFor)
 	watchRetryFor = 2 * time.Second
-	rec := func(state migration.State, processed int) store.Migration {
-		return store.Migration{UserID: "u@x", State: state, ProcessedMeeting: processed, TotalMeeting: processed,
+	rec := func(state migration.State, processed int) store.StatusRecord {
+		return store.StatusRecord{UserID: "u@x", State: state, ProcessedMeeting: processed, TotalMeeting: processed,
 			SucceededMeeting: processed, CorrelationID: "c1"}
 	}
 	srv := fakeAPI(t, 503, 502, rec("InProgress", 10), rec("InProgress", 10), rec("InProgress", 30), rec("Succeeded", 40))
@@ -311,7 +311,7 @@ func TestWatchOffline(t *testing.T) {
 	srv = fakeAPI(t, rec("InProgress", 5), rec("Failed", 7))
 	c = cli{t: t, url: srv.URL, token: "t"}
 	r = c.run("status", "--user", "u@x", "--watch", "--interval", "20ms", "-o", "json")
-	var m store.Migration
+	var m store.StatusRecord
 	if err := json.Unmarshal([]byte(r.stdout), &m); r.code != 4 || err != nil || m.State != "Failed" ||
 		!strings.Contains(r.stderr, "InProgress") {
 		t.Errorf("-o json: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
@@ -351,8 +351,8 @@ func TestProgressLine(t *testing.T) {
 	var out bytes.Buffer
 	w := &watcher{out: &out, tty: true}
 	now := time.Now()
-	w.show(now, store.Migration{State: "InProgress", ProcessedMeeting: 10, ExpectedMeeting: 100})
-	w.show(now.Add(time.Second), store.Migration{State: "InProgress", ProcessedMeeting: 30, ExpectedMeeting: 100})
+	w.show(now, store.StatusRecord{State: "InProgress", ProcessedMeeting: 10, ExpectedMeeting: 100})
+	w.show(now.Add(time.Second), store.StatusRecord{State: "InProgress", ProcessedMeeting: 30, ExpectedMeeting: 100})
 	w.endLine()
 	want := "\r\x1b[2KInProgress  [##----------------------] 10/100 meetings   10%  -/s  ETA -" +
 		"\r\x1b[2KInProgress  [#######-----------------] 30/100 meetings   30%  20.0/s  ETA 4s\n"

@@ -87,7 +87,7 @@ func (w *watcher) run(ctx context.Context) (api.MigrationDetail, error) {
 				fmt.Fprintf(w.errOut, "mms: the API answers again after %s\n", time.Since(failingSince).Round(time.Second))
 				failingSince, lastErr = time.Time{}, ""
 			}
-			w.show(time.Now(), d.Migration)
+			w.show(time.Now(), d.StatusRecord)
 			if d.State == migration.StateSucceeded || d.State == migration.StateFailed {
 				w.endLine()
 				return d, nil
@@ -106,7 +106,7 @@ func (w *watcher) run(ctx context.Context) (api.MigrationDetail, error) {
 
 // show draws the record's progress: on a terminal always (the rate and ETA
 // move), elsewhere only when the state or the counts changed.
-func (w *watcher) show(now time.Time, m store.Migration) {
+func (w *watcher) show(now time.Time, m store.StatusRecord) {
 	if m.State == migration.StateInProgress {
 		w.samples = append(w.samples, sample{now, m.ProcessedMeeting})
 		for len(w.samples) > 2 && now.Sub(w.samples[1].at) >= rateWindow {
@@ -152,7 +152,7 @@ const barWidth = 24
 
 // progressLine renders one record: state, bar, processed/expected, percent,
 // rate and ETA; processed and rate only when the back end could not count.
-func progressLine(m store.Migration, rate float64) string {
+func progressLine(m store.StatusRecord, rate float64) string {
 	switch m.State {
 	case migration.StatePending:
 		return "Pending     waiting (quiet period or queued)"
@@ -194,7 +194,7 @@ func bar(done, total int) string {
 }
 
 // printCounters prints a final record's key counters.
-func printCounters(w io.Writer, m store.Migration) error {
+func printCounters(w io.Writer, m store.StatusRecord) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{
 		{"UserId", m.UserID}, {"State", string(m.State)},

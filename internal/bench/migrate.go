@@ -78,13 +78,13 @@ func ratios(a, b []float64) []float64 {
 
 // migrateOne triggers one user's migration and waits for its record to be
 // final; it returns the wall time.
-func (r *runner) migrateOne(ctx context.Context, st *devstack.Stack, tenant, user string) (time.Duration, store.Migration, error) {
+func (r *runner) migrateOne(ctx context.Context, st *devstack.Stack, tenant, user string) (time.Duration, store.StatusRecord, error) {
 	start := time.Now()
 	if err := r.trigger(ctx, st, tenant, []string{user}, 1); err != nil {
-		return 0, store.Migration{}, err
+		return 0, store.StatusRecord{}, err
 	}
 	for {
-		rec, err := st.DB.LatestMigration(ctx, tenant, user)
+		rec, err := st.DB.LatestStatusRecord(ctx, tenant, user)
 		if err == nil && (rec.State == migration.StateSucceeded || rec.State == migration.StateFailed) {
 			took := time.Since(start)
 			if rec.State == migration.StateFailed {

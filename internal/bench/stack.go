@@ -170,7 +170,7 @@ func checkMigrated(ctx context.Context, db *store.DB, tenant string, users, meet
 	// The listing is paged: ask for one more record than there are users,
 	// so that an extra Succeeded record still shows as a wrong count. Dry
 	// runs (the bench starts none) are left out, as they were.
-	ms, err := db.Migrations(ctx, tenant, store.Filter{State: migration.StateSucceeded, Limit: users + 1})
+	ms, err := db.StatusRecords(ctx, tenant, store.Filter{State: migration.StateSucceeded, Limit: users + 1})
 	if err != nil {
 		return err
 	}

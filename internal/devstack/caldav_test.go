@@ -137,7 +137,7 @@ func TestEndToEndCalDAV(t *testing.T) {
 		for _, m := range d.Meetings {
 			t.Logf("%s %s %s %s", m.Subject, m.Start.Format(time.RFC3339), m.Outcome, m.Reason)
 		}
-		t.Fatalf("record = %+v", d.Migration)
+		t.Fatalf("record = %+v", d.StatusRecord)
 	}
 	// Once.Do returns after the proxy's edit (if any) completed.
 	editOnce.Do(func() { editErr = errors.New("mms never updated the meeting") })

@@ -179,7 +179,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d with a message containing %q", tc.name, code, raw, tc.code, tc.want)
 		}
 	}
-	if recs, _ := st.DB.Migrations(ctx, "contoso", store.Filter{}); len(recs) != 0 {
+	if recs, _ := st.DB.StatusRecords(ctx, "contoso", store.Filter{}); len(recs) != 0 {
 		t.Fatalf("bad requests created records: %+v", recs)
 	}
 	if code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken,
@@ -195,7 +195,7 @@ func TestEndToEnd(t *testing.T) {
 	// A dry run first: every outcome and diff, nothing written or sent, and
 	// no trace in the user's real status.
 	code, raw := c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken, map[string]any{"user": alice, "dryRun": true})
-	var dry store.Migration
+	var dry store.StatusRecord
 	if code != 202 || json.Unmarshal(raw, &dry) != nil || !dry.DryRun {
 		t.Fatalf("dry run = %d %s", code, raw)
 	}
@@ -210,7 +210,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	if dd.State != migration.StateSucceeded || wouldUpdate != 4 || dd.SkippedMeeting != 3 || dd.InvitesUpdate != 0 {
-		t.Fatalf("dry run record = %+v (%d would update)", dd.Migration, wouldUpdate)
+		t.Fatalf("dry run record = %+v (%d would update)", dd.StatusRecord, wouldUpdate)
 	}
 	unchanged, _ := st.Sandbox.Meetings(ctx, "contoso", alice)
 	for i := range before {
@@ -234,7 +234,7 @@ func TestEndToEnd(t *testing.T) {
 	d := c.waitFinal(alice)
 	if d.State != migration.StateSucceeded || d.TotalMeeting != 4 || d.SucceededMeeting != 4 || d.FailedMeeting != 0 ||
 		d.SkippedMeeting != 3 || d.InvitesUpdate != 4 || d.MigrationType != "ToSameType" {
-		t.Fatalf("record = %+v", d.Migration)
+		t.Fatalf("record = %+v", d.StatusRecord)
 	}
 
 	after, err := st.Sandbox.Meetings(ctx, "contoso", alice)
@@ -307,7 +307,7 @@ func TestEndToEnd(t *testing.T) {
 		d2 = c.waitFinal(alice)
 	}
 	if d2.State != migration.StateSucceeded || d2.SucceededMeeting != 4 || d2.InvitesUpdate != 0 {
-		t.Fatalf("re-run = %+v", d2.Migration)
+		t.Fatalf("re-run = %+v", d2.StatusRecord)
 	}
 	if again, _ := st.Sandbox.Outbox(ctx, "contoso", ""); len(again) != len(allSent) {
 		t.Fatalf("re-run sent %d more notifications", len(again)-len(allSent))
@@ -319,7 +319,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("start bob = %d %s", code, raw)
 	}
 	if db := c.waitFinal("bob@contoso.com"); db.State != migration.StateSucceeded || db.SucceededMeeting != 2 {
-		t.Fatalf("bob = %+v", db.Migration)
+		t.Fatalf("bob = %+v", db.StatusRecord)
 	}
 	bobs, _ := st.Sandbox.Meetings(ctx, "contoso", "bob@contoso.com")
 	for _, m := range bobs {
@@ -350,7 +350,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("cancel = %d %s", code, raw)
 	}
 	if dc := c.waitFinal(dave); dc.State != migration.StateFailed || dc.LastMessage != "cancelled by dev-admin (wrong user)" {
-		t.Fatalf("cancelled record = %+v", dc.Migration)
+		t.Fatalf("cancelled record = %+v", dc.StatusRecord)
 	}
 	for {
 		code, raw := c.do("POST", "/v1/tenants/contoso/migrations/"+dave+"/cancel", st.AdminToken, nil)
@@ -368,7 +368,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("start carol = %d %s", code, raw)
 	}
 	if dc := c.waitFinal("carol@contoso.com"); dc.State != migration.StateFailed || !strings.Contains(dc.LastMessage, "on premises") {
-		t.Fatalf("carol = %+v", dc.Migration)
+		t.Fatalf("carol = %+v", dc.StatusRecord)
 	}
 
 	// A change event: Alice's conference ID is reset upstream. The profile
@@ -392,7 +392,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if de.State != migration.StateSucceeded || de.SucceededMeeting != 4 || de.InvitesUpdate != 4 ||
 		!strings.HasPrefix(de.LastTrigger, "event conferenceIdReset") {
-		t.Fatalf("after the event: %+v", de.Migration)
+		t.Fatalf("after the event: %+v", de.StatusRecord)
 	}
 	ms, _ := st.Sandbox.Meetings(ctx, "contoso", alice)
 	for _, m := range ms {
@@ -406,7 +406,7 @@ func TestEndToEnd(t *testing.T) {
 	if code != 202 || !strings.Contains(string(raw), corr) {
 		t.Fatalf("retried event = %d %s", code, raw)
 	}
-	if recs, _ := st.DB.Migrations(ctx, "contoso", store.Filter{UserID: alice}); recs[0].CorrelationID != corr {
+	if recs, _ := st.DB.StatusRecords(ctx, "contoso", store.Filter{UserID: alice}); recs[0].CorrelationID != corr {
 		t.Fatalf("a retried event started another migration: %+v", recs[0])
 	}
 
@@ -426,14 +426,14 @@ func TestEndToEnd(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if db2.State != migration.StateSucceeded || db2.SucceededMeeting != 2 || db2.InvitesUpdate != 2 {
-		t.Fatalf("bob after PUT = %+v", db2.Migration)
+		t.Fatalf("bob after PUT = %+v", db2.StatusRecord)
 	}
 
 	// Converting Bob's Skype meetings to Teams: each gets a Teams meeting of
 	// its own (created once), a Teams block, and Teams metadata.
 	code, raw = c.do("POST", "/v1/tenants/contoso/migrations", st.AdminToken,
 		map[string]any{"user": "bob@contoso.com", "sourceMeetingType": "SfB", "targetMeetingType": "Teams"})
-	var conv store.Migration
+	var conv store.StatusRecord
 	if code != 202 || json.Unmarshal(raw, &conv) != nil {
 		t.Fatalf("convert bob = %d %s", code, raw)
 	}
@@ -442,7 +442,7 @@ func TestEndToEnd(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if dconv.State != migration.StateSucceeded || dconv.SucceededMeeting != 2 || dconv.MigrationType != "SfbToTeams" {
-		t.Fatalf("conversion = %+v %+v", dconv.Migration, dconv.Meetings)
+		t.Fatalf("conversion = %+v %+v", dconv.StatusRecord, dconv.Meetings)
 	}
 	converted, _ := st.Sandbox.Meetings(ctx, "contoso", "bob@contoso.com")
 	for _, m := range converted {
@@ -467,7 +467,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal("admin token changed across a restart")
 	}
 	if d3 := c2.waitFinal(alice); d3.CorrelationID != corr || d3.State != migration.StateSucceeded {
-		t.Fatalf("after restart = %+v", d3.Migration)
+		t.Fatalf("after restart = %+v", d3.StatusRecord)
 	}
 	desc, err := st2.Client.DescribeWorkflowExecution(ctx, workflows.WorkflowID("contoso", alice), "")
 	if err != nil {
@@ -547,7 +547,7 @@ func TestTenThousandMeetings(t *testing.T) {
 	t.Logf("10,000 meetings in %s", time.Since(start).Round(time.Second))
 	if d.State != migration.StateSucceeded || d.TotalMeeting != 10000 || d.SucceededMeeting != 10000 || d.InvitesUpdate != 10000 ||
 		len(d.Meetings) != 10000 {
-		t.Fatalf("record = %+v (%d results)", d.Migration, len(d.Meetings))
+		t.Fatalf("record = %+v (%d results)", d.StatusRecord, len(d.Meetings))
 	}
 	ms, err := st.Sandbox.Meetings(ctx, "contoso", user)
 	if err != nil {

@@ -33,7 +33,7 @@ func TestEndToEndGraphEmulator(t *testing.T) {
 		for _, m := range d.Meetings {
 			t.Logf("%s %s %s %s", m.Subject, m.Start.Format(time.RFC3339), m.Outcome, m.Reason)
 		}
-		t.Fatalf("record = %+v", d.Migration)
+		t.Fatalf("record = %+v", d.StatusRecord)
 	}
 	// The text meeting came back from Graph as HTML converted from text,
 	// and its block was still found and replaced.

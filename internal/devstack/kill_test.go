@@ -105,7 +105,7 @@ func TestWorkerKilledMidBatch(t *testing.T) {
 	t.Logf("killed with %d/%d meetings notified (%d into a page of 50); finished: %s, %d succeeded",
 		atKill/2, meetings, atKill/2%50, d.State, d.SucceededMeeting)
 	if d.State != migration.StateSucceeded || d.SucceededMeeting != meetings || d.InvitesUpdate != meetings {
-		t.Fatalf("record = %+v", d.Migration)
+		t.Fatalf("record = %+v", d.StatusRecord)
 	}
 	ms, _ := st.Sandbox.Meetings(ctx, "contoso", user)
 	for _, m := range ms {

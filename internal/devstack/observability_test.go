@@ -94,7 +94,7 @@ func TestObservabilityOfAMigration(t *testing.T) {
 	}
 	d := c.waitRecord(alice, "", 2*time.Minute)
 	if d.State != migration.StateSucceeded || d.SucceededMeeting == 0 {
-		t.Fatalf("record = %+v", d.Migration)
+		t.Fatalf("record = %+v", d.StatusRecord)
 	}
 
 	// --- Traces. The workflow span ends when the execution completes,
@@ -217,7 +217,7 @@ func TestObservabilityOfAMigration(t *testing.T) {
 		invites += float64(m.InvitesSent)
 	}
 	if byOutcome[string(migration.OutcomeUpdated)] != float64(d.SucceededMeeting) || byOutcome[string(migration.OutcomeSkipped)] != float64(d.SkippedMeeting) {
-		t.Fatalf("the record's meetings %v do not match its counters %+v", byOutcome, d.Migration)
+		t.Fatalf("the record's meetings %v do not match its counters %+v", byOutcome, d.StatusRecord)
 	}
 	for outcome, n := range byOutcome {
 		if got := samples.sum("mms_meetings_processed_total", "outcome", outcome); got != n {

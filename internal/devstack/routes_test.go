@@ -93,9 +93,9 @@ func TestEveryRouteSucceedsOnTheStack(t *testing.T) {
 	}
 	// The cancelled and the retried migrations end as they should.
 	if d := c.waitRecord(carol, "", time.Minute); d.State != migration.StateFailed || !regexp.MustCompile(`cancelled by`).MatchString(d.LastMessage) {
-		t.Errorf("cancelled migration: %+v", d.Migration)
+		t.Errorf("cancelled migration: %+v", d.StatusRecord)
 	}
 	if d := c.waitRecord(alice, "", time.Minute); d.State != migration.StateSucceeded || d.CorrelationID == rec.CorrelationID {
-		t.Errorf("retry of the failed meeting: %+v", d.Migration)
+		t.Errorf("retry of the failed meeting: %+v", d.StatusRecord)
 	}
 }

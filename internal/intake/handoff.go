@@ -37,7 +37,7 @@ func untilStored[T any](attempt func() (T, error)) (T, error) {
 // signal-with-start, so every trigger for a user reaches one execution. The
 // record is opened first so the caller can read it back at once; if Temporal
 // does not take the trigger, it is marked Failed, since no run will close it.
-func (s *Service) handOff(ctx context.Context, tenant, user string, t migration.Trigger) (store.Migration, error) {
+func (s *Service) handOff(ctx context.Context, tenant, user string, t migration.Trigger) (store.StatusRecord, error) {
 	sel := migration.Merge(t)
 	wfID := workflows.WorkflowID(tenant, user)
 	rec, err := s.db.OpenPending(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: sel.Reason,
@@ -45,7 +45,7 @@ func (s *Service) handOff(ctx context.Context, tenant, user string, t migration.
 		WorkflowID: wfID})
 	if err != nil {
 		s.logger.Error("open migration record", "error", err)
-		return store.Migration{}, unavailable("store", "could not record the migration", err)
+		return store.StatusRecord{}, unavailable("store", "could not record the migration", err)
 	}
 	s.observeHandOff(ctx, rec)
 	_, err = s.temporal.SignalWithStartWorkflow(ctx, wfID, workflows.TriggerSignal, t, client.StartWorkflowOptions{
@@ -56,7 +56,7 @@ func (s *Service) handOff(ctx context.Context, tenant, user string, t migration.
 		_ = s.db.FailPending(ctx, rec.CorrelationID, msg)
 		s.logger.ErrorContext(ctx, "signal-with-start failed", "workflowId", wfID, "error", err)
 		s.instruments.Transition(ctx, s.logger, tenant, user, rec.CorrelationID, migration.StatePending, migration.StateFailed, msg)
-		return store.Migration{}, unavailable("temporal", msg, err)
+		return store.StatusRecord{}, unavailable("temporal", msg, err)
 	}
 	return rec, nil
 }
@@ -64,14 +64,14 @@ func (s *Service) handOff(ctx context.Context, tenant, user string, t migration.
 // startDryRun runs the migration's decisions in an execution of its own,
 // with a record of its own, so it neither waits for nor merges with the
 // user's real migration.
-func (s *Service) startDryRun(ctx context.Context, tenant, user string, t migration.Trigger) (store.Migration, error) {
+func (s *Service) startDryRun(ctx context.Context, tenant, user string, t migration.Trigger) (store.StatusRecord, error) {
 	t.Reason = "dry run"
 	sel := migration.Merge(t)
 	rec, err := s.db.OpenDryRun(ctx, store.Request{TenantID: tenant, UserID: user, Trigger: sel.Reason,
 		MigrationType: sel.Type(), SourceMeetingType: sel.Source, TargetMeetingType: sel.Target})
 	if err != nil {
 		s.logger.Error("open dry-run record", "error", err)
-		return store.Migration{}, unavailable("store", "could not record the dry run", err)
+		return store.StatusRecord{}, unavailable("store", "could not record the dry run", err)
 	}
 	s.observeHandOff(ctx, rec)
 	wfID := workflows.DryRunWorkflowID(tenant, user, rec.CorrelationID)
@@ -81,14 +81,14 @@ func (s *Service) startDryRun(ctx context.Context, tenant, user string, t migrat
 			Pending: []migration.Trigger{t}}); err != nil {
 		msg := "could not hand the dry run to Temporal: " + err.Error()
 		_ = s.db.FailPending(ctx, rec.CorrelationID, msg)
-		return store.Migration{}, unavailable("temporal", msg, err)
+		return store.StatusRecord{}, unavailable("temporal", msg, err)
 	}
 	return rec, nil
 }
 
 // observeHandOff tags the request's span with the migration it opened and
 // logs the record's first state.
-func (s *Service) observeHandOff(ctx context.Context, rec store.Migration) {
+func (s *Service) observeHandOff(ctx context.Context, rec store.StatusRecord) {
 	trace.SpanFromContext(ctx).SetAttributes(attribute.String(telemetry.AttrTenant, rec.TenantID),
 		attribute.String(telemetry.AttrUser, rec.UserID), attribute.String(telemetry.AttrCorrelationID, rec.CorrelationID))
 	if rec.TriggerCount > 1 {

@@ -207,7 +207,7 @@ func TestStartChecksItsInputBeforeAnything(t *testing.T) {
 		_, err := start(ctx, tenant, "alice", c.r)
 		mustFail(t, err, c.kind, c.field, c.substr)
 	}
-	if recs, _ := s.db.Migrations(ctx, tenant, store.Filter{Limit: 10}); len(recs) != 0 {
+	if recs, _ := s.db.StatusRecords(ctx, tenant, store.Filter{Limit: 10}); len(recs) != 0 {
 		t.Fatalf("refused starts left records: %+v", recs)
 	}
 }
@@ -257,7 +257,7 @@ func TestUnavailableTemporalFailsTheRecordAndTheEventCanBeRetried(t *testing.T) 
 	_, err := down.PostEvents(hctx, tenant, "provisioning", []Event{ev})
 	hcancel()
 	mustFail(t, err, ErrUnavailable, "temporal", "could not hand the migration to Temporal")
-	rec, err := db.LatestMigration(ctx, tenant, "a@contoso.com")
+	rec, err := db.LatestStatusRecord(ctx, tenant, "a@contoso.com")
 	if err != nil || rec.State != migration.StateFailed || !strings.Contains(rec.LastMessage, "could not hand the migration to Temporal") {
 		t.Fatalf("record after the failed hand-off: %+v, %v", rec, err)
 	}
@@ -288,7 +288,7 @@ func TestUnavailableTemporalFailsTheRecordAndTheEventCanBeRetried(t *testing.T) 
 	_, err = down.DryRun(dctx, tenant, "alice", Request{User: "b@contoso.com"})
 	dcancel()
 	mustFail(t, err, ErrUnavailable, "temporal", "could not hand the dry run to Temporal")
-	if recs, _ := db.Migrations(ctx, tenant, store.Filter{UserID: "b@contoso.com", Limit: 10}); len(recs) != 1 || recs[0].State != migration.StateFailed {
+	if recs, _ := db.StatusRecords(ctx, tenant, store.Filter{UserID: "b@contoso.com", Limit: 10}); len(recs) != 1 || recs[0].State != migration.StateFailed {
 		t.Fatalf("dry-run record: %+v", recs)
 	}
 }
@@ -343,13 +343,13 @@ func TestBridgeEventFansOutAndHandsOffEachUser(t *testing.T) {
 		if !ev.Triggered || ev.CorrelationID == "" {
 			t.Fatalf("%s: %+v", ev.UserID, ev)
 		}
-		rec, err := db.Migration(ctx, ev.CorrelationID)
+		rec, err := db.StatusRecord(ctx, ev.CorrelationID)
 		if err != nil || rec.State != migration.StatePending || rec.UserID != ev.UserID ||
 			!strings.HasPrefix(rec.LastTrigger, "event bridgeNumberChanged: ") || !strings.HasSuffix(rec.LastTrigger, " by provisioning") {
 			t.Fatalf("%s's record: %+v, %v", ev.UserID, rec, err)
 		}
 	}
-	if _, err := db.LatestMigration(ctx, tenant, "c@contoso.com"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.LatestStatusRecord(ctx, tenant, "c@contoso.com"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a user on another bridge got a migration: %v", err)
 	}
 }
@@ -370,7 +370,7 @@ func TestPutUserDecidesOnTheDifferenceAndHandsOff(t *testing.T) {
 	if err != nil || changed.Created || !changed.Decision.Trigger || changed.CorrelationID == "" {
 		t.Fatalf("conference ID change: %+v, %v", changed, err)
 	}
-	rec, err := db.Migration(ctx, changed.CorrelationID)
+	rec, err := db.StatusRecord(ctx, changed.CorrelationID)
 	if err != nil || rec.LastTrigger != "profile set: "+changed.Decision.Reason+" by admin" {
 		t.Fatalf("record: %+v, %v", rec, err)
 	}

@@ -52,22 +52,22 @@ func (r Request) validate(dryRun bool) error {
 // Start records a Pending migration for the user (merged into one already
 // pending) and hands the trigger to the user's workflow. Errors: ErrInvalid,
 // ErrNotFound (the user), ErrUnavailable (the record is then Failed).
-func (s *Service) Start(ctx context.Context, tenant, requester string, r Request) (store.Migration, error) {
+func (s *Service) Start(ctx context.Context, tenant, requester string, r Request) (store.StatusRecord, error) {
 	return s.start(ctx, tenant, requester, r, false)
 }
 
 // DryRun computes each meeting's outcome and diff under a record and an
 // execution of its own, changing nothing. Errors as for Start.
-func (s *Service) DryRun(ctx context.Context, tenant, requester string, r Request) (store.Migration, error) {
+func (s *Service) DryRun(ctx context.Context, tenant, requester string, r Request) (store.StatusRecord, error) {
 	return s.start(ctx, tenant, requester, r, true)
 }
 
-func (s *Service) start(ctx context.Context, tenant, requester string, r Request, dryRun bool) (store.Migration, error) {
+func (s *Service) start(ctx context.Context, tenant, requester string, r Request, dryRun bool) (store.StatusRecord, error) {
 	if err := r.validate(dryRun); err != nil {
-		return store.Migration{}, err
+		return store.StatusRecord{}, err
 	}
 	if err := s.userExists(ctx, tenant, r.User); err != nil {
-		return store.Migration{}, err
+		return store.StatusRecord{}, err
 	}
 	// Empty meeting types stay empty: migration.Merge defaults them, and a
 	// later trigger's choice must be able to win over "not said".
@@ -125,18 +125,18 @@ func (s *Service) Cancel(ctx context.Context, tenant, user, requester, reason st
 // migration, under a new record, with that migration's meeting types.
 // Errors: ErrNotFound (no migration), ErrConflict with CodeInProgress or
 // CodeNothingFailed, ErrUnavailable.
-func (s *Service) RetryFailed(ctx context.Context, tenant, user, requester string) (store.Migration, error) {
-	last, err := s.db.LatestMigration(ctx, tenant, user)
+func (s *Service) RetryFailed(ctx context.Context, tenant, user, requester string) (store.StatusRecord, error) {
+	last, err := s.db.LatestStatusRecord(ctx, tenant, user)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Migration{}, notFound("migration", "no migration for user %s to retry", quote(user))
+		return store.StatusRecord{}, notFound("migration", "no migration for user %s to retry", quote(user))
 	} else if err != nil {
-		return store.Migration{}, internal("latest migration", err)
+		return store.StatusRecord{}, internal("latest migration", err)
 	}
 	if last.State == migration.StatePending || last.State == migration.StateInProgress {
-		return store.Migration{}, conflict(CodeInProgress, "the migration of %s is %s; retry when it has ended", quote(user), last.State)
+		return store.StatusRecord{}, conflict(CodeInProgress, "the migration of %s is %s; retry when it has ended", quote(user), last.State)
 	}
 	if last.FailedMeeting == 0 {
-		return store.Migration{}, conflict(CodeNothingFailed, "no meeting failed in the latest migration of %s", quote(user))
+		return store.StatusRecord{}, conflict(CodeNothingFailed, "no meeting failed in the latest migration of %s", quote(user))
 	}
 	return s.handOff(ctx, tenant, user, migration.Trigger{Reason: "retry failed of " + last.CorrelationID,
 		RequestedBy: requester, SourceMeetingType: last.SourceMeetingType, TargetMeetingType: last.TargetMeetingType,

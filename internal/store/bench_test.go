@@ -103,7 +103,7 @@ func BenchmarkMigrations(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				recs, err := db.Migrations(ctx, "contoso", c.f)
+				recs, err := db.StatusRecords(ctx, "contoso", c.f)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -120,7 +120,7 @@ func BenchmarkMigrations(b *testing.B) {
 func BenchmarkRecordResults(b *testing.B) {
 	db := benchDB(b)
 	ctx := context.Background()
-	var rec Migration
+	var rec StatusRecord
 	start := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 	page := 0
 	b.ReportAllocs()

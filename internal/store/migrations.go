@@ -12,8 +12,10 @@ import (
 	"github.com/openmms/mms/internal/migration"
 )
 
-// Migration is one status record, with the cmdlet's field names.
-type Migration struct {
+// StatusRecord is what Get-CsMeetingMigrationStatus shows of one run of a
+// user's migration, with the cmdlet's field names. (The migration itself is
+// the workflow; this is its record.)
+type StatusRecord struct {
 	CorrelationID     string           `json:"correlationId"`
 	TenantID          string           `json:"tenantId"`
 	UserID            string           `json:"userId"`
@@ -62,8 +64,8 @@ const migrationColumns = `id, tenant_id, user_id, state, migration_type, source_
 // OpenPending returns the user's Pending record, merging this request into
 // it, or creates one. Called before the workflow is signalled so that the
 // caller can read the record back at once.
-func (s *DB) OpenPending(ctx context.Context, r Request) (Migration, error) {
-	var m Migration
+func (s *DB) OpenPending(ctx context.Context, r Request) (StatusRecord, error) {
+	var m StatusRecord
 	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
 		var err error
 		m, err = openRecord(ctx, tx, s.now(), r, migration.StatePending, true)
@@ -75,7 +77,7 @@ func (s *DB) OpenPending(ctx context.Context, r Request) (Migration, error) {
 // openRecord merges r into the user's record in state, or inserts one.
 // The latest request's meeting types win: it is the admin's latest intent.
 // count says whether r is a new trigger (or the run claiming the record).
-func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state migration.State, count bool) (Migration, error) {
+func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state migration.State, count bool) (StatusRecord, error) {
 	ts := FormatTime(now)
 	inc := 0
 	if count {
@@ -86,7 +88,7 @@ func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state
 		WHERE tenant_id = ? AND user_id = ? AND state = ? AND dry_run = 0`,
 		inc, r.Trigger, r.MigrationType, r.SourceMeetingType, r.TargetMeetingType, ts, r.TenantID, r.UserID, state)
 	if err != nil {
-		return Migration{}, err
+		return StatusRecord{}, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (id, tenant_id, user_id, state, migration_type,
@@ -94,7 +96,7 @@ func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state
 			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
 			uuid.NewString(), r.TenantID, r.UserID, state, r.MigrationType, r.SourceMeetingType,
 			r.TargetMeetingType, r.Trigger, r.WorkflowID, ts, ts); err != nil {
-			return Migration{}, err
+			return StatusRecord{}, err
 		}
 	}
 	return scanMigration(tx.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
@@ -106,8 +108,8 @@ func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state
 // directly, not through the API). It is idempotent for the same runKey, so
 // a retried activity gets the same record. An InProgress record left by
 // another run (terminated by an operator, say) is closed as Failed.
-func (s *DB) BeginRun(ctx context.Context, r Request, runKey string) (Migration, error) {
-	var m Migration
+func (s *DB) BeginRun(ctx context.Context, r Request, runKey string) (StatusRecord, error) {
+	var m StatusRecord
 	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
 		now := FormatTime(s.now())
 		row := tx.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
@@ -145,7 +147,7 @@ func (s *DB) BeginRun(ctx context.Context, r Request, runKey string) (Migration,
 
 // claim moves a record created for a specific run (a dry run) to
 // InProgress; a retried claim by the same run finds it there.
-func claim(ctx context.Context, tx *sql.Tx, m *Migration, id, runKey, now string) error {
+func claim(ctx context.Context, tx *sql.Tx, m *StatusRecord, id, runKey, now string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE migrations SET state = ?, run_key = ?, modified_at = ?
 		WHERE id = ? AND state = ?`, migration.StateInProgress, runKey, now, id, migration.StatePending); err != nil {
 		return err
@@ -161,28 +163,28 @@ func claim(ctx context.Context, tx *sql.Tx, m *Migration, id, runKey, now string
 
 // OpenDryRun creates the Pending record of a dry run, which never merges
 // with the user's real migrations.
-func (s *DB) OpenDryRun(ctx context.Context, r Request) (Migration, error) {
+func (s *DB) OpenDryRun(ctx context.Context, r Request) (StatusRecord, error) {
 	id, ts := uuid.NewString(), FormatTime(s.now())
 	if _, err := s.sql.ExecContext(ctx, `INSERT INTO migrations (id, tenant_id, user_id, state, migration_type,
 		source_meeting_type, target_meeting_type, trigger_count, last_trigger, workflow_id, dry_run, created_at, modified_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 1, ?, ?)`, id, r.TenantID, r.UserID, migration.StatePending, r.MigrationType,
 		r.SourceMeetingType, r.TargetMeetingType, r.Trigger, r.WorkflowID, ts, ts); err != nil {
-		return Migration{}, err
+		return StatusRecord{}, err
 	}
-	return s.Migration(ctx, id)
+	return s.StatusRecord(ctx, id)
 }
 
 // FinishRun closes an InProgress record as Succeeded or Failed.
-func (s *DB) FinishRun(ctx context.Context, id string, state migration.State, message string) (Migration, error) {
+func (s *DB) FinishRun(ctx context.Context, id string, state migration.State, message string) (StatusRecord, error) {
 	if state != migration.StateSucceeded && state != migration.StateFailed {
-		return Migration{}, fmt.Errorf("finish run: state %q is not final", state)
+		return StatusRecord{}, fmt.Errorf("finish run: state %q is not final", state)
 	}
 	_, err := s.sql.ExecContext(ctx, `UPDATE migrations SET state = ?, last_message = ?, modified_at = ?
 		WHERE id = ? AND state = ?`, state, message, FormatTime(s.now()), id, migration.StateInProgress)
 	if err != nil {
-		return Migration{}, err
+		return StatusRecord{}, err
 	}
-	return s.Migration(ctx, id)
+	return s.StatusRecord(ctx, id)
 }
 
 // SetExpected records how many meetings a run will go through.
@@ -198,21 +200,21 @@ func (s *DB) FailPending(ctx context.Context, id, message string) error {
 	return err
 }
 
-// Migration returns one record by correlation ID.
-func (s *DB) Migration(ctx context.Context, id string) (Migration, error) {
+// StatusRecord returns one record by correlation ID.
+func (s *DB) StatusRecord(ctx context.Context, id string) (StatusRecord, error) {
 	m, err := scanMigration(s.sql.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Migration{}, fmt.Errorf("migration %q: %w", id, ErrNotFound)
+		return StatusRecord{}, fmt.Errorf("migration %q: %w", id, ErrNotFound)
 	}
 	return m, err
 }
 
-// LatestMigration returns the user's most recent record, or ErrNotFound.
-func (s *DB) LatestMigration(ctx context.Context, tenantID, userID string) (Migration, error) {
+// LatestStatusRecord returns the user's most recent record, or ErrNotFound.
+func (s *DB) LatestStatusRecord(ctx context.Context, tenantID, userID string) (StatusRecord, error) {
 	m, err := scanMigration(s.sql.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
 		WHERE tenant_id = ? AND user_id = ? AND dry_run = 0 ORDER BY created_at DESC, id DESC LIMIT 1`, tenantID, userID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Migration{}, fmt.Errorf("no migration for user %q in tenant %q: %w", userID, tenantID, ErrNotFound)
+		return StatusRecord{}, fmt.Errorf("no migration for user %q in tenant %q: %w", userID, tenantID, ErrNotFound)
 	}
 	return m, err
 }
@@ -304,8 +306,8 @@ func stateCounts(rows *sql.Rows) (map[migration.State]int, error) {
 	return out, rows.Err()
 }
 
-// Migrations lists a tenant's records, newest first.
-func (s *DB) Migrations(ctx context.Context, tenantID string, f Filter) ([]Migration, error) {
+// StatusRecords lists a tenant's records, newest first.
+func (s *DB) StatusRecords(ctx context.Context, tenantID string, f Filter) ([]StatusRecord, error) {
 	where, args := f.where(tenantID)
 	q := `SELECT ` + migrationColumns + ` FROM migrations` + where
 	if f.Limit <= 0 {
@@ -318,7 +320,7 @@ func (s *DB) Migrations(ctx context.Context, tenantID string, f Filter) ([]Migra
 		return nil, err
 	}
 	defer rows.Close()
-	out := []Migration{}
+	out := []StatusRecord{}
 	for rows.Next() {
 		m, err := scanMigration(rows)
 		if err != nil {
@@ -329,8 +331,8 @@ func (s *DB) Migrations(ctx context.Context, tenantID string, f Filter) ([]Migra
 	return out, rows.Err()
 }
 
-func scanMigration(r scanner) (Migration, error) {
-	var m Migration
+func scanMigration(r scanner) (StatusRecord, error) {
+	var m StatusRecord
 	var created, modified string
 	err := r.Scan(&m.CorrelationID, &m.TenantID, &m.UserID, &m.State, &m.MigrationType, &m.SourceMeetingType,
 		&m.TargetMeetingType, &m.TriggerCount, &m.LastTrigger, &m.TotalMeeting, &m.SucceededMeeting,
@@ -338,10 +340,10 @@ func scanMigration(r scanner) (Migration, error) {
 		&m.LastMessage, &m.WorkflowID,
 		&m.DryRun, &created, &modified)
 	if err != nil {
-		return Migration{}, err
+		return StatusRecord{}, err
 	}
 	if m.CreateDate, err = ParseTime(created); err != nil {
-		return Migration{}, err
+		return StatusRecord{}, err
 	}
 	m.ModifiedDate, err = ParseTime(modified)
 	return m, err

@@ -26,7 +26,7 @@ type MeetingResult struct {
 // RecordResults stores per-meeting outcomes (replacing earlier ones for the
 // same meetings, so a retried batch does not count twice) and recomputes the
 // record's counters from them in the same transaction.
-func (s *DB) RecordResults(ctx context.Context, migrationID string, results []MeetingResult) (Migration, error) {
+func (s *DB) RecordResults(ctx context.Context, migrationID string, results []MeetingResult) (StatusRecord, error) {
 	now := FormatTime(s.now())
 	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO meeting_results (migration_id, meeting_id, subject,
@@ -62,9 +62,9 @@ func (s *DB) RecordResults(ctx context.Context, migrationID string, results []Me
 		return err
 	})
 	if err != nil {
-		return Migration{}, err
+		return StatusRecord{}, err
 	}
-	return s.Migration(ctx, migrationID)
+	return s.StatusRecord(ctx, migrationID)
 }
 
 // MeetingResults lists a record's per-meeting outcomes by meeting start.

@@ -108,7 +108,7 @@ func TestPendingMergesThenBeginRunIsIdempotent(t *testing.T) {
 	if _, err := db.BeginRun(ctx, req, "wf/run2/1"); err != nil {
 		t.Fatal(err)
 	}
-	old, _ := db.Migration(ctx, a.CorrelationID)
+	old, _ := db.StatusRecord(ctx, a.CorrelationID)
 	if old.State != migration.StateFailed || old.LastMessage == "" {
 		t.Fatalf("stale InProgress record = %+v, want Failed with a message", old)
 	}
@@ -214,11 +214,11 @@ func TestDryRunStandsApart(t *testing.T) {
 	if err != nil || r.CorrelationID != real.CorrelationID {
 		t.Fatalf("real run = %+v, %v", r, err)
 	}
-	if d, _ := db.Migration(ctx, dry.CorrelationID); d.State != migration.StateInProgress {
+	if d, _ := db.StatusRecord(ctx, dry.CorrelationID); d.State != migration.StateInProgress {
 		t.Fatalf("dry run after a real run began: %+v", d)
 	}
 	db.FinishRun(ctx, dry.CorrelationID, migration.StateSucceeded, "")
-	latest, _ := db.LatestMigration(ctx, "t1", "u1")
+	latest, _ := db.LatestStatusRecord(ctx, "t1", "u1")
 	sum, _ := db.Summary(ctx, "t1", Filter{})
 	if latest.CorrelationID != real.CorrelationID || sum[migration.StateSucceeded] != 0 || sum[migration.StateInProgress] != 1 {
 		t.Fatalf("latest = %s, summary = %v: a dry run must not count as the user's state", latest.CorrelationID, sum)
@@ -257,7 +257,7 @@ func TestPurgeKeepsWhatIsRecentOrOpen(t *testing.T) {
 		t.Fatalf("purged %+v", p)
 	}
 	for id, want := range map[string]bool{old.CorrelationID: false, stuck.CorrelationID: true, recent.CorrelationID: true} {
-		if _, err := db.Migration(ctx, id); (err == nil) != want {
+		if _, err := db.StatusRecord(ctx, id); (err == nil) != want {
 			t.Errorf("record %s kept=%v, want %v", id, err == nil, want)
 		}
 	}

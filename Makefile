@@ -9,8 +9,8 @@ LDFLAGS     := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
 # Packages that link the embedded Temporal server: no -race (it would compile
 # the server a second time, ~10 minutes cold) and as few test binaries as possible.
-SERVER_PKGS := ./internal/devserver ./internal/devstack ./internal/bench ./cmd/mms
-RACE_PKGS    = $(shell $(GO) list ./... | grep -v -e /internal/devserver -e /internal/devstack -e /internal/bench -e /cmd/mms -e /internal/faulttest)
+SERVER_PKGS := ./internal/embeddedtemporal ./internal/devstack ./internal/bench ./cmd/mms
+RACE_PKGS    = $(shell $(GO) list ./... | grep -v -e /internal/embeddedtemporal -e /internal/devstack -e /internal/bench -e /cmd/mms -e /internal/faulttest)
 
 .PHONY: run build build-slim test lint vet fmt-check test-race test-server test-fault fuzz bench sizes clean
 

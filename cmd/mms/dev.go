@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openmms/mms/internal/calendar/graph/graphtest"
-	"github.com/openmms/mms/internal/calendars"
+	"github.com/openmms/mms/internal/calendar/router"
 	"github.com/openmms/mms/internal/devstack"
 	"github.com/openmms/mms/internal/telemetry"
 )
@@ -34,7 +34,7 @@ func devCommand() *cobra.Command {
 			}
 			cfg.Logger, cfg.SeedDemo = log, true
 			if calendarsFile != "" {
-				c, err := calendars.Load(calendarsFile)
+				c, err := router.Load(calendarsFile)
 				if err != nil {
 					return err
 				}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openmms/mms/internal/devserver"
+	"github.com/openmms/mms/internal/embeddedtemporal"
 	"github.com/openmms/mms/internal/devstack"
 	"github.com/openmms/mms/internal/temporalclient"
 )
@@ -18,7 +18,7 @@ import (
 func init() { extraServiceCommands = append(extraServiceCommands, temporalCommand) }
 
 func temporalCommand() *cobra.Command {
-	var o devserver.Options
+	var o embeddedtemporal.Options
 	cmd := &cobra.Command{
 		Use:   "temporal",
 		Short: "Run the embedded Temporal server alone (SQLite in --data-dir), e.g. in a container",
@@ -32,7 +32,7 @@ func temporalCommand() *cobra.Command {
 			if o.UIAddr == "-" {
 				o.UIAddr = ""
 			}
-			srv, err := devserver.Start(cmd.Context(), o)
+			srv, err := embeddedtemporal.Start(cmd.Context(), o)
 			if err != nil {
 				return err
 			}

@@ -25,7 +25,7 @@ import (
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/caldav"
 	"github.com/openmms/mms/internal/calendar/caldav/caldavtest"
-	"github.com/openmms/mms/internal/calendars"
+	"github.com/openmms/mms/internal/calendar/router"
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/migration"
 )
@@ -94,7 +94,7 @@ func TestEndToEndCalDAV(t *testing.T) {
 	defer proxy.Close()
 
 	st := startStack(t, Config{DataDir: t.TempDir(), APIAddr: freeAddr(t), TemporalAddr: freeAddr(t), UIAddr: "-",
-		Calendars: &calendars.Config{Tenants: map[string]calendars.Tenant{"contoso": {Backend: calendars.CalDAV,
+		Calendars: &router.Config{Tenants: map[string]router.Tenant{"contoso": {Backend: router.CalDAV,
 			CalDAV: &caldav.TenantConfig{
 				URL:          proxy.URL + "/",
 				Delegate:     &caldav.Credentials{Username: "mms", Password: "mmspw"},

@@ -23,8 +23,8 @@ import (
 
 	"github.com/openmms/mms/internal/calendar/graph/graphtest"
 	"github.com/openmms/mms/internal/calendar/sandbox"
-	"github.com/openmms/mms/internal/calendars"
-	"github.com/openmms/mms/internal/devserver"
+	"github.com/openmms/mms/internal/calendar/router"
+	"github.com/openmms/mms/internal/embeddedtemporal"
 	"github.com/openmms/mms/internal/service"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
@@ -53,7 +53,7 @@ type Config struct {
 	GraphLatency      time.Duration
 	// Calendars, when set, says where other tenants' mailboxes are (a
 	// calendars file); its entries win over Calendar's.
-	Calendars *calendars.Config
+	Calendars *router.Config
 	// Telemetry: the tracer and meter providers of every component and
 	// the /metrics handler; nil: the global tracer provider and a meter
 	// provider of the stack's own, served at /metrics on the API.
@@ -68,12 +68,12 @@ type Config struct {
 
 // Stack is a running service.
 type Stack struct {
-	Temporal *devserver.Server
+	Temporal *embeddedtemporal.Server
 	DB       *store.DB
 	Client   client.Client
 	Sandbox  *sandbox.Backend
 	// Calendar routes each tenant to its back end.
-	Calendar *calendars.Router
+	Calendar *router.Router
 	// Emulator and EmulatorURL: the Graph emulator, with CalendarGraphEmulator.
 	Emulator    *graphtest.Server
 	EmulatorURL string
@@ -122,7 +122,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if uiAddr == "-" {
 		uiAddr = ""
 	}
-	if s.Temporal, err = devserver.Start(ctx, devserver.Options{DataDir: cfg.DataDir, FrontendAddr: cfg.TemporalAddr,
+	if s.Temporal, err = embeddedtemporal.Start(ctx, embeddedtemporal.Options{DataDir: cfg.DataDir, FrontendAddr: cfg.TemporalAddr,
 		UIAddr: uiAddr, Namespace: Namespace, SearchAttributes: temporalclient.SearchAttributes,
 		Logger: cfg.Logger}); err != nil {
 		return nil, err
@@ -195,8 +195,8 @@ func (s *Stack) Served() <-chan error { return s.Service.Served() }
 // routes says where each tenant's mailboxes are: the sandbox, or the Graph
 // emulator for every tenant in the database, then the calendars file's
 // tenants.
-func (s *Stack) routes(ctx context.Context, cfg Config) (calendars.Config, error) {
-	routes := calendars.Config{Default: calendars.Sandbox}
+func (s *Stack) routes(ctx context.Context, cfg Config) (router.Config, error) {
+	routes := router.Config{Default: router.Sandbox}
 	switch cfg.Calendar {
 	case "", CalendarSandbox:
 	case CalendarGraphEmulator:
@@ -219,7 +219,7 @@ func (s *Stack) routes(ctx context.Context, cfg Config) (calendars.Config, error
 			routes.Default = cfg.Calendars.Default
 		}
 		if routes.Tenants == nil {
-			routes.Tenants = map[string]calendars.Tenant{}
+			routes.Tenants = map[string]router.Tenant{}
 		}
 		maps.Copy(routes.Tenants, cfg.Calendars.Tenants)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/graph/graphtest"
 	"github.com/openmms/mms/internal/calendar/sandbox"
-	"github.com/openmms/mms/internal/calendars"
+	"github.com/openmms/mms/internal/calendar/router"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -29,10 +29,10 @@ const emulatorApp, emulatorSecret = "mms-dev", "mms-dev-secret"
 // every sandbox mailbox of the tenants into it: the same demo, reached over
 // Graph's HTTP API with its tokens, paging, etags and limits. The emulator
 // keeps its state in memory, so each start begins from the sandbox's data.
-func (s *Stack) startEmulator(ctx context.Context, cfg Config, tenants []string) (calendars.Config, error) {
+func (s *Stack) startEmulator(ctx context.Context, cfg Config, tenants []string) (router.Config, error) {
 	ln, err := net.Listen("tcp", cfg.GraphEmulatorAddr)
 	if err != nil {
-		return calendars.Config{}, fmt.Errorf("graph emulator address %s: %w", cfg.GraphEmulatorAddr, unwrapSyscall(err))
+		return router.Config{}, fmt.Errorf("graph emulator address %s: %w", cfg.GraphEmulatorAddr, unwrapSyscall(err))
 	}
 	root := "http://" + ln.Addr().String()
 	s.Emulator = graphtest.New(graphtest.Options{Latency: cfg.GraphLatency, BaseURL: graphtest.GraphURL(root)})
@@ -40,14 +40,14 @@ func (s *Stack) startEmulator(ctx context.Context, cfg Config, tenants []string)
 	s.emuHTTP = &http.Server{Handler: s.Emulator, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.emuHTTP.Serve(ln) }()
 
-	out := calendars.Config{Default: calendars.Sandbox, Tenants: map[string]calendars.Tenant{}}
+	out := router.Config{Default: router.Sandbox, Tenants: map[string]router.Tenant{}}
 	for _, tenant := range tenants {
 		azure := tenant + ".onmicrosoft.com"
 		s.Emulator.AddApp(azure, emulatorApp, emulatorSecret)
 		if err := mirror(ctx, s.DB, s.Sandbox, s.Emulator, tenant, azure); err != nil {
 			return out, fmt.Errorf("graph emulator: %w", err)
 		}
-		out.Tenants[tenant] = calendars.Tenant{Backend: calendars.Graph, Graph: &calendars.GraphTenant{
+		out.Tenants[tenant] = router.Tenant{Backend: router.Graph, Graph: &router.GraphTenant{
 			AzureTenantID: azure, ClientID: emulatorApp, ClientSecret: emulatorSecret,
 			BaseURL: graphtest.GraphURL(root), TokenURL: graphtest.TokenURL(root, azure)}}
 	}

@@ -15,7 +15,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/openmms/mms/internal/devserver"
+	"github.com/openmms/mms/internal/embeddedtemporal"
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/rules"
@@ -29,7 +29,7 @@ import (
 // started workflow waits with its trigger, which is all intake promises.
 var (
 	temporalOnce sync.Once
-	temporalSrv  *devserver.Server
+	temporalSrv  *embeddedtemporal.Server
 	temporalDir  string
 	temporalCli  client.Client
 	temporalErr  error
@@ -57,12 +57,12 @@ func realTemporal(t *testing.T) client.Client {
 		}
 		ctx := context.Background()
 		quiet := slog.New(slog.DiscardHandler)
-		if temporalSrv, temporalErr = devserver.Start(ctx, devserver.Options{DataDir: temporalDir, FrontendAddr: "127.0.0.1:0",
+		if temporalSrv, temporalErr = embeddedtemporal.Start(ctx, embeddedtemporal.Options{DataDir: temporalDir, FrontendAddr: "127.0.0.1:0",
 			SearchAttributes: temporalclient.SearchAttributes, Logger: quiet}); temporalErr != nil {
 			return
 		}
 		temporalCli, temporalErr = temporalclient.Dial(ctx, temporalclient.Config{Address: temporalSrv.FrontendAddr(),
-			Namespace: devserver.DefaultNamespace}, quiet)
+			Namespace: embeddedtemporal.DefaultNamespace}, quiet)
 	})
 	if temporalErr != nil {
 		t.Fatalf("embedded Temporal: %v", temporalErr)

@@ -28,7 +28,7 @@ import (
 	"github.com/openmms/mms/api"
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/sandbox"
-	"github.com/openmms/mms/internal/calendars"
+	"github.com/openmms/mms/internal/calendar/router"
 	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/retention"
 	"github.com/openmms/mms/internal/store"
@@ -90,7 +90,7 @@ type Config struct {
 	// DB, when set, is used instead of opening Database (and not closed).
 	DB *store.DB
 	// Routes, when set, is used instead of loading Calendars.
-	Routes *calendars.Config
+	Routes *router.Config
 	// WrapCalendar, when set, wraps the back end the activities use (the
 	// benchmarks' latency decorator).
 	WrapCalendar func(calendar.Backend) calendar.Backend
@@ -155,7 +155,7 @@ type Service struct {
 	Temporal client.Client
 
 	// Worker's parts.
-	Calendar   *calendars.Router
+	Calendar   *router.Router
 	Activities *activities.Activities
 	Worker     sdkworker.Worker
 
@@ -222,12 +222,12 @@ func Build(ctx context.Context, cfg Config) (s *Service, err error) {
 
 func (s *Service) buildWorker(ctx context.Context) (err error) {
 	cfg, tel := s.Config, s.Telemetry
-	routes := calendars.Config{Default: calendars.Sandbox}
+	routes := router.Config{Default: router.Sandbox}
 	switch {
 	case cfg.Routes != nil:
 		routes = *cfg.Routes
 	case cfg.Calendars != "":
-		if routes, err = calendars.Load(cfg.Calendars); err != nil {
+		if routes, err = router.Load(cfg.Calendars); err != nil {
 			return err
 		}
 	}
@@ -236,7 +236,7 @@ func (s *Service) buildWorker(ctx context.Context) (err error) {
 		return err
 	}
 	s.closers = append(s.closers, func() { _ = sb.Close() })
-	if s.Calendar, err = calendars.New(routes, sb, calendars.Options{Logger: s.Logger,
+	if s.Calendar, err = router.New(routes, sb, router.Options{Logger: s.Logger,
 		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider}); err != nil {
 		return err
 	}

@@ -1,8 +1,8 @@
-// Package calendars picks each tenant's calendar back end: the sandbox kept
+// Package router picks each tenant's calendar back end: the sandbox kept
 // in the service database by default, Microsoft Graph or a CalDAV server
 // where the calendars file says so. The worker reads the file once; secrets
 // stay out of it as ${VARIABLE} references to the environment.
-package calendars
+package router
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package devserver_test
+package embeddedtemporal_test
 
 import (
 	"bufio"
@@ -24,7 +24,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/openmms/mms/internal/devserver"
+	"github.com/openmms/mms/internal/embeddedtemporal"
 )
 
 // syncBuffer collects the server's logs; the test prints them at the end.
@@ -56,7 +56,7 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-func dial(t *testing.T, s *devserver.Server, namespace string) client.Client {
+func dial(t *testing.T, s *embeddedtemporal.Server, namespace string) client.Client {
 	t.Helper()
 	c, err := client.Dial(client.Options{
 		HostPort:  s.FrontendAddr(),
@@ -98,7 +98,7 @@ func TestStartRestart(t *testing.T) {
 		"MmsTenant": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		"MmsState":  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	}
-	opts := devserver.Options{
+	opts := embeddedtemporal.Options{
 		DataDir:          dir,
 		FrontendAddr:     "127.0.0.1:0",
 		UIAddr:           "127.0.0.1:0",
@@ -109,7 +109,7 @@ func TestStartRestart(t *testing.T) {
 
 	// First start: fresh database.
 	t0 := time.Now()
-	s, err := devserver.Start(context.Background(), opts)
+	s, err := embeddedtemporal.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -188,7 +188,7 @@ func TestStartRestart(t *testing.T) {
 	// A second server on the same data directory is refused while the first runs.
 	other := opts
 	other.UIAddr = ""
-	if s2, err := devserver.Start(context.Background(), other); err == nil {
+	if s2, err := embeddedtemporal.Start(context.Background(), other); err == nil {
 		s2.Stop()
 		t.Fatal("second Start on the same DataDir succeeded")
 	} else if !strings.Contains(err.Error(), dir) {
@@ -209,7 +209,7 @@ func TestStartRestart(t *testing.T) {
 		"MmsCount":  enumspb.INDEXED_VALUE_TYPE_INT,
 	}
 	t0 = time.Now()
-	s, err = devserver.Start(context.Background(), opts)
+	s, err = embeddedtemporal.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("restart: %v", err)
 	}
@@ -246,7 +246,7 @@ func TestStartRestart(t *testing.T) {
 	stopped = true
 	bad := opts
 	bad.SearchAttributes = map[string]enumspb.IndexedValueType{"MmsState": enumspb.INDEXED_VALUE_TYPE_INT}
-	if s3, err := devserver.Start(context.Background(), bad); err == nil {
+	if s3, err := embeddedtemporal.Start(context.Background(), bad); err == nil {
 		s3.Stop()
 		t.Fatal("Start with a changed search attribute type succeeded")
 	} else if !strings.Contains(err.Error(), "MmsState") {
@@ -262,7 +262,7 @@ func TestChildProcess(t *testing.T) {
 		t.Skip("only run as the child of TestRestartAfterKill")
 	}
 	// All interfaces, as in a container.
-	s, err := devserver.Start(context.Background(), devserver.Options{
+	s, err := embeddedtemporal.Start(context.Background(), embeddedtemporal.Options{
 		DataDir:      dir,
 		FrontendAddr: "0.0.0.0:0",
 		UIAddr:       "0.0.0.0:0",
@@ -279,7 +279,7 @@ func TestChildProcess(t *testing.T) {
 		t.Fatalf("child GET %s: %v %v", s.UIURL(), resp, err)
 	}
 	_ = resp.Body.Close()
-	c := dial(t, s, devserver.DefaultNamespace)
+	c := dial(t, s, embeddedtemporal.DefaultNamespace)
 	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 		ID: "killed-wf", TaskQueue: "devserver-test",
 	}, "NoSuchWorkflowType")
@@ -324,7 +324,7 @@ func TestRestartAfterKill(t *testing.T) {
 	_ = cmd.Wait()
 
 	t0 := time.Now()
-	s, err := devserver.Start(context.Background(), devserver.Options{
+	s, err := embeddedtemporal.Start(context.Background(), embeddedtemporal.Options{
 		DataDir:      dir,
 		FrontendAddr: "127.0.0.1:0",
 		Logger:       testLogger(t),
@@ -334,7 +334,7 @@ func TestRestartAfterKill(t *testing.T) {
 	}
 	defer s.Stop()
 	t.Logf("start in a new process after kill -9: %v", time.Since(t0))
-	c := dial(t, s, devserver.DefaultNamespace)
+	c := dial(t, s, embeddedtemporal.DefaultNamespace)
 	defer c.Close()
 	desc, err := c.DescribeWorkflowExecution(context.Background(), "killed-wf", runID)
 	if err != nil {
@@ -363,7 +363,7 @@ func TestPortInUse(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t0 := time.Now()
-			s, err := devserver.Start(context.Background(), devserver.Options{
+			s, err := embeddedtemporal.Start(context.Background(), embeddedtemporal.Options{
 				DataDir:      t.TempDir(),
 				FrontendAddr: tc.frontend,
 				UIAddr:       tc.ui,
@@ -390,7 +390,7 @@ func TestUnwritableDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(file, "data")
-	s, err := devserver.Start(context.Background(), devserver.Options{
+	s, err := embeddedtemporal.Start(context.Background(), embeddedtemporal.Options{
 		DataDir:      dir,
 		FrontendAddr: "127.0.0.1:0",
 		Logger:       testLogger(t),
@@ -408,16 +408,16 @@ func TestUnwritableDataDir(t *testing.T) {
 func TestInvalidOptions(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		opts devserver.Options
+		opts embeddedtemporal.Options
 		want string
 	}{
-		{"frontend host name", devserver.Options{FrontendAddr: "example.com:7233"}, "example.com:7233"},
-		{"frontend no port", devserver.Options{FrontendAddr: "127.0.0.1"}, "127.0.0.1"},
-		{"no data dir", devserver.Options{FrontendAddr: "127.0.0.1:0"}, "DataDir"},
-		{"reserved search attribute", devserver.Options{
+		{"frontend host name", embeddedtemporal.Options{FrontendAddr: "example.com:7233"}, "example.com:7233"},
+		{"frontend no port", embeddedtemporal.Options{FrontendAddr: "127.0.0.1"}, "127.0.0.1"},
+		{"no data dir", embeddedtemporal.Options{FrontendAddr: "127.0.0.1:0"}, "DataDir"},
+		{"reserved search attribute", embeddedtemporal.Options{
 			SearchAttributes: map[string]enumspb.IndexedValueType{"WorkflowId": enumspb.INDEXED_VALUE_TYPE_KEYWORD},
 		}, "WorkflowId"},
-		{"too many of a type", devserver.Options{
+		{"too many of a type", embeddedtemporal.Options{
 			SearchAttributes: map[string]enumspb.IndexedValueType{
 				"A": enumspb.INDEXED_VALUE_TYPE_BOOL, "B": enumspb.INDEXED_VALUE_TYPE_BOOL,
 				"C": enumspb.INDEXED_VALUE_TYPE_BOOL, "D": enumspb.INDEXED_VALUE_TYPE_BOOL,
@@ -428,7 +428,7 @@ func TestInvalidOptions(t *testing.T) {
 			if tc.opts.DataDir == "" && tc.name != "no data dir" {
 				tc.opts.DataDir = t.TempDir()
 			}
-			s, err := devserver.Start(context.Background(), tc.opts)
+			s, err := embeddedtemporal.Start(context.Background(), tc.opts)
 			if err == nil {
 				s.Stop()
 				t.Fatal("Start succeeded")

@@ -1,4 +1,4 @@
-// Package devserver runs an embedded Temporal server (SQLite persistence) and, optionally, the
+// Package embeddedtemporal runs an embedded Temporal server (SQLite persistence) and, optionally, the
 // Temporal Web UI inside the current process. It backs `mms dev` and `mms temporal`.
 //
 // The configuration follows the Temporal CLI's dev server (temporal server start-dev): one
@@ -8,7 +8,7 @@
 //
 // Data lives in <DataDir>/temporal.db (plus -wal/-shm files); <DataDir>/temporal.lock keeps a
 // second server off the same directory. Workflows survive Stop/Start on the same DataDir.
-package devserver
+package embeddedtemporal
 
 import (
 	"context"

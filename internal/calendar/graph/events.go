@@ -375,7 +375,7 @@ func (b *Backend) EnsureTeamsMeeting(ctx context.Context, tenantID, organizer, i
 		AudioConferencing *struct { // audioconferencing.md; null without a licence
 			ConferenceID    string   `json:"conferenceId"`
 			TollNumber      string   `json:"tollNumber"`
-			TollFreeNumber  string   `json:"tollFreeNumber"` // v1.0's audioconferencing.md
+			TollFreeNumber  string   `json:"tollFreeNumber"`  // v1.0's audioconferencing.md
 			TollFreeNumbers []string `json:"tollFreeNumbers"` // the list some answers carry
 			DialinURL       string   `json:"dialinUrl"`
 		} `json:"audioConferencing"`

@@ -133,7 +133,13 @@ func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, e
 		return plan, nil
 	}
 	mb, err := a.Calendar.Mailbox(ctx, in.TenantID, in.UserID)
-	if errors.Is(err, calendar.ErrNotFound) {
+	var perm *calendar.PermanentError
+	if errors.As(err, &perm) {
+		// Retrying cannot change it (Graph does not know the mailbox, the
+		// identity platform refuses the app): fail now, with the remedy.
+		plan.Blocked = perm.Message
+		return plan, nil
+	} else if errors.Is(err, calendar.ErrNotFound) {
 		plan.Blocked = fmt.Sprintf("no mailbox for %q in the calendar back end", in.UserID)
 		return plan, nil
 	} else if err != nil {
@@ -143,7 +149,9 @@ func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, e
 		plan.Blocked = "the organizer's mailbox is on premises; only mailboxes in the online service can be migrated"
 		return plan, nil
 	}
-	plan.Mailbox = mb.Address
+	// Every later call names the mailbox as the back end resolved it (Graph:
+	// the object ID; a mail address may not name the user at all).
+	plan.Mailbox = mb.Key()
 	if c, ok := a.Calendar.(calendar.Counter); ok {
 		// Only for progress: a back end that cannot count leaves it unknown.
 		if n, err := c.CountMeetings(ctx, in.TenantID, plan.Mailbox, plan.From, plan.To); err == nil {

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/openmms/mms/internal/calendar"
@@ -126,7 +127,11 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 	// activity alive (and the progress of an earlier attempt with it).
 	ctx = calendar.ContextWithWaitHook(ctx, t.beat)
 	page, err := a.Calendar.ListMeetings(ctx, p.TenantID, p.Mailbox, p.From, p.To, in.Cursor, pageSize)
-	if err != nil {
+	var perm *calendar.PermanentError
+	if errors.As(err, &perm) {
+		// The workflow stops the run with this message instead of retrying.
+		return PageResult{}, temporal.NewNonRetryableApplicationError(perm.Message, "Permanent", err)
+	} else if err != nil {
 		return PageResult{}, fmt.Errorf("list meetings of %s: %w", p.Mailbox, err)
 	}
 	t.fit(len(page.Meetings))
@@ -216,6 +221,11 @@ func (a *Activities) decideAndMigrate(ctx context.Context, p RunPlan, m calendar
 	if skip := SkipReason(p, m); skip.Reason != migration.ReasonNone {
 		return withReason(res, migration.OutcomeSkipped, skip), nil
 	}
+	if m.Unreadable != "" {
+		// Read at a wrong instant it would be dropped as past or moved:
+		// a failure with its reason, for the administrator to see.
+		return withReason(res, migration.OutcomeFailed, migration.Unsupported(errors.New(m.Unreadable))), nil
+	}
 	for attempt := 1; ; attempt++ {
 		r, err := a.replaceAndUpdate(ctx, p, m)
 		if err == nil {
@@ -248,6 +258,7 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 	profile := p.Profile
 	target := migration.TargetCurrent
 	var online *calendar.OnlineMeeting
+	noDialIn := false
 	if p.TargetMeetingType == migration.TargetTeams {
 		target = migration.TargetTeams
 		if m.OnlineMeeting.Provider != calendar.ProviderTeams && p.DryRun {
@@ -261,8 +272,18 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 			if err != nil {
 				return res, fmt.Errorf("teams meeting for %s: %w", m.ID, err)
 			}
+			// The new meeting's own coordinates: callers dial what its
+			// audioConferencing says, not the user's old (Skype) bridge.
 			profile.MeetingType, profile.JoinURL = string(meetingblock.KindTeams), om.JoinURL
-			om.ConferenceID = profile.ConferenceID
+			profile.ConferenceID, profile.TollNumber, profile.DialInURL = om.ConferenceID, om.TollNumber, om.DialInURL
+			profile.TollFreeNumbers = nil
+			if om.TollFreeNumber != "" {
+				profile.TollFreeNumbers = []string{om.TollFreeNumber}
+			}
+			if om.ConferenceID == "" || (om.TollNumber == "" && om.TollFreeNumber == "") {
+				profile.ConferenceID, profile.TollNumber, profile.TollFreeNumbers, profile.DialInURL = "", "", nil, ""
+				noDialIn = true
+			}
 			online = &om
 		}
 	}
@@ -299,8 +320,16 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 		return res, err
 	}
 	res.Outcome, res.InvitesSent = migration.OutcomeUpdated, u.InvitesSent
+	if noDialIn {
+		res.Reason = NoDialInNote
+	}
 	return res, nil
 }
+
+// NoDialInNote is the result of a meeting converted to a Teams meeting that
+// has no audio conferencing (the organizer has no licence for it): its
+// block has no dial-in section.
+const NoDialInNote = "converted without dial-in: the Teams meeting has no audio conferencing"
 
 // withReason sets a meeting's outcome with its typed reason and message.
 func withReason(res store.MeetingResult, o migration.Outcome, s migration.Skip) store.MeetingResult {

@@ -21,6 +21,19 @@ var (
 	ErrUnsupported = errors.New("calendar: not supported by this back end")
 )
 
+// PermanentError is a refusal that no retry can change (a mailbox the back
+// end does not know, credentials the identity platform rejects). A run that
+// meets one ends Failed with Message at once instead of retrying for
+// minutes.
+type PermanentError struct {
+	Message string // what the run's record says, with the remedy
+	Err     error
+}
+
+func (e *PermanentError) Error() string { return e.Message + ": " + e.Err.Error() }
+
+func (e *PermanentError) Unwrap() error { return e.Err }
+
 // Item kinds. A series is updated once, at its master; an edited occurrence
 // is an exception and is updated on its own.
 const (
@@ -44,10 +57,22 @@ const (
 
 // Mailbox is a user's calendar home.
 type Mailbox struct {
+	// ID is how the back end addresses the mailbox in every later call
+	// (Graph: the user's object ID, as a mail address may not name it);
+	// "" means Address.
+	ID          string `json:"id,omitempty"`
 	Address     string `json:"address"`
 	DisplayName string `json:"displayName"`
 	// Online is false for an on-premises mailbox, which cannot be migrated.
 	Online bool `json:"online"`
+}
+
+// Key is what later calls name the mailbox by.
+func (m Mailbox) Key() string {
+	if m.ID != "" {
+		return m.ID
+	}
+	return m.Address
 }
 
 // Attendee is an invited participant.
@@ -62,6 +87,11 @@ type OnlineMeeting struct {
 	Provider     string `json:"provider"`
 	JoinURL      string `json:"joinUrl,omitempty"`
 	ConferenceID string `json:"conferenceId,omitempty"`
+	// The meeting's own dial-in, as EnsureTeamsMeeting returns it (Graph's
+	// audioConferencing); empty when the meeting has none.
+	TollNumber     string `json:"tollNumber,omitempty"`
+	TollFreeNumber string `json:"tollFreeNumber,omitempty"`
+	DialInURL      string `json:"dialInUrl,omitempty"`
 }
 
 // Meeting is one calendar item as the migration sees it.
@@ -86,6 +116,10 @@ type Meeting struct {
 	// CalDAV in an X- property), so a retried run can tell its own update
 	// from one made by an earlier run.
 	UpdateKey string `json:"updateKey,omitempty"`
+	// Unreadable, when set, is why the item cannot be migrated as read (a
+	// time zone neither its own definition nor the CLDR mapping resolves):
+	// the meeting fails with it rather than being placed at a wrong time.
+	Unreadable string `json:"unreadable,omitempty"`
 }
 
 // Participants counts the organizer and the attendees, as the 250 limit does.

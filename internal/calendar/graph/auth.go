@@ -2,24 +2,25 @@ package graph
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"golang.org/x/oauth2"
+
+	"github.com/openmms/mms/internal/calendar"
 	"golang.org/x/oauth2/clientcredentials"
 )
+
+// aadsts finds the identity platform's error code in its description.
+var aadsts = regexp.MustCompile(`AADSTS\d+`)
 
 // clientAssertionType is the OAuth2 client assertion type for a JWT.
 const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -97,11 +98,24 @@ func (t *tokenCache) fetch(ctx context.Context) (*oauth2.Token, error) {
 func (t *tokenCache) scrub(err error) error {
 	msg := err.Error()
 	var re *oauth2.RetrieveError
+	refused := ""
 	if errors.As(err, &re) && re.Response != nil {
 		msg = fmt.Sprintf("token endpoint answered %d: %s %s", re.Response.StatusCode, re.ErrorCode, firstLine(re.ErrorDescription))
+		if s := re.Response.StatusCode; s == http.StatusUnauthorized || s == http.StatusForbidden {
+			// A rejected credential stays rejected: no retry can help.
+			code := aadsts.FindString(re.ErrorDescription)
+			if code == "" {
+				code = re.ErrorCode
+			}
+			refused = "the identity platform refused the app's credentials (" + code +
+				"): check the tenant's app registration, its secret or certificate"
+		}
 	}
 	if t.cfg.ClientSecret != "" {
 		msg = strings.ReplaceAll(msg, t.cfg.ClientSecret, "[redacted]")
+	}
+	if refused != "" {
+		return &calendar.PermanentError{Message: refused, Err: errors.New(msg)}
 	}
 	for _, sentinel := range []error{context.Canceled, context.DeadlineExceeded} {
 		if errors.Is(err, sentinel) {
@@ -117,14 +131,17 @@ func firstLine(s string) string {
 }
 
 // assertion signs the client assertion the Microsoft identity platform
-// expects for certificate credentials: RS256, x5t header, aud = token URL.
+// documents for certificate credentials (identity-platform/
+// certificate-credentials.md): PS256, typ JWT, x5t#S256 the SHA-256
+// thumbprint of the certificate; aud the token endpoint, iss and sub the
+// client ID, a fresh jti, nbf and exp bounding a short lifetime. x5t (the
+// SHA-1 thumbprint the page documented before) is sent too, so that
+// registrations read by older token services keep working.
 func (t *tokenCache) assertion() (string, error) {
 	now := t.now()
-	header, err := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "x5t": t.cert.x5t})
-	if err != nil {
-		return "", err
-	}
-	claims, err := json.Marshal(map[string]any{
+	// MapClaims: aud is one string, as the documented example writes it
+	// (RegisteredClaims would write a one-element array).
+	tok := jwt.NewWithClaims(jwt.SigningMethodPS256, jwt.MapClaims{
 		"aud": t.cfg.TokenURL,
 		"iss": t.cfg.ClientID,
 		"sub": t.cfg.ClientID,
@@ -133,15 +150,7 @@ func (t *tokenCache) assertion() (string, error) {
 		"iat": now.Unix(),
 		"exp": now.Add(10 * time.Minute).Unix(),
 	})
-	if err != nil {
-		return "", err
-	}
-	enc := base64.RawURLEncoding
-	signing := enc.EncodeToString(header) + "." + enc.EncodeToString(claims)
-	sum := sha256.Sum256([]byte(signing))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, t.cert.key, crypto.SHA256, sum[:])
-	if err != nil {
-		return "", err
-	}
-	return signing + "." + enc.EncodeToString(sig), nil
+	tok.Header["x5t#S256"] = t.cert.x5tS256
+	tok.Header["x5t"] = t.cert.x5t
+	return tok.SignedString(t.cert.key)
 }

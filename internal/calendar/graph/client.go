@@ -52,6 +52,7 @@ type Backend struct {
 	mu       sync.Mutex
 	tenants  map[string]*tenant
 	limiters map[string]*mailboxLimiter
+	owners   map[string][]string // tenant + object ID -> the user's addresses
 
 	reads readCache
 
@@ -110,6 +111,7 @@ func New(lookup func(ctx context.Context, mmsTenantID string) (TenantConfig, err
 		backoffMax:  DefaultBackoffMax,
 		tenants:     map[string]*tenant{},
 		limiters:    map[string]*mailboxLimiter{},
+		owners:      map[string][]string{},
 		stats:       Stats{RequestsByStatus: map[int]int64{}, MaxInFlight: map[string]int{}},
 	}
 	for _, o := range opts {

@@ -3,6 +3,7 @@ package graph
 import (
 	"crypto/rsa"
 	"crypto/sha1" //nolint:gosec // x5t is defined as the SHA-1 thumbprint of the certificate
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -132,8 +133,9 @@ func (c TenantConfig) withDefaults() TenantConfig {
 
 // certCredential is a parsed certificate and its key.
 type certCredential struct {
-	key *rsa.PrivateKey
-	x5t string // base64url SHA-1 thumbprint of the DER certificate
+	key     *rsa.PrivateKey
+	x5t     string // base64url SHA-1 thumbprint of the DER certificate
+	x5tS256 string // base64url SHA-256 thumbprint of the DER certificate
 }
 
 func parseCertificate(certPEM, keyPEM string) (*certCredential, error) {
@@ -181,5 +183,7 @@ func parseCertificate(certPEM, keyPEM string) (*certCredential, error) {
 		return nil, errors.New("graph config: PrivateKeyPEM does not match CertificatePEM")
 	}
 	sum := sha1.Sum(cert.Raw) //nolint:gosec // thumbprint, not a security hash here
-	return &certCredential{key: key, x5t: base64.RawURLEncoding.EncodeToString(sum[:])}, nil
+	sum256 := sha256.Sum256(cert.Raw)
+	return &certCredential{key: key, x5t: base64.RawURLEncoding.EncodeToString(sum[:]),
+		x5tS256: base64.RawURLEncoding.EncodeToString(sum256[:])}, nil
 }

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,12 +87,21 @@ func (b *Backend) meeting(t *tenant, mailbox string, ev event) calendar.Meeting 
 		IsOrganizer:    ev.IsOrganizer,
 		SeriesMasterID: ev.SeriesMasterID,
 		ETag:           ev.ETag,
-		Start:          ev.Start.time(),
-		End:            ev.End.time(),
 		BodyType:       calendar.BodyHTML,
 	}
+	var serr, eerr error
+	m.Start, serr = ev.Start.time()
+	m.End, eerr = ev.End.time()
+	if err := errors.Join(serr, eerr); err != nil {
+		m.Unreadable = err.Error()
+	}
+	own := b.ownerAddresses(t, mailbox)
 	if ev.Organizer != nil {
 		m.Organizer = ev.Organizer.EmailAddress.Address
+		// isOrganizer compares with the calendar owner's primary address;
+		// an organizer written with the UPN or a proxy address is the
+		// owner too.
+		m.IsOrganizer = m.IsOrganizer || slices.Contains(own, strings.ToLower(m.Organizer))
 	}
 	for _, a := range ev.Attendees {
 		m.Attendees = append(m.Attendees, calendar.Attendee{Address: a.EmailAddress.Address, Name: a.EmailAddress.Name})
@@ -138,14 +149,22 @@ func (b *Backend) meeting(t *tenant, mailbox string, ev event) calendar.Meeting 
 
 func (b *Backend) remember(t *tenant, mailbox string, m calendar.Meeting, ev event) {
 	b.reads.put(cacheKey(t.id, mailbox, m.ID), cachedItem{etag: m.ETag, updateKey: m.UpdateKey,
-		invitees: invitees(ev), subject: m.Subject, start: m.Start, end: m.End})
+		invitees: invitees(ev, m.IsOrganizer, b.ownerAddresses(t, mailbox)), subject: m.Subject, start: m.Start, end: m.End})
+}
+
+// ownerAddresses are the mailbox owner's addresses this process resolved
+// (nil when it did not: Graph's isOrganizer alone decides then).
+func (b *Backend) ownerAddresses(t *tenant, mailbox string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.owners[t.id+"\x00"+mailbox]
 }
 
 // invitees is how many people Graph sends the update to when the event is
 // patched: the attendees other than the organizer, if the mailbox owner
 // organizes it (a change to an attendee's copy is sent to nobody).
-func invitees(ev event) int {
-	if !ev.IsOrganizer {
+func invitees(ev event, isOrganizer bool, own []string) int {
+	if !isOrganizer {
 		return 0
 	}
 	org := ""
@@ -154,7 +173,8 @@ func invitees(ev event) int {
 	}
 	n := 0
 	for _, a := range ev.Attendees {
-		if !strings.EqualFold(a.EmailAddress.Address, org) {
+		addr := a.EmailAddress.Address
+		if !strings.EqualFold(addr, org) && !slices.Contains(own, strings.ToLower(addr)) {
 			n++
 		}
 	}
@@ -174,23 +194,28 @@ func provider(p string) string {
 	return calendar.ProviderThirdParty
 }
 
-// time parses Graph's dateTimeTimeZone (we ask for UTC).
-func (d *dateTimeZone) time() time.Time {
+// time parses Graph's dateTimeTimeZone: 7-digit fractions without an
+// offset, in timeZone (UTC when we asked for it; otherwise the event's
+// originalStartTimeZone, often a Windows name). A zone that neither IANA nor
+// the CLDR mapping knows is an error, never UTC.
+func (d *dateTimeZone) time() (time.Time, error) {
 	if d == nil || d.DateTime == "" {
-		return time.Time{}
+		return time.Time{}, nil
 	}
 	loc := time.UTC
 	if d.TimeZone != "" && !strings.EqualFold(d.TimeZone, "UTC") {
-		if l, err := time.LoadLocation(d.TimeZone); err == nil {
-			loc = l
+		l, err := calendar.LoadLocation(d.TimeZone)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("graph: %w", err)
 		}
+		loc = l
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05.9999999", time.RFC3339Nano} {
 		if t, err := time.ParseInLocation(layout, d.DateTime, loc); err == nil {
-			return t.UTC()
+			return t.UTC(), nil
 		}
 	}
-	return time.Time{}
+	return time.Time{}, fmt.Errorf("graph: unreadable dateTime %q", d.DateTime)
 }
 
 var rruleDays = map[string]string{"sunday": "SU", "monday": "MO", "tuesday": "TU", "wednesday": "WE",

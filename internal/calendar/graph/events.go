@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,38 +46,107 @@ const maxEmptyPages = 10
 
 func userPath(user string) string { return "/users/" + url.PathEscape(user) }
 
-// Mailbox implements calendar.Backend.
+// Mailbox implements calendar.Backend. It resolves the user once, by
+// GET /users/{userPrincipalName} (user-get.md documents /users/{id |
+// userPrincipalName}; a mail address that differs from the UPN is answered
+// 404), and returns the object ID for every later call, and all the
+// user's addresses for organizer matching.
 func (b *Backend) Mailbox(ctx context.Context, tenantID, user string) (calendar.Mailbox, error) {
 	ctx = b.withCallDeadline(ctx)
 	t, err := b.tenant(ctx, tenantID)
 	if err != nil {
 		return calendar.Mailbox{}, err
 	}
-	var u struct {
-		ID                string `json:"id"`
-		DisplayName       string `json:"displayName"`
-		Mail              string `json:"mail"`
-		UserPrincipalName string `json:"userPrincipalName"`
-	}
-	if _, err := b.do(ctx, t, request{method: http.MethodGet, path: userPath(user), mailbox: user, idempotent: true,
-		query: url.Values{"$select": {"id,displayName,mail,userPrincipalName"}}}, &u); err != nil {
+	u, err := b.resolveUser(ctx, t, user)
+	if err != nil {
 		return calendar.Mailbox{}, fmt.Errorf("mailbox %q: %w", user, err)
 	}
-	mb := calendar.Mailbox{Address: u.Mail, DisplayName: u.DisplayName, Online: true}
+	mb := calendar.Mailbox{ID: u.ID, Address: u.Mail, DisplayName: u.DisplayName, Online: true}
 	if mb.Address == "" {
 		mb.Address = u.UserPrincipalName
 	}
 	// A user whose mailbox is on premises exists in the directory, but its
 	// calendar is not reachable through Graph.
-	_, err = b.do(ctx, t, request{method: http.MethodGet, path: userPath(user) + "/calendar", mailbox: user,
+	_, err = b.do(ctx, t, request{method: http.MethodGet, path: userPath(u.ID) + "/calendar", mailbox: u.ID,
 		idempotent: true, query: url.Values{"$select": {"id"}}}, nil)
 	switch {
 	case HasCode(err, "MailboxNotEnabledForRESTAPI", "ErrorMailboxNotEnabledForRESTAPI"):
 		mb.Online = false
 	case err != nil:
-		return calendar.Mailbox{}, fmt.Errorf("calendar of %q: %w", user, err)
+		return calendar.Mailbox{}, fmt.Errorf("calendar of %q: %w", user, permanent(err))
 	}
 	return mb, nil
+}
+
+// directoryUser is the part of Graph's user resource mms reads.
+type directoryUser struct {
+	ID                string   `json:"id"`
+	DisplayName       string   `json:"displayName"`
+	Mail              string   `json:"mail"`
+	UserPrincipalName string   `json:"userPrincipalName"`
+	ProxyAddresses    []string `json:"proxyAddresses"`
+}
+
+// addresses are the user's addresses, lower-case: mail, UPN and the SMTP
+// proxy addresses ("SMTP:" primary, "smtp:" secondary).
+func (u directoryUser) addresses() []string {
+	var out []string
+	add := func(a string) {
+		if a = strings.ToLower(strings.TrimSpace(a)); a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	add(u.Mail)
+	add(u.UserPrincipalName)
+	for _, p := range u.ProxyAddresses {
+		if kind, a, ok := strings.Cut(p, ":"); ok && strings.EqualFold(kind, "smtp") {
+			add(a)
+		}
+	}
+	return out
+}
+
+// resolveUser reads the user once and remembers its addresses by object ID.
+func (b *Backend) resolveUser(ctx context.Context, t *tenant, user string) (directoryUser, error) {
+	var u directoryUser
+	if _, err := b.do(ctx, t, request{method: http.MethodGet, path: userPath(user), mailbox: user, idempotent: true,
+		query: url.Values{"$select": {"id,displayName,mail,userPrincipalName,proxyAddresses"}}}, &u); err != nil {
+		return u, permanent(err)
+	}
+	if u.ID == "" {
+		return u, fmt.Errorf("graph: user %q: answer without id", user)
+	}
+	b.mu.Lock()
+	b.owners[t.id+"\x00"+u.ID] = u.addresses()
+	b.mu.Unlock()
+	return u, nil
+}
+
+// owner returns the addresses of the mailbox addressed by id, reading them
+// once when this process has not resolved the user yet (a page processed
+// by another worker than the run's start).
+func (b *Backend) owner(ctx context.Context, t *tenant, id string) ([]string, error) {
+	b.mu.Lock()
+	addrs, ok := b.owners[t.id+"\x00"+id]
+	b.mu.Unlock()
+	if ok {
+		return addrs, nil
+	}
+	u, err := b.resolveUser(ctx, t, id)
+	return u.addresses(), err
+}
+
+// permanent marks Graph's 404 for a user or mailbox as a refusal no retry
+// changes: the user's UPN (or the object ID resolved from it) names nobody
+// Graph knows, and only an administrator can fix that.
+func permanent(err error) error {
+	var ge *Error
+	if !errors.As(err, &ge) || ge.StatusCode != http.StatusNotFound ||
+		!HasCode(err, "ErrorInvalidUser", "Request_ResourceNotFound", "ResourceNotFound", "MailboxNotFound") {
+		return err
+	}
+	return &calendar.PermanentError{Err: err,
+		Message: "Graph does not know this mailbox (" + ge.Code + "): check the user's userPrincipalName"}
 }
 
 // cursor is what ListMeetings carries between pages: Graph's nextLink and
@@ -100,6 +170,9 @@ func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, fr
 	c, err := decodeCursor(cur)
 	if err != nil {
 		return calendar.Page{}, err
+	}
+	if _, err := b.owner(ctx, t, mailbox); err != nil {
+		return calendar.Page{}, fmt.Errorf("calendar view of %q: %w", mailbox, err)
 	}
 	if pageSize <= 0 {
 		pageSize = 100
@@ -129,7 +202,7 @@ func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, fr
 			NextLink string  `json:"@odata.nextLink"`
 		}
 		if _, err := b.do(ctx, t, req, &resp); err != nil {
-			return calendar.Page{}, fmt.Errorf("calendar view of %q: %w", mailbox, err)
+			return calendar.Page{}, fmt.Errorf("calendar view of %q: %w", mailbox, permanent(err))
 		}
 		for _, ev := range resp.Value {
 			masterID := ev.SeriesMasterID
@@ -271,7 +344,7 @@ func (b *Backend) UpdateMeeting(ctx context.Context, tenantID string, u calendar
 	m := b.meeting(t, u.Mailbox, ev)
 	m.UpdateKey = u.IdempotencyKey
 	b.remember(t, u.Mailbox, m, ev)
-	return calendar.UpdateResult{ETag: m.ETag, InvitesSent: invitees(ev)}, nil
+	return calendar.UpdateResult{ETag: m.ETag, InvitesSent: invitees(ev, m.IsOrganizer, b.ownerAddresses(t, u.Mailbox))}, nil
 }
 
 // EnsureTeamsMeeting implements calendar.Backend with
@@ -297,10 +370,14 @@ func (b *Backend) EnsureTeamsMeeting(ctx context.Context, tenantID, organizer, i
 		body["endDateTime"] = it.end.UTC().Format(time.RFC3339)
 	}
 	var om struct {
-		ID                string `json:"id"`
-		JoinWebURL        string `json:"joinWebUrl"`
-		AudioConferencing *struct {
-			ConferenceID string `json:"conferenceId"`
+		ID                string    `json:"id"`
+		JoinWebURL        string    `json:"joinWebUrl"`
+		AudioConferencing *struct { // audioconferencing.md; null without a licence
+			ConferenceID    string   `json:"conferenceId"`
+			TollNumber      string   `json:"tollNumber"`
+			TollFreeNumber  string   `json:"tollFreeNumber"`  // v1.0's audioconferencing.md
+			TollFreeNumbers []string `json:"tollFreeNumbers"` // the list some answers carry
+			DialinURL       string   `json:"dialinUrl"`
 		} `json:"audioConferencing"`
 	}
 	// createOrGet is idempotent by externalId: safe to repeat.
@@ -312,8 +389,12 @@ func (b *Backend) EnsureTeamsMeeting(ctx context.Context, tenantID, organizer, i
 		return calendar.OnlineMeeting{}, fmt.Errorf("teams meeting for event %q of %q: answer without joinWebUrl", itemID, organizer)
 	}
 	res := calendar.OnlineMeeting{Provider: calendar.ProviderTeams, JoinURL: om.JoinWebURL}
-	if om.AudioConferencing != nil {
-		res.ConferenceID = om.AudioConferencing.ConferenceID
+	if ac := om.AudioConferencing; ac != nil && ac.ConferenceID != "" {
+		res.ConferenceID, res.TollNumber, res.DialInURL = ac.ConferenceID, ac.TollNumber, ac.DialinURL
+		res.TollFreeNumber = ac.TollFreeNumber
+		if res.TollFreeNumber == "" && len(ac.TollFreeNumbers) > 0 {
+			res.TollFreeNumber = ac.TollFreeNumbers[0]
+		}
 	}
 	return res, nil
 }

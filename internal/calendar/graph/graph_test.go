@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1" //nolint:gosec // x5t check
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -23,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v4"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -43,6 +44,10 @@ const (
 
 var day0 = time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 
+// aliceID is alice's object ID in the newest env: createOrGet is addressed
+// by it (onlinemeeting-createorget.md).
+var aliceID string
+
 type env struct {
 	t   *testing.T
 	srv *graphtest.Server
@@ -57,7 +62,7 @@ func newEnv(t *testing.T, opts graphtest.Options, bopts ...graph.Option) *env {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	srv.AddApp(azTenant, clientID, secret)
-	srv.AddUser(azTenant, alice, "Alice Wong", false)
+	aliceID = srv.AddUser(azTenant, alice, "Alice Wong", false)
 	srv.AddUser(azTenant, bob, "Bob Li", false)
 	srv.AddUser(azTenant, carol, "Carol Diaz", true)
 	e := &env{t: t, srv: srv, ts: ts}
@@ -125,7 +130,9 @@ func TestMailbox(t *testing.T) {
 	ctx := context.Background()
 	mb, err := e.b.Mailbox(ctx, "t1", alice)
 	require.NoError(t, err)
-	assert.Equal(t, calendar.Mailbox{Address: alice, DisplayName: "Alice Wong", Online: true}, mb)
+	// The object ID addresses every later call (issue 17: a mail address
+	// may not name the user).
+	assert.Equal(t, calendar.Mailbox{ID: aliceID, Address: alice, DisplayName: "Alice Wong", Online: true}, mb)
 
 	mb, err = e.b.Mailbox(ctx, "t1", carol)
 	require.NoError(t, err)
@@ -611,14 +618,22 @@ func TestEnsureTeamsMeetingAndConversion(t *testing.T) {
 	ctx := context.Background()
 	id := e.add(alice, graphtest.Event{Subject: "Vendor call", Start: day0.Add(time.Hour)})
 	id2 := e.add(alice, graphtest.Event{Start: day0.Add(2 * time.Hour)})
-	om, err := e.b.EnsureTeamsMeeting(ctx, "t1", alice, id)
+	// createOrGet only under the object ID, as Graph documents it.
+	_, err := e.b.EnsureTeamsMeeting(ctx, "t1", alice, id)
+	require.Error(t, err)
+	om, err := e.b.EnsureTeamsMeeting(ctx, "t1", aliceID, id)
 	require.NoError(t, err)
 	assert.Equal(t, calendar.ProviderTeams, om.Provider)
+	// The meeting's own audio conferencing, as createOrGet answered it.
+	created := e.srv.OnlineMeetings()[0]
+	assert.Equal(t, created.ConferenceID, om.ConferenceID)
+	assert.Equal(t, created.TollNumber, om.TollNumber)
+	assert.Equal(t, created.DialInURL, om.DialInURL)
 	assert.True(t, strings.HasPrefix(om.JoinURL, "https://teams.microsoft.com/l/meetup-join/"), om.JoinURL)
-	again, err := e.b.EnsureTeamsMeeting(ctx, "t1", alice, id)
+	again, err := e.b.EnsureTeamsMeeting(ctx, "t1", aliceID, id)
 	require.NoError(t, err)
 	assert.Equal(t, om, again)
-	other, err := e.b.EnsureTeamsMeeting(ctx, "t1", alice, id2)
+	other, err := e.b.EnsureTeamsMeeting(ctx, "t1", aliceID, id2)
 	require.NoError(t, err)
 	assert.NotEqual(t, om.JoinURL, other.JoinURL)
 	oms := e.srv.OnlineMeetings()
@@ -680,17 +695,26 @@ func TestCertificateCredentials(t *testing.T) {
 	require.Len(t, assertions, 2)
 	assert.NotEqual(t, assertions[0], assertions[1], "a new assertion for each token")
 	sum := sha1.Sum(cert.Raw) //nolint:gosec // thumbprint
+	sum256 := sha256.Sum256(cert.Raw)
+	// The identity platform's documented assertion (certificate-credentials.md):
+	// PS256, typ JWT, x5t#S256; aud, iss, sub, jti, nbf, exp.
 	tok, err := jwt.Parse(assertions[0], func(tok *jwt.Token) (any, error) {
-		assert.Equal(t, "RS256", tok.Method.Alg())
+		assert.Equal(t, "PS256", tok.Method.Alg())
+		assert.Equal(t, "JWT", tok.Header["typ"])
+		assert.Equal(t, base64.RawURLEncoding.EncodeToString(sum256[:]), tok.Header["x5t#S256"])
 		assert.Equal(t, base64.RawURLEncoding.EncodeToString(sum[:]), tok.Header["x5t"])
 		return cert.PublicKey, nil
-	})
+	}, jwt.WithValidMethods([]string{"PS256"}), jwt.WithAudience(e.cfg.TokenURL), jwt.WithIssuer("cert-app"),
+		jwt.WithSubject("cert-app"), jwt.WithExpirationRequired())
 	require.NoError(t, err)
 	claims := tok.Claims.(jwt.MapClaims)
-	assert.Equal(t, e.cfg.TokenURL, claims["aud"])
-	assert.Equal(t, "cert-app", claims["iss"])
-	assert.Equal(t, "cert-app", claims["sub"])
+	assert.Equal(t, e.cfg.TokenURL, claims["aud"], "aud is the token endpoint, one string")
 	assert.NotEmpty(t, claims["jti"])
+	nbf, _ := claims.GetNotBefore()
+	exp, _ := claims.GetExpirationTime()
+	require.NotNil(t, nbf)
+	require.NotNil(t, exp)
+	assert.LessOrEqual(t, exp.Sub(nbf.Time), 10*time.Minute, "short-lived: 5-10 minutes after nbf at most")
 
 	// Another key than the registered certificate's is refused.
 	otherCert, otherKey, _ := newCert(t)

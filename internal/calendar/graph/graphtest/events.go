@@ -206,7 +206,7 @@ func (s *Server) handleCalendarView(w http.ResponseWriter, r *http.Request, c *c
 	}
 	s.mu.Unlock()
 	resp := map[string]any{
-		"@odata.context": s.baseURL(r) + "/$metadata#users('" + url.PathEscape(c.user.Address) + "')/calendarView",
+		"@odata.context": s.baseURL(r) + "/$metadata#users('" + url.PathEscape(r.PathValue("user")) + "')/calendarView",
 		"value":          items,
 	}
 	if skip+top < len(all) {
@@ -313,10 +313,10 @@ func (s *Server) handlePatchEvent(w http.ResponseWriter, r *http.Request, c *cal
 	now := s.now()
 	e.bump(now)
 	e.writes++
-	if strings.EqualFold(e.ev.Organizer, c.user.Address) {
+	if c.user.owns(e.ev.Organizer) {
 		// Graph sends the organizer's change to every attendee.
 		for _, a := range e.ev.Attendees {
-			if strings.EqualFold(a.Address, e.ev.Organizer) {
+			if c.user.owns(a.Address) {
 				continue
 			}
 			s.notifications = append(s.notifications, Notification{EventID: e.id, Mailbox: c.user.Address,
@@ -433,7 +433,7 @@ func (s *Server) render(u *user, in instance, p readOpts) map[string]any {
 		"sensitivity":           "normal",
 		"isAllDay":              false,
 		"isCancelled":           false,
-		"isOrganizer":           strings.EqualFold(ev.Organizer, u.Address),
+		"isOrganizer":           u.owns(ev.Organizer),
 		"responseRequested":     true,
 		"showAs":                "busy",
 		"type":                  in.kind,

@@ -20,8 +20,12 @@ type OnlineMeeting struct {
 	JoinWebURL    string
 	JoinMeetingID string // 13 digits
 	Passcode      string
-	ConferenceID  string
-	Created       time.Time
+	// Audio conferencing of the meeting; all empty when the organizer has
+	// no audio conferencing licence (Graph then returns none).
+	ConferenceID string
+	TollNumber   string
+	DialInURL    string
+	Created      time.Time
 }
 
 // OnlineMeetings returns the meetings created so far.
@@ -84,21 +88,34 @@ func (s *Server) handleCreateOrGet(w http.ResponseWriter, r *http.Request, c *ca
 			ExternalID: req.ExternalID, Organizer: c.user.Address, Subject: req.Subject, Start: start, End: end,
 			JoinWebURL: "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + thread + "%40thread.v2/0?context=" +
 				url.QueryEscape(`{"Tid":"`+c.tenant+`","Oid":"`+c.user.ID+`"}`),
-			JoinMeetingID: digits(13), Passcode: digits(6), ConferenceID: digits(9), Created: now,
+			JoinMeetingID: digits(13), Passcode: digits(6), Created: now,
+		}
+		if !c.user.NoAudioConferencing {
+			// Each Teams meeting has its own conference ID on the tenant's
+			// bridge (onlinemeeting-createorget.md, audioconferencing.md).
+			m.ConferenceID, m.TollNumber = digits(9), "+1 206-485-3005"
+			m.DialInURL = "https://dialin.teams.microsoft.com/" + uuid.NewString() + "?id=" + m.ConferenceID
 		}
 		s.meetings[key] = m
 	}
+	var audio any // null without an audio conferencing licence
+	if m.ConferenceID != "" {
+		audio = map[string]any{"conferenceId": m.ConferenceID, "tollNumber": m.TollNumber, "tollFreeNumber": nil,
+			"tollFreeNumbers": []string{}, "dialinUrl": m.DialInURL}
+	}
+	// The documented example's shape: 7-digit fractions with Z here.
+	const odataTime = "2006-01-02T15:04:05.0000000Z"
 	out := map[string]any{
-		"id": m.ID, "externalId": m.ExternalID, "subject": m.Subject,
-		"creationDateTime": m.Created.UTC().Format(time.RFC3339Nano),
-		"startDateTime":    m.Start.UTC().Format(time.RFC3339Nano),
-		"endDateTime":      m.End.UTC().Format(time.RFC3339Nano),
+		"@odata.context": s.baseURL(r) + "/$metadata#onlineMeetings/$entity",
+		"id":             m.ID, "externalId": m.ExternalID, "subject": m.Subject,
+		"creationDateTime": m.Created.UTC().Format(odataTime),
+		"startDateTime":    m.Start.UTC().Format(odataTime),
+		"endDateTime":      m.End.UTC().Format(odataTime),
 		"joinWebUrl":       m.JoinWebURL,
 		"joinMeetingIdSettings": map[string]any{"isPasscodeRequired": true, "joinMeetingId": m.JoinMeetingID,
 			"passcode": m.Passcode},
-		"audioConferencing": map[string]any{"conferenceId": m.ConferenceID, "tollNumber": "+12065550100",
-			"dialinUrl": "https://dialin.teams.microsoft.com/local-numbers"},
-		"participants": map[string]any{"organizer": map[string]any{"upn": c.user.Address, "role": "presenter",
+		"audioConferencing": audio,
+		"participants": map[string]any{"organizer": map[string]any{"upn": c.user.UPN, "role": "presenter",
 			"identity": map[string]any{"user": map[string]any{"id": c.user.ID}}}},
 	}
 	s.mu.Unlock()

@@ -112,7 +112,7 @@ func (s *Server) newID() string {
 func (s *Server) AddEvent(mailbox string, e Event) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u := s.users[strings.ToLower(mailbox)]
+	u := s.findUser(mailbox)
 	if u == nil {
 		return "", fmt.Errorf("graphtest: no user %q", mailbox)
 	}
@@ -219,9 +219,10 @@ func (s *Server) Event(id string) (EventState, bool) {
 // items; not the occurrences) of a mailbox, ordered by start then id.
 func (s *Server) Events(mailbox string) []EventState {
 	s.mu.Lock()
+	key := s.mailboxKey(mailbox)
 	var ids []string
 	for id, e := range s.events {
-		if strings.EqualFold(e.mailbox, mailbox) {
+		if e.mailbox == key {
 			ids = append(ids, id)
 		}
 	}

@@ -49,6 +49,11 @@ type Options struct {
 	BaseURL string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Strict refuses what Graph documents but tolerates in practice: every
+	// request after the directory lookup (GET /users/{upn}) must name the
+	// user by object id, as createOrGet requires; one naming the UPN gets
+	// 400 and is counted in StrictViolations.
+	Strict bool
 }
 
 // Server is the emulator.
@@ -67,6 +72,8 @@ type Server struct {
 	meetings      map[string]*OnlineMeeting
 	notifications []Notification
 	mailboxes     map[string]*mailboxState
+	dropped       map[string]bool // user ids whose mailbox Exchange no longer has
+	violations    []string
 }
 
 // New returns an empty emulator.
@@ -98,6 +105,7 @@ func New(opts Options) *Server {
 		events:    map[string]*storedEvent{},
 		meetings:  map[string]*OnlineMeeting{},
 		mailboxes: map[string]*mailboxState{},
+		dropped:   map[string]bool{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.handleToken)
@@ -106,7 +114,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /v1.0/users/{user}/calendarView", s.graph(s.mailboxOnly(s.handleCalendarView)))
 	mux.HandleFunc("GET /v1.0/users/{user}/events/{id}", s.graph(s.mailboxOnly(s.handleGetEvent)))
 	mux.HandleFunc("PATCH /v1.0/users/{user}/events/{id}", s.graph(s.mailboxOnly(s.handlePatchEvent)))
-	mux.HandleFunc("POST /v1.0/users/{user}/onlineMeetings/createOrGet", s.graph(s.handleCreateOrGet))
+	mux.HandleFunc("POST /v1.0/users/{user}/onlineMeetings/createOrGet", s.graph(s.byObjectID(s.handleCreateOrGet)))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+r.URL.Path+"'.")
 	})
@@ -180,13 +188,51 @@ func (s *Server) graph(h graphHandler) http.HandlerFunc {
 // mailboxOnly answers for an on-premises mailbox as Exchange Online does.
 func (s *Server) mailboxOnly(h graphHandler) graphHandler {
 	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		s.mu.Lock()
+		dropped := s.dropped[c.user.ID]
+		s.mu.Unlock()
+		if dropped {
+			writeError(w, http.StatusNotFound, "ErrorInvalidUser", "The requested user '"+r.PathValue("user")+"' is invalid.")
+			return
+		}
 		if c.user.OnPremises {
 			writeError(w, http.StatusNotFound, "MailboxNotEnabledForRESTAPI",
 				"The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
 			return
 		}
+		if !s.opts.Strict {
+			h(w, r, c)
+			return
+		}
+		s.byObjectID(h)(w, r, c)
+	}
+}
+
+// byObjectID answers a request that names its user by anything but the
+// object id: onlinemeeting-createorget.md documents /users/{userId} with
+// "userId is the object ID of a user", and the strict mode holds every
+// mailbox request to it.
+func (s *Server) byObjectID(h graphHandler) graphHandler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		if name := r.PathValue("user"); name != c.user.ID {
+			s.mu.Lock()
+			s.violations = append(s.violations, r.Method+" "+r.URL.Path)
+			s.mu.Unlock()
+			writeError(w, http.StatusBadRequest, "BadRequest",
+				"The user in the request path must be the object ID of a user, not '"+name+"'.")
+			return
+		}
 		h(w, r, c)
 	}
+}
+
+// StrictViolations lists the requests that named a user by anything but
+// its object id where Graph requires it (createOrGet; every mailbox
+// request in strict mode).
+func (s *Server) StrictViolations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.violations...)
 }
 
 // bufferedResponse holds an answer until the request leaves the in-flight count.

@@ -107,10 +107,7 @@ func (s *Server) Throttled(mailbox string) map[string]int {
 
 // mailboxKey resolves an address or id to the mailbox key. s.mu held.
 func (s *Server) mailboxKey(name string) string {
-	if u := s.users[strings.ToLower(name)]; u != nil {
-		return u.key()
-	}
-	if u := s.users[name]; u != nil {
+	if u := s.findUser(name); u != nil {
 		return u.key()
 	}
 	return strings.ToLower(name)

@@ -1,20 +1,20 @@
 package graphtest
 
 import (
-	"crypto"
 	"crypto/rsa"
 	"crypto/sha1" //nolint:gosec // x5t is the SHA-1 thumbprint by definition
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -26,6 +26,7 @@ type app struct {
 	secret   string
 	cert     *x509.Certificate
 	x5t      string
+	x5tS256  string
 }
 
 type issuedToken struct {
@@ -55,9 +56,11 @@ func (s *Server) AddCertificateApp(tenant, clientID string, certPEM []byte) erro
 		return errors.New("graphtest: certificate key is not RSA")
 	}
 	sum := sha1.Sum(cert.Raw) //nolint:gosec // thumbprint
+	sum256 := sha256.Sum256(cert.Raw)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.apps[clientID] = &app{tenant: tenant, clientID: clientID, cert: cert, x5t: base64.RawURLEncoding.EncodeToString(sum[:])}
+	s.apps[clientID] = &app{tenant: tenant, clientID: clientID, cert: cert, x5t: base64.RawURLEncoding.EncodeToString(sum[:]),
+		x5tS256: base64.RawURLEncoding.EncodeToString(sum256[:])}
 	return nil
 }
 
@@ -151,65 +154,39 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // verifyAssertion checks a certificate credential's JWT as the identity
-// platform does: RS256 signed by the registered certificate (named by x5t),
-// aud the token endpoint, iss and sub the client id, within its lifetime.
-func (s *Server) verifyAssertion(a *app, jwt, tokenURL string) error {
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		return errors.New("not a compact JWS")
-	}
-	var header struct {
-		Alg string `json:"alg"`
-		X5t string `json:"x5t"`
-	}
-	var claims struct {
-		Aud string `json:"aud"`
-		Iss string `json:"iss"`
-		Sub string `json:"sub"`
-		Jti string `json:"jti"`
-		Nbf int64  `json:"nbf"`
-		Exp int64  `json:"exp"`
-	}
-	if err := decodeSegment(parts[0], &header); err != nil {
-		return err
-	}
-	if err := decodeSegment(parts[1], &claims); err != nil {
-		return err
-	}
-	if header.Alg != "RS256" {
-		return fmt.Errorf("alg %q, want RS256", header.Alg)
-	}
-	if header.X5t != a.x5t {
-		return errors.New("x5t does not name a registered certificate")
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil {
-		return errors.New("signature is not base64url")
-	}
-	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if err := rsa.VerifyPKCS1v15(a.cert.PublicKey.(*rsa.PublicKey), crypto.SHA256, sum[:], sig); err != nil {
-		return errors.New("bad signature")
-	}
-	now := s.now().Unix()
+// platform documents it (identity-platform/certificate-credentials.md):
+// PS256 with x5t#S256 (or the older RS256 with x5t) naming the registered
+// certificate, signed by its key, aud the token endpoint, iss and sub the
+// client id, a jti, and nbf/exp around now.
+func (s *Server) verifyAssertion(a *app, assertion, tokenURL string) error {
+	now := s.now()
+	var claims jwt.RegisteredClaims
+	_, err := jwt.ParseWithClaims(assertion, &claims, func(tok *jwt.Token) (any, error) {
+		switch tok.Method.Alg() {
+		case "PS256":
+			if tok.Header["x5t#S256"] != a.x5tS256 {
+				return nil, errors.New("x5t#S256 does not name a registered certificate")
+			}
+		case "RS256":
+			if tok.Header["x5t"] != a.x5t {
+				return nil, errors.New("x5t does not name a registered certificate")
+			}
+		default:
+			return nil, fmt.Errorf("alg %q, want PS256", tok.Method.Alg())
+		}
+		return a.cert.PublicKey, nil
+	}, jwt.WithValidMethods([]string{"PS256", "RS256"}), jwt.WithTimeFunc(func() time.Time { return now }),
+		jwt.WithLeeway(5*time.Minute), jwt.WithExpirationRequired(), jwt.WithAudience(tokenURL),
+		jwt.WithIssuer(a.clientID), jwt.WithSubject(a.clientID))
 	switch {
-	case claims.Aud != tokenURL:
-		return fmt.Errorf("aud %q, want %q", claims.Aud, tokenURL)
-	case claims.Iss != a.clientID || claims.Sub != a.clientID:
-		return errors.New("iss and sub must be the client id")
-	case claims.Jti == "":
+	case err != nil:
+		return err
+	case claims.ID == "":
 		return errors.New("jti missing")
-	case claims.Exp < now || claims.Nbf > now+300:
-		return errors.New("assertion outside its valid time range")
+	case claims.NotBefore == nil:
+		return errors.New("nbf missing")
 	}
 	return nil
-}
-
-func decodeSegment(seg string, v any) error {
-	raw, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return errors.New("segment is not base64url")
-	}
-	return json.Unmarshal(raw, v)
 }
 
 // authenticate checks the bearer token and returns its tenant, or answers 401.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openmms/mms/internal/embeddedtemporal"
 	"github.com/openmms/mms/internal/devstack"
+	"github.com/openmms/mms/internal/embeddedtemporal"
 	"github.com/openmms/mms/internal/temporalclient"
 )
 

@@ -22,8 +22,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/openmms/mms/internal/calendar/graph/graphtest"
-	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/calendar/router"
+	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/embeddedtemporal"
 	"github.com/openmms/mms/internal/service"
 	"github.com/openmms/mms/internal/store"

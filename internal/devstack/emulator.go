@@ -11,8 +11,8 @@ import (
 
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/graph/graphtest"
-	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/calendar/router"
+	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/store"
 )
 

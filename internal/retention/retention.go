@@ -5,10 +5,7 @@ package retention
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
 	"time"
 
 	"github.com/openmms/mms/internal/store"
@@ -16,19 +13,6 @@ import (
 
 // Every is how often the purge runs.
 const Every = 24 * time.Hour
-
-// FromEnv reads MMS_RETENTION_DAYS (default 150 days, as Microsoft's service).
-func FromEnv() (time.Duration, error) {
-	raw := os.Getenv("MMS_RETENTION_DAYS")
-	if raw == "" {
-		return store.DefaultRetention, nil
-	}
-	days, err := strconv.Atoi(raw)
-	if err != nil || days < 1 || days > 3650 {
-		return 0, fmt.Errorf("MMS_RETENTION_DAYS: must be a whole number of days from 1 to 3650, not %q", raw)
-	}
-	return time.Duration(days) * 24 * time.Hour, nil
-}
 
 // Run purges now and every Every until ctx ends.
 func Run(ctx context.Context, db *store.DB, keep time.Duration, log *slog.Logger) {

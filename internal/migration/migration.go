@@ -28,13 +28,7 @@ func (s Source) Valid() bool { return s == SourceAll || s == SourceSfB || s == S
 // ParseSource accepts a source by name; "" is All, the cmdlet's default.
 // The error names the JSON field, for a 400.
 func ParseSource(s string) (Source, error) {
-	if s == "" {
-		return SourceAll, nil
-	}
-	if !Source(s).Valid() {
-		return "", fmt.Errorf("sourceMeetingType: must be All, SfB or Teams, not %q", s)
-	}
-	return Source(s), nil
+	return parse(s, SourceAll, Source.Valid, "sourceMeetingType: must be All, SfB or Teams")
 }
 
 // Target says what the selected meetings become (-TargetMeetingType).
@@ -53,13 +47,19 @@ func (t Target) Valid() bool { return t == TargetCurrent || t == TargetTeams }
 
 // ParseTarget accepts a target by name; "" is Current, the cmdlet's default.
 func ParseTarget(s string) (Target, error) {
-	if s == "" {
-		return TargetCurrent, nil
+	return parse(s, TargetCurrent, Target.Valid, "targetMeetingType: must be Current or Teams")
+}
+
+// parse reads a cmdlet parameter's value: "" is its default, anything but
+// a named value is refused with what the parameter accepts.
+func parse[T ~string](s string, def T, valid func(T) bool, accepts string) (T, error) {
+	switch {
+	case s == "":
+		return def, nil
+	case !valid(T(s)):
+		return "", fmt.Errorf("%s, not %q", accepts, s)
 	}
-	if !Target(s).Valid() {
-		return "", fmt.Errorf("targetMeetingType: must be Current or Teams, not %q", s)
-	}
-	return Target(s), nil
+	return T(s), nil
 }
 
 // Type is the migration type Get-CsMeetingMigrationStatus reports.

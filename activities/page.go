@@ -255,7 +255,7 @@ func (a *Activities) decideAndMigrate(ctx context.Context, p RunPlan, m calendar
 
 func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar.Meeting) (store.MeetingResult, error) {
 	res := store.MeetingResult{MeetingID: m.ID, Subject: m.Subject, Start: m.Start}
-	profile := p.Profile
+	profile := userProfile(p.Profile)
 	target := migration.TargetCurrent
 	var online *calendar.OnlineMeeting
 	noDialIn := false
@@ -272,17 +272,22 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 			if err != nil {
 				return res, fmt.Errorf("teams meeting for %s: %w", m.ID, err)
 			}
-			// The new meeting's own coordinates: callers dial what its
-			// audioConferencing says, not the user's old (Skype) bridge.
-			profile.MeetingType, profile.JoinURL = string(meetingblock.KindTeams), om.JoinURL
-			profile.ConferenceID, profile.TollNumber, profile.DialInURL = om.ConferenceID, om.TollNumber, om.DialInURL
-			profile.TollFreeNumbers = nil
-			if om.TollFreeNumber != "" {
-				profile.TollFreeNumbers = []string{om.TollFreeNumber}
-			}
-			if om.ConferenceID == "" || (om.TollNumber == "" && om.TollFreeNumber == "") {
-				profile.ConferenceID, profile.TollNumber, profile.TollFreeNumbers, profile.DialInURL = "", "", nil, ""
-				noDialIn = true
+			profile.JoinURL = om.JoinURL
+			if profile.MeetingType != string(meetingblock.KindTeams) {
+				// A Skype profile's bridge does not serve the new Teams
+				// meeting: callers dial what its audioConferencing says.
+				// (A Teams profile's dial-in is the user's own, the same
+				// for every Teams meeting, which later runs then write.)
+				profile.MeetingType = string(meetingblock.KindTeams)
+				profile.ConferenceID, profile.TollNumber, profile.DialInURL = om.ConferenceID, om.TollNumber, om.DialInURL
+				profile.TollFreeNumbers = nil
+				if om.TollFreeNumber != "" {
+					profile.TollFreeNumbers = []string{om.TollFreeNumber}
+				}
+				if om.ConferenceID == "" || (om.TollNumber == "" && om.TollFreeNumber == "") {
+					profile.ConferenceID, profile.TollNumber, profile.TollFreeNumbers, profile.DialInURL = "", "", nil, ""
+					noDialIn = true
+				}
 			}
 			online = &om
 		}
@@ -324,6 +329,20 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 		res.Reason = NoDialInNote
 	}
 	return res, nil
+}
+
+// userProfile is the part of the organizer's profile that belongs to the
+// user and so to all their meetings. A Teams meeting's join link, meeting
+// ID, passcode and options link are its own: a Teams joinUrl the directory
+// holds (an upgrade or move event may carry one) would otherwise be stamped
+// on every meeting, collapsing distinct meetings onto one link. Only a
+// conversion brings a new Teams meeting, with the back end's coordinates.
+// A Skype profile's meeting URL is the user's (one per Skype user), kept.
+func userProfile(p meetingblock.Profile) meetingblock.Profile {
+	if p.MeetingType == string(meetingblock.KindTeams) {
+		p.JoinURL, p.MeetingID, p.Passcode, p.MeetingOptionsURL = "", "", "", ""
+	}
+	return p
 }
 
 // NoDialInNote is the result of a meeting converted to a Teams meeting that

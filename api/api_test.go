@@ -126,7 +126,7 @@ func TestListMigrationsValidatesQuery(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 with %q", q, code, body, want)
 		}
 	}
-	if code, body := get(t, srv.URL+"/v1/tenants/contoso/migrations?state=Pending&limit=5", tok); code != 200 || body != `{"migrations":[]}` {
+	if code, body := get(t, srv.URL+"/v1/tenants/contoso/migrations?state=Pending&limit=5", tok); code != 200 || body != `{"migrations":[],"total":0}` {
 		t.Fatalf("empty list: %d %s", code, body)
 	}
 	if code, body := get(t, srv.URL+"/v1/tenants/contoso/migrations/nobody@contoso.com", tok); code != 404 || !strings.Contains(body, "nobody@contoso.com") {

@@ -107,20 +107,23 @@ func (s *Server) putDialInSettings(c *gin.Context) {
 
 // withSettings reads the tenant's settings, lets fn change them (saved when
 // write is true; fields left out of a PUT keep their value) and answers
-// with fn's view of them.
+// with fn's view of them. A write is a compare-and-set in the store, so a
+// concurrent PUT of another field is not lost.
 func (s *Server) withSettings(c *gin.Context, write bool, fn func(*migration.Settings) any) {
 	ctx := c.Request.Context()
-	t, err := s.DB.Tenant(ctx, c.Param("tenant"))
-	if err != nil {
-		s.internal(c, "tenant lookup", err)
-		return
-	}
-	view := fn(&t.Settings)
-	if write {
-		if err := s.DB.PutTenant(ctx, t); err != nil {
-			s.internal(c, "store settings", err)
+	if !write {
+		t, err := s.DB.Tenant(ctx, c.Param("tenant"))
+		if err != nil {
+			s.internal(c, "tenant lookup", err)
 			return
 		}
+		c.JSON(http.StatusOK, fn(&t.Settings))
+		return
+	}
+	var view any
+	if _, err := s.DB.UpdateSettings(ctx, c.Param("tenant"), func(st *migration.Settings) { view = fn(st) }); err != nil {
+		s.internal(c, "store settings", err)
+		return
 	}
 	c.JSON(http.StatusOK, view)
 }

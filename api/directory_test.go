@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -76,6 +77,42 @@ func TestPutUserDecidesOnTheDifference(t *testing.T) {
 	} {
 		if code, out := call(t, "PUT", url, tok, bad); code != 400 || !strings.Contains(out, want) {
 			t.Errorf("%s: %d %s, want 400 with %q", bad, code, out, want)
+		}
+	}
+}
+
+// TestConcurrentSettingsPUTsKeepBothFields: PUTs of different fields at the
+// same time both survive: the store compares and sets instead of writing
+// back what it read (issue 16, finding 8).
+func TestConcurrentSettingsPUTsKeepBothFields(t *testing.T) {
+	srv, db := newAPI(t)
+	tok, _ := db.CreateToken(context.Background(), "admin", "contoso", store.RoleAdmin)
+	base := srv.URL + "/v1/tenants/contoso/"
+	for round := range 20 {
+		quiet, limit := 100+round, 200+round
+		done := make(chan string, 2)
+		for _, put := range []struct{ path, body string }{
+			{"migration-configuration", fmt.Sprintf(`{"quietPeriodSeconds":%d}`, quiet)},
+			{"migration-configuration", fmt.Sprintf(`{"participantLimit":%d}`, limit)},
+		} {
+			go func() {
+				code, body := call(t, "PUT", base+put.path, tok, put.body)
+				if code != 200 {
+					body = fmt.Sprintf("%s: %d %s", put.body, code, body)
+				} else {
+					body = ""
+				}
+				done <- body
+			}()
+		}
+		for range 2 {
+			if msg := <-done; msg != "" {
+				t.Fatal(msg)
+			}
+		}
+		ten, _ := db.Tenant(context.Background(), "contoso")
+		if ten.Settings.QuietPeriodSeconds != quiet || ten.Settings.ParticipantLimit != limit {
+			t.Fatalf("round %d: settings %+v, want quiet %d and limit %d", round, ten.Settings, quiet, limit)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -79,7 +81,7 @@ func (s *Server) startMigration(c *gin.Context) {
 }
 
 // filter reads the listing's query parameters (user, state, type, start,
-// end, limit, offset).
+// end, dryRun, limit, offset or cursor).
 func filter(c *gin.Context) (store.Filter, error) {
 	f := store.Filter{UserID: c.Query("user"), State: migration.State(c.Query("state")),
 		MigrationType: migration.Type(c.Query("type"))}
@@ -104,12 +106,46 @@ func filter(c *gin.Context) (store.Filter, error) {
 	if !f.Start.IsZero() && !f.End.IsZero() && !f.Start.Before(f.End) {
 		return f, errors.New("start: must be before end")
 	}
+	switch raw := c.Query("dryRun"); raw {
+	case "", "false":
+	case "true":
+		f.DryRun = true
+	default:
+		return f, fmt.Errorf("dryRun: must be true or false, not %q", raw)
+	}
 	var err error
 	if f.Limit, err = intParam(c, "limit", 100, 1, 1000); err != nil {
 		return f, err
 	}
-	f.Offset, err = intParam(c, "offset", 0, 0, 1<<30)
-	return f, err
+	if f.Offset, err = intParam(c, "offset", 0, 0, 1<<30); err != nil {
+		return f, err
+	}
+	if raw := c.Query("cursor"); raw != "" {
+		if f.Offset, err = decodeCursor(raw); err != nil {
+			return f, errors.New("cursor: not a cursor this service returned as next")
+		}
+	}
+	return f, nil
+}
+
+// The next cursor is opaque to clients: today the offset of the next page
+// (paging by offset over newest-first records, as limit/offset always did).
+const cursorPrefix = "o1:"
+
+func encodeCursor(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.Itoa(offset)))
+}
+
+func decodeCursor(raw string) (int, error) {
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || !strings.HasPrefix(string(b), cursorPrefix) {
+		return 0, errors.New("bad cursor")
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(string(b), cursorPrefix))
+	if err != nil || n < 0 {
+		return 0, errors.New("bad cursor")
+	}
+	return n, nil
 }
 
 func (s *Server) listMigrations(c *gin.Context) {
@@ -128,11 +164,25 @@ func (s *Server) listMigrations(c *gin.Context) {
 		s.internal(c, "list migrations", err)
 		return
 	}
-	if format == "csv" {
-		writeCSV(c, recs)
+	total, err := s.DB.CountStatusRecords(c.Request.Context(), c.Param("tenant"), f)
+	if err != nil {
+		s.internal(c, "count migrations", err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"migrations": recs})
+	next := ""
+	if f.Offset+len(recs) < total {
+		next = encodeCursor(f.Offset + len(recs))
+	}
+	if format == "csv" {
+		// The paging travels in headers; the body stays the cmdlet's table.
+		c.Header("X-Total-Count", strconv.Itoa(total))
+		if next != "" {
+			c.Header("X-Next-Cursor", next)
+		}
+		writeCSV(c, recs, f.DryRun)
+		return
+	}
+	c.JSON(http.StatusOK, MigrationList{Migrations: recs, Total: total, Next: next})
 }
 
 // summary answers like Get-CsMeetingMigrationStatus -SummaryOnly: each
@@ -159,18 +209,37 @@ func (s *Server) summary(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"summary": rows})
 }
 
-// writeCSV writes records with the cmdlet's column names.
-func writeCSV(c *gin.Context, recs []store.StatusRecord) {
+// MigrationList is a page of status records: Total counts every record
+// the filter selects, Next (when more follow) is the cursor of the next page.
+type MigrationList struct {
+	Migrations []store.StatusRecord `json:"migrations"`
+	Total      int                  `json:"total"`
+	Next       string               `json:"next,omitempty"`
+}
+
+// writeCSV writes records with the cmdlet's column names; new columns go
+// last so readers by position keep working. DryRun is there when dry runs
+// are listed, so a dry run cannot pass for a real migration.
+func writeCSV(c *gin.Context, recs []store.StatusRecord, dryRun bool) {
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Status(http.StatusOK)
 	w := csv.NewWriter(c.Writer)
-	_ = w.Write([]string{"UserId", "State", "MigrationType", "TotalMeeting", "SucceededMeeting", "FailedMeeting",
-		"SkippedMeeting", "InvitesUpdate", "RetryCount", "LastMessage", "CorrelationId", "CreateDate", "ModifiedDate"})
+	head := []string{"UserId", "State", "MigrationType", "TotalMeeting", "SucceededMeeting", "FailedMeeting",
+		"SkippedMeeting", "InvitesUpdate", "RetryCount", "LastMessage", "CorrelationId", "CreateDate", "ModifiedDate",
+		"UserPrincipalName"}
+	if dryRun {
+		head = append(head, "DryRun")
+	}
+	_ = w.Write(head)
 	for _, m := range recs {
-		_ = w.Write([]string{m.UserID, string(m.State), string(m.MigrationType), strconv.Itoa(m.TotalMeeting), strconv.Itoa(m.SucceededMeeting),
+		row := []string{m.UserID, string(m.State), string(m.MigrationType), strconv.Itoa(m.TotalMeeting), strconv.Itoa(m.SucceededMeeting),
 			strconv.Itoa(m.FailedMeeting), strconv.Itoa(m.SkippedMeeting), strconv.Itoa(m.InvitesUpdate),
 			strconv.Itoa(m.RetryCount), m.LastMessage, m.CorrelationID, m.CreateDate.Format(time.RFC3339),
-			m.ModifiedDate.Format(time.RFC3339)})
+			m.ModifiedDate.Format(time.RFC3339), m.UserPrincipalName}
+		if dryRun {
+			row = append(row, strconv.FormatBool(m.DryRun))
+		}
+		_ = w.Write(row)
 	}
 	w.Flush()
 }

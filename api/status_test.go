@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestSummaryFiltersAndCSV(t *testing.T) {
 		t.Fatalf("type filter = %d %s", code, body)
 	}
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	if code, body = get(t, base+"?start="+future, tok); code != 200 || body != `{"migrations":[]}` {
+	if code, body = get(t, base+"?start="+future, tok); code != 200 || body != `{"migrations":[],"total":0}` {
 		t.Fatalf("start in the future = %d %s", code, body)
 	}
 	code, body = get(t, base+"?format=csv&state=Failed", tok)
@@ -69,5 +70,72 @@ func TestSummaryFiltersAndCSV(t *testing.T) {
 		if code, body := get(t, base+q, tok); code != 400 || !strings.Contains(body, msg) {
 			t.Errorf("%s: %d %s, want 400 with %q", q, code, body, msg)
 		}
+	}
+}
+
+// TestListingsPageDryRunsAndUPN is finding 8 of issue 16: a listing says how
+// many records there are and where the next page is, leaves dry runs out
+// unless asked (then with a DryRun column), and names each user's UPN.
+func TestListingsPageDryRunsAndUPN(t *testing.T) {
+	srv, db := newAPI(t)
+	ctx := context.Background()
+	tok, _ := db.CreateToken(ctx, "reader", "contoso", store.RoleReader)
+	for i := range 5 {
+		user := fmt.Sprintf("u%d@contoso.com", i)
+		if _, err := db.OpenPending(ctx, store.Request{TenantID: "contoso", UserID: user, Trigger: "t",
+			MigrationType: "ToSameType", SourceMeetingType: "All", TargetMeetingType: "Current", WorkflowID: "wf-" + user}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.OpenDryRun(ctx, store.Request{TenantID: "contoso", UserID: "u0@contoso.com", Trigger: "dry run",
+		MigrationType: "ToSameType", SourceMeetingType: "All", TargetMeetingType: "Current", WorkflowID: "wf-dry"}); err != nil {
+		t.Fatal(err)
+	}
+	base := srv.URL + "/v1/tenants/contoso/migrations"
+	var seen []string
+	for url := base + "?limit=2"; ; {
+		code, body := get(t, url, tok)
+		var page MigrationList
+		if code != 200 || json.Unmarshal([]byte(body), &page) != nil || page.Total != 5 {
+			t.Fatalf("%s: %d %s", url, code, body)
+		}
+		for _, m := range page.Migrations {
+			if m.DryRun || m.UserPrincipalName != m.UserID {
+				t.Errorf("record %+v: a dry run, or no UPN", m)
+			}
+			seen = append(seen, m.UserID)
+		}
+		if page.Next == "" {
+			break
+		}
+		url = base + "?limit=2&cursor=" + page.Next
+	}
+	if len(seen) != 5 {
+		t.Fatalf("paged through %v, want all 5 users once", seen)
+	}
+	code, body := get(t, base+"/summary", tok)
+	if code != 200 || !strings.Contains(body, `{"state":"Pending","userCount":5}`) {
+		t.Errorf("summary = %s: the dry run counted", body)
+	}
+	code, body = get(t, base+"?dryRun=true&format=csv", tok)
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if code != 200 || err != nil || len(rows) != 7 {
+		t.Fatalf("csv with dry runs: %d %v %q", code, err, body)
+	}
+	head := rows[0]
+	if head[len(head)-2] != "UserPrincipalName" || head[len(head)-1] != "DryRun" {
+		t.Fatalf("header %v", head)
+	}
+	dry := 0
+	for _, r := range rows[1:] {
+		if r[len(r)-1] == "true" {
+			dry++
+		}
+	}
+	if dry != 1 {
+		t.Errorf("%d dry-run rows, want 1", dry)
+	}
+	if code, body := get(t, base+"?cursor=bogus", tok); code != 400 || !strings.Contains(body, "cursor") {
+		t.Errorf("bad cursor: %d %s", code, body)
 	}
 }

@@ -6,6 +6,7 @@ package calendar
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -122,15 +123,16 @@ type Meeting struct {
 	Unreadable string `json:"unreadable,omitempty"`
 }
 
-// Participants counts the organizer and the attendees, as the 250 limit does.
+// Participants counts the organizer and the attendees, as the 250 limit
+// does: each address once, compared case-insensitively (mail addresses are,
+// and a back end may list one attendee twice or spell the organizer in
+// another case).
 func (m Meeting) Participants() int {
-	n := 1
+	seen := map[string]bool{strings.ToLower(m.Organizer): true}
 	for _, a := range m.Attendees {
-		if a.Address != m.Organizer {
-			n++
-		}
+		seen[strings.ToLower(a.Address)] = true
 	}
-	return n
+	return len(seen)
 }
 
 // Page is one page of a listing; NextCursor is "" on the last page.

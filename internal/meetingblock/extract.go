@@ -177,20 +177,34 @@ func (b *Block) readLabels(text string) {
 // fromMeetLink reads the meeting ID and passcode from a short join link
 // https://teams.microsoft.com/meet/<id>?p=<passcode> when the text lacks them.
 func (b *Block) fromMeetLink() {
-	if classifyLink(b.JoinURL) != linkTeamsMeet {
-		return
+	id, pc := meetLinkIDs(b.JoinURL)
+	if b.MeetingID == "" {
+		b.MeetingID = id
 	}
-	pu, err := url.Parse(b.JoinURL)
-	if err != nil {
-		return
-	}
-	id := strings.Trim(pu.EscapedPath()[len("/meet/"):], "/")
-	if b.MeetingID == "" && validDigits(id, 6, 24) {
-		b.MeetingID = groupDigits(id, 3, "")
-	}
-	if pc := pu.Query().Get("p"); b.Passcode == "" && validPasscode(pc) {
+	if b.Passcode == "" {
 		b.Passcode = pc
 	}
+}
+
+// meetLinkIDs is the meeting ID (grouped as the block shows it) and the
+// passcode a short join link carries, "" for what it does not. Find reads
+// them from a block that lacks the lines, so a block rendered for such a
+// link must show them: otherwise the next run renders them and rewrites it.
+func meetLinkIDs(joinURL string) (id, passcode string) {
+	if classifyLink(joinURL) != linkTeamsMeet {
+		return "", ""
+	}
+	pu, err := url.Parse(joinURL)
+	if err != nil {
+		return "", ""
+	}
+	if raw := strings.Trim(pu.EscapedPath()[len("/meet/"):], "/"); validDigits(raw, 6, 24) {
+		id = groupDigits(raw, 3, "")
+	}
+	if pc := pu.Query().Get("p"); validPasscode(pc) {
+		passcode = pc
+	}
+	return id, passcode
 }
 
 // scanPhones collects "+<digits...>" phone numbers written as text (Skype

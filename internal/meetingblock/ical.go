@@ -214,13 +214,16 @@ func replaceICal(body string, p Profile, t migration.Target) Result {
 				return res
 			}
 		}
-		c, kind, reason := plan(ev.merged, p, t)
+		c, kind, keep, reason := plan(ev.merged, p, t)
 		if res.NewKind == "" {
 			res.NewKind = kind
 		}
 		if reason != "" {
 			res.Reason = reason
 			return res
+		}
+		if keep {
+			continue
 		}
 		if ev.desc != nil {
 			changed = renderInto(ed, ev.desc, ev.descBlk, c, p, kind, FormatText) || changed
@@ -299,9 +302,9 @@ func (ev *icalEvent) carryText(ed *ical.Edit, e *ical.Event, nb Block, err error
 	if nb.Kind == KindTeams {
 		t = migration.TargetTeams
 	}
-	c, kind, reason := plan(ev.descBlk, p, t)
-	if reason != "" {
-		return false
+	c, kind, keep, reason := plan(ev.descBlk, p, t)
+	if reason != "" || keep {
+		return false // the caller writes DESCRIPTION whole
 	}
 	renderInto(ed, ev.desc, ev.descBlk, c, p, kind, FormatText)
 	ed.DelOthers(e, "DESCRIPTION", ev.desc.Line())

@@ -13,6 +13,24 @@ type coords struct {
 	JoinURL, CompatJoinURL, MeetingOptionsURL, MeetingID, Passcode string
 }
 
+// newCoords are the coordinates of the new meeting a profile brings. The
+// meeting ID and passcode a short Teams link carries are shown even when
+// the profile omits them, as Find reads them from the link: the block then
+// is the one the next run renders (a fixed point), not one it completes.
+func newCoords(p Profile, k Kind) coords {
+	c := coords{JoinURL: p.JoinURL, MeetingOptionsURL: p.MeetingOptionsURL, MeetingID: p.MeetingID, Passcode: p.Passcode}
+	if k == KindTeams {
+		id, pc := meetLinkIDs(c.JoinURL)
+		if c.MeetingID == "" {
+			c.MeetingID = id
+		}
+		if c.Passcode == "" {
+			c.Passcode = pc
+		}
+	}
+	return c
+}
+
 var (
 	teamsSeparator = strings.Repeat("_", 80)
 	sfbSeparator   = strings.Repeat(".", 137)
@@ -36,8 +54,7 @@ func Render(p Profile, k Kind, f Format) (string, error) {
 	if p.JoinURL == "" {
 		return "", errors.New("joinUrl: required to render a block")
 	}
-	c := coords{JoinURL: p.JoinURL, MeetingOptionsURL: p.MeetingOptionsURL, MeetingID: p.MeetingID, Passcode: p.Passcode}
-	return render(c, p, k, f, "\r\n"), nil
+	return render(newCoords(p, k), p, k, f, "\r\n"), nil
 }
 
 func render(c coords, p Profile, k Kind, f Format, nl string) string {

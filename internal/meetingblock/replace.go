@@ -96,10 +96,14 @@ func replaceFlat(body string, f Format, p Profile, t migration.Target) Result {
 		res.Reason = err.Error()
 		return res
 	}
-	c, kind, reason := plan(b, p, t)
+	c, kind, keep, reason := plan(b, p, t)
 	res.NewKind = kind
 	if reason != "" {
 		res.Reason = reason
+		return res
+	}
+	if keep {
+		res.Outcome = UpToDate
 		return res
 	}
 	var nb string
@@ -120,32 +124,41 @@ func replaceFlat(body string, f Format, p Profile, t migration.Target) Result {
 }
 
 // plan decides the kind of the new block and the meeting coordinates it
-// carries, or why the block is not replaced.
-func plan(b Block, p Profile, t migration.Target) (coords, Kind, string) {
+// carries, or why the block is not replaced. keep means the block stays as
+// it is: nothing in the profile is about it.
+func plan(b Block, p Profile, t migration.Target) (c coords, kind Kind, keep bool, reason string) {
 	if b.ThirdParty && !p.ReplaceThirdParty {
-		return coords{}, "", ReasonThirdPartyBlock
+		return coords{}, "", false, ReasonThirdPartyBlock
 	}
-	kind := b.Kind
+	kind = b.Kind
 	if t == migration.TargetTeams {
 		kind = KindTeams
 	}
-	var c coords
 	switch {
+	case b.Kind == KindTeams && Kind(p.MeetingType) != KindTeams:
+		// A Skype profile's bridge does not serve Teams meetings: a Teams
+		// meeting of such a user keeps the dial-in its own meeting came
+		// with (createOrGet's audioConferencing when it was converted), so
+		// the block the conversion wrote is what every later run finds.
+		return coords{}, kind, true, ""
 	case p.JoinURL != "" && Kind(p.MeetingType) == kind:
-		// A new meeting: all its coordinates come from the profile.
-		c = coords{JoinURL: p.JoinURL, MeetingOptionsURL: p.MeetingOptionsURL, MeetingID: p.MeetingID, Passcode: p.Passcode}
+		// A new meeting (a conversion, a Skype user's new meeting URL):
+		// all its coordinates come from the profile. The caller passes a
+		// Teams joinUrl only for a meeting that becomes a new one: a Teams
+		// meeting's link is its own.
+		c = newCoords(p, kind)
 	case b.Kind == kind:
 		c = coords{JoinURL: b.JoinURL, CompatJoinURL: b.CompatJoinURL, MeetingOptionsURL: b.MeetingOptionsURL, MeetingID: b.MeetingID, Passcode: b.Passcode}
 		if kind == KindSfB {
 			c = coords{JoinURL: b.JoinURL}
 		}
 	default:
-		return coords{}, kind, ReasonNeedsJoinURL
+		return coords{}, kind, false, ReasonNeedsJoinURL
 	}
 	if c.JoinURL == "" {
-		return coords{}, kind, ReasonNoJoinLink
+		return coords{}, kind, false, ReasonNoJoinLink
 	}
-	return c, kind, ""
+	return c, kind, false, ""
 }
 
 // newline picks the line break for a rendered block: the old block's own

@@ -16,9 +16,13 @@ import (
 // user's migration, with the cmdlet's field names. (The migration itself is
 // the workflow; this is its record.)
 type StatusRecord struct {
-	CorrelationID     string           `json:"correlationId"`
-	TenantID          string           `json:"tenantId"`
-	UserID            string           `json:"userId"`
+	CorrelationID string `json:"correlationId"`
+	TenantID      string `json:"tenantId"`
+	UserID        string `json:"userId"`
+	// UserPrincipalName is the user's UPN, as the cmdlet reports it. The
+	// directory addresses users by their UPN (the user ID is the UPN), so
+	// it is the user ID until the directory keeps a distinct one.
+	UserPrincipalName string           `json:"userPrincipalName"`
 	State             migration.State  `json:"state"`
 	MigrationType     migration.Type   `json:"migrationType"`
 	SourceMeetingType migration.Source `json:"sourceMeetingType"`
@@ -228,6 +232,9 @@ type Filter struct {
 	Start, End    time.Time
 	Limit         int
 	Offset        int
+	// DryRun includes dry runs; without it listings and summaries show
+	// users' real migrations only.
+	DryRun bool
 }
 
 // where renders the filter's conditions (without paging).
@@ -237,6 +244,9 @@ func (f Filter) where(tenantID string) (string, []any) {
 	add := func(cond string, v any) {
 		q += " AND " + cond
 		args = append(args, v)
+	}
+	if !f.DryRun {
+		q += " AND dry_run = 0"
 	}
 	if f.UserID != "" {
 		add("user_id = ?", f.UserID)
@@ -263,8 +273,7 @@ func (f Filter) where(tenantID string) (string, []any) {
 // paging are ignored. A user counts once, by their latest record.
 func (s *DB) Summary(ctx context.Context, tenantID string, f Filter) (map[migration.State]int, error) {
 	f.State = ""
-	where, args := f.where(tenantID)
-	where += " AND dry_run = 0" // a dry run is not a user's state
+	where, args := f.where(tenantID) // dry runs left out unless f.DryRun asks
 	// Each user's latest record first, then its state by an index lookup
 	// (CROSS JOIN keeps SQLite from scanning the records for the join).
 	rows, err := s.sql.QueryContext(ctx, `SELECT m.state, COUNT(*)
@@ -306,6 +315,15 @@ func stateCounts(rows *sql.Rows) (map[migration.State]int, error) {
 	return out, rows.Err()
 }
 
+// CountStatusRecords counts the records StatusRecords pages through: the
+// listing's total.
+func (s *DB) CountStatusRecords(ctx context.Context, tenantID string, f Filter) (int, error) {
+	where, args := f.where(tenantID)
+	var n int
+	err := s.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM migrations`+where, args...).Scan(&n)
+	return n, err
+}
+
 // StatusRecords lists a tenant's records, newest first.
 func (s *DB) StatusRecords(ctx context.Context, tenantID string, f Filter) ([]StatusRecord, error) {
 	where, args := f.where(tenantID)
@@ -342,6 +360,7 @@ func scanMigration(r scanner) (StatusRecord, error) {
 	if err != nil {
 		return StatusRecord{}, err
 	}
+	m.UserPrincipalName = m.UserID
 	if m.CreateDate, err = ParseTime(created); err != nil {
 		return StatusRecord{}, err
 	}

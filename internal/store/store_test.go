@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -294,5 +295,41 @@ func TestProfileCompareAndSet(t *testing.T) {
 	}
 	if evs, _ := db.EventsByID(ctx, "t1", "e2"); len(evs) != 0 {
 		t.Fatalf("the refused event was recorded: %+v", evs)
+	}
+}
+
+// TestUpdateSettingsConcurrently: concurrent updates of different fields
+// all survive (compare-and-set, not read-modify-write).
+func TestUpdateSettingsConcurrently(t *testing.T) {
+	db := open(t)
+	ctx := context.Background()
+	if err := db.PutTenant(ctx, Tenant{ID: "t", Settings: migration.DefaultSettings()}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := db.UpdateSettings(ctx, "t", func(s *migration.Settings) {
+				if i%2 == 0 {
+					s.QuietPeriodSeconds++
+				} else {
+					s.ParticipantLimit++
+				}
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, _ := db.Tenant(ctx, "t")
+	def := migration.DefaultSettings()
+	if got.Settings.QuietPeriodSeconds != def.QuietPeriodSeconds+4 || got.Settings.ParticipantLimit != def.ParticipantLimit+4 {
+		t.Fatalf("settings = %+v: an update was lost", got.Settings)
+	}
+	if _, err := db.UpdateSettings(ctx, "nope", func(*migration.Settings) {}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown tenant: %v", err)
 	}
 }

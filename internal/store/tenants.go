@@ -73,3 +73,42 @@ func decodeSettings(raw string, into *migration.Settings) error {
 	*into = migration.DefaultSettings() // fields added later keep their defaults
 	return json.Unmarshal([]byte(raw), into)
 }
+
+// UpdateSettings applies fn to the tenant's settings and stores them with a
+// compare-and-set: the write happens only if the stored settings are still
+// those fn saw, else fn runs again on the newer ones. Two concurrent PUTs
+// of different fields both survive (a plain read-modify-write would keep
+// only the last). fn must be free of side effects; it may run several times.
+func (s *DB) UpdateSettings(ctx context.Context, tenantID string, fn func(*migration.Settings)) (migration.Settings, error) {
+	for {
+		var raw string
+		err := s.sql.QueryRowContext(ctx, `SELECT settings FROM tenants WHERE id = ?`, tenantID).Scan(&raw)
+		if errors.Is(err, sql.ErrNoRows) {
+			return migration.Settings{}, fmt.Errorf("tenant %q: %w", tenantID, ErrNotFound)
+		} else if err != nil {
+			return migration.Settings{}, err
+		}
+		var st migration.Settings
+		if err := decodeSettings(raw, &st); err != nil {
+			return migration.Settings{}, err
+		}
+		fn(&st)
+		next, err := json.Marshal(st)
+		if err != nil {
+			return migration.Settings{}, err
+		}
+		r, err := s.sql.ExecContext(ctx, `UPDATE tenants SET settings = ?, updated_at = ? WHERE id = ? AND settings = ?`,
+			string(next), FormatTime(s.now()), tenantID, raw)
+		if err != nil {
+			return migration.Settings{}, err
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return migration.Settings{}, err
+		} else if n == 1 {
+			return st, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return migration.Settings{}, err
+		}
+	}
+}

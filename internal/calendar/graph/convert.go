@@ -171,14 +171,15 @@ func invitees(ev event, isOrganizer bool, own []string) int {
 	if ev.Organizer != nil {
 		org = ev.Organizer.EmailAddress.Address
 	}
-	n := 0
+	// Each person once: an attendee listed twice gets one message.
+	seen := map[string]bool{strings.ToLower(org): true}
 	for _, a := range ev.Attendees {
-		addr := a.EmailAddress.Address
-		if !strings.EqualFold(addr, org) && !slices.Contains(own, strings.ToLower(addr)) {
-			n++
+		addr := strings.ToLower(a.EmailAddress.Address)
+		if !slices.Contains(own, addr) {
+			seen[addr] = true
 		}
 	}
-	return n
+	return len(seen) - 1
 }
 
 // provider maps Graph's onlineMeetingProvider; anything but Teams and

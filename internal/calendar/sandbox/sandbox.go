@@ -216,10 +216,14 @@ func (b *Backend) UpdateMeeting(ctx context.Context, tenantID string, u calendar
 		if key == "" {
 			key = uuid.NewString()
 		}
+		// One message per person: addresses compare case-insensitively,
+		// as Participants counts them.
+		sent := map[string]bool{strings.ToLower(organizer): true}
 		for _, a := range attendees {
-			if a.Address == organizer {
+			if sent[strings.ToLower(a.Address)] {
 				continue
 			}
+			sent[strings.ToLower(a.Address)] = true
 			r, err := tx.ExecContext(ctx, `INSERT INTO sandbox_outbox (id, tenant_id, meeting_id, sender, recipient,
 				subject, body, idempotency_key, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (idempotency_key, recipient) DO NOTHING`,

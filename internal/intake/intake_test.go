@@ -288,7 +288,7 @@ func TestUnavailableTemporalFailsTheRecordAndTheEventCanBeRetried(t *testing.T) 
 	_, err = down.DryRun(dctx, tenant, "alice", Request{User: "b@contoso.com"})
 	dcancel()
 	mustFail(t, err, ErrUnavailable, "temporal", "could not hand the dry run to Temporal")
-	if recs, _ := db.StatusRecords(ctx, tenant, store.Filter{UserID: "b@contoso.com", Limit: 10}); len(recs) != 1 || recs[0].State != migration.StateFailed {
+	if recs, _ := db.StatusRecords(ctx, tenant, store.Filter{UserID: "b@contoso.com", Limit: 10, DryRun: true}); len(recs) != 1 || recs[0].State != migration.StateFailed {
 		t.Fatalf("dry-run record: %+v", recs)
 	}
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/testsuite"
 
@@ -21,7 +21,7 @@ type skypeBackend struct {
 	calendar.Backend
 	mu      sync.Mutex
 	created map[string]calendar.OnlineMeeting // by meeting ID
-	noAudio string                             // the meeting whose Teams meeting has no dial-in
+	noAudio string                            // the meeting whose Teams meeting has no dial-in
 }
 
 func (s *skypeBackend) ListMeetings(ctx context.Context, tenant, mailbox string, from, to time.Time, cursor string, n int) (calendar.Page, error) {

@@ -51,6 +51,9 @@ type Config struct {
 	Calendar          string
 	GraphEmulatorAddr string
 	GraphLatency      time.Duration
+	// GraphStrict runs the emulator in strict mode (graphtest.Options.Strict):
+	// a request naming a user by anything but the object ID is refused.
+	GraphStrict bool
 	// Calendars, when set, says where other tenants' mailboxes are (a
 	// calendars file); its entries win over Calendar's.
 	Calendars *router.Config

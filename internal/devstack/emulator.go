@@ -35,7 +35,7 @@ func (s *Stack) startEmulator(ctx context.Context, cfg Config, tenants []string)
 		return router.Config{}, fmt.Errorf("graph emulator address %s: %w", cfg.GraphEmulatorAddr, unwrapSyscall(err))
 	}
 	root := "http://" + ln.Addr().String()
-	s.Emulator = graphtest.New(graphtest.Options{Latency: cfg.GraphLatency, BaseURL: graphtest.GraphURL(root)})
+	s.Emulator = graphtest.New(graphtest.Options{Latency: cfg.GraphLatency, BaseURL: graphtest.GraphURL(root), Strict: cfg.GraphStrict})
 	s.EmulatorURL = root
 	s.emuHTTP = &http.Server{Handler: s.Emulator, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.emuHTTP.Serve(ln) }()

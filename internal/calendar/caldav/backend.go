@@ -307,23 +307,27 @@ type resource struct {
 }
 
 // meetingsOf converts a resource's VEVENTs. A VEVENT whose dates cannot be
-// read is left out (it cannot be placed in the window) rather than failing
-// the whole listing.
+// read is listed marked Unreadable, so the run records it as failed with
+// the reason instead of leaving it out unseen.
 func (p *principal) meetingsOf(r resource, mailbox string) []calendar.Meeting {
 	d := icaledit.Parse(r.data)
+	z := zonesOf(d)
 	evs := d.Events()
 	hasMaster := slices.ContainsFunc(evs, func(e *icaledit.Event) bool { return e.RID == "" })
 	var out []calendar.Meeting
 	for _, e := range evs {
-		if m, err := meeting(d, e, r.href, r.etag, p.addrs, hasMaster, mailbox); err == nil {
-			out = append(out, m)
-		}
+		out = append(out, meeting(d, z, e, r.href, r.etag, p.addrs, hasMaster, mailbox))
 	}
 	return out
 }
 
 // overlaps says whether a listed item overlaps [from, to) (Backend semantics).
+// An unreadable item cannot be placed: the server's time-range query
+// selected it, which is all that is known.
 func overlaps(m calendar.Meeting, from, to time.Time) bool {
+	if m.Unreadable != "" {
+		return true
+	}
 	if !m.Start.Before(to) {
 		return false
 	}
@@ -480,7 +484,7 @@ func (b *Backend) GetMeeting(ctx context.Context, tenantID, mailbox, id string) 
 		return calendar.Meeting{}, err
 	}
 	hasMaster := d.Event("") != nil
-	return meeting(d, e, pathOf(r.href), r.etag, p.addrs, hasMaster, mailbox)
+	return meeting(d, zonesOf(d), e, pathOf(r.href), r.etag, p.addrs, hasMaster, mailbox), nil
 }
 
 // EnsureTeamsMeeting implements calendar.Backend: a CalDAV server cannot

@@ -3,7 +3,7 @@ package caldav
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"maps"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/emersion/go-ical"
+	"github.com/teambition/rrule-go"
 	xhtml "golang.org/x/net/html"
 
 	"github.com/openmms/mms/internal/calendar"
@@ -71,17 +72,21 @@ func splitETag(etag string) (server, digest string) {
 	return etag[:i], etag[i+1:]
 }
 
-// propTime parses a DATE or DATE-TIME property. A TZID that is not an IANA
-// name (Outlook's "W. Europe Standard Time") is read as UTC.
-func propTime(p *ical.Prop) (time.Time, error) {
-	t, err := p.DateTime(time.UTC)
-	if err != nil && p.Params.Get(ical.PropTimezoneID) != "" {
-		q := *p
-		q.Params = maps.Clone(p.Params)
-		q.Params.Del(ical.PropTimezoneID)
-		t, err = q.DateTime(time.UTC)
+// propTime parses a DATE or DATE-TIME property. A TZID is resolved through
+// the object's own VTIMEZONE, then as an IANA or Windows name; one that
+// resolves nowhere is an error, never UTC. A floating time (no TZID, no Z)
+// and a DATE are read as UTC, as the rest of mms treats them.
+func propTime(p *ical.Prop, z zones) (time.Time, error) {
+	v := strings.TrimSpace(p.Value)
+	tzid := p.Params.Get(ical.PropTimezoneID)
+	if tzid == "" || isDate(p) || strings.HasSuffix(v, "Z") {
+		return p.DateTime(time.UTC)
 	}
-	return t, err
+	loc, err := z.location(tzid)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.ParseInLocation("20060102T150405", v, loc)
 }
 
 func isDate(p *ical.Prop) bool {
@@ -89,18 +94,18 @@ func isDate(p *ical.Prop) bool {
 }
 
 // eventTimes returns an event's start and end.
-func eventTimes(c *ical.Component) (time.Time, time.Time, error) {
+func eventTimes(c *ical.Component, z zones) (time.Time, time.Time, error) {
 	sp := c.Props.Get(ical.PropDateTimeStart)
 	if sp == nil {
 		return time.Time{}, time.Time{}, nil
 	}
-	start, err := propTime(sp)
+	start, err := propTime(sp, z)
 	if err != nil {
 		return start, start, err
 	}
 	switch {
 	case c.Props.Get(ical.PropDateTimeEnd) != nil:
-		end, err := propTime(c.Props.Get(ical.PropDateTimeEnd))
+		end, err := propTime(c.Props.Get(ical.PropDateTimeEnd), z)
 		return start, end, err
 	case c.Props.Get(ical.PropDuration) != nil:
 		d, err := c.Props.Get(ical.PropDuration).Duration()
@@ -112,37 +117,42 @@ func eventTimes(c *ical.Component) (time.Time, time.Time, error) {
 }
 
 // seriesEnd returns the end of a series' last occurrence, zero when the
-// RRULE has neither UNTIL nor COUNT.
-func seriesEnd(c *ical.Component, dur time.Duration) time.Time {
+// RRULE has neither UNTIL nor COUNT. The rule is expanded in the start's
+// own zone (its VTIMEZONE), so that a series crossing a DST change keeps
+// its wall-clock time as the organizer's client does.
+func seriesEnd(c *ical.Component, start time.Time, dur time.Duration) time.Time {
 	opt, err := c.Props.RecurrenceRule()
 	if err != nil || opt == nil || (opt.Count == 0 && opt.Until.IsZero()) {
 		return time.Time{}
 	}
-	sp := c.Props.Get(ical.PropDateTimeStart)
-	if sp == nil {
-		return time.Time{}
-	}
-	probe := ical.NewComponent(ical.CompEvent)
-	maps.Copy(probe.Props, c.Props)
-	if start, err := propTime(sp); err == nil && sp.Params.Get(ical.PropTimezoneID) != "" {
-		if _, lerr := time.LoadLocation(sp.Params.Get(ical.PropTimezoneID)); lerr != nil {
-			p := ical.NewProp(ical.PropDateTimeStart)
-			p.SetDateTime(start)
-			probe.Props.Set(p)
-		}
-	}
-	set, err := probe.RecurrenceSet(time.UTC)
-	if err != nil || set == nil {
+	opt.Dtstart = start
+	r, err := rrule.NewRRule(*opt)
+	if err != nil {
 		if !opt.Until.IsZero() {
 			return opt.Until.Add(dur)
 		}
 		return time.Time{}
 	}
-	all := set.All()
+	all := r.All()
 	if len(all) == 0 {
 		return time.Time{}
 	}
 	return all[len(all)-1].Add(dur).UTC()
+}
+
+// wallClock reads a date-time's digits as UTC, ignoring its zone; only for
+// showing an unreadable meeting in the record.
+func wallClock(p *ical.Prop) time.Time {
+	if p == nil {
+		return time.Time{}
+	}
+	v := strings.TrimSuffix(strings.TrimSpace(p.Value), "Z")
+	for _, layout := range []string{"20060102T150405", "20060102"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
 }
 
 func textOf(c *ical.Component, name string) string {
@@ -187,7 +197,7 @@ func hash(d *icaledit.Doc, e *icaledit.Event) string {
 }
 
 // meeting converts one VEVENT of a resource.
-func meeting(d *icaledit.Doc, e *icaledit.Event, href, serverETag string, own owner, hasMaster bool, mailbox string) (calendar.Meeting, error) {
+func meeting(d *icaledit.Doc, z zones, e *icaledit.Event, href, serverETag string, own owner, hasMaster bool, mailbox string) calendar.Meeting {
 	c := component(d, e)
 	m := calendar.Meeting{
 		ID:        meetingID(href, e.RID),
@@ -197,11 +207,19 @@ func meeting(d *icaledit.Doc, e *icaledit.Event, href, serverETag string, own ow
 		Kind:      calendar.KindSingle,
 		Attendees: []calendar.Attendee{},
 	}
-	var err error
-	if m.Start, m.End, err = eventTimes(c); err != nil {
-		return m, err
+	start, end, err := eventTimes(c, z)
+	if err != nil {
+		// Listed all the same (the server placed it in the window) and
+		// failed by the run with the reason, rather than dropped or read
+		// at a guessed instant; its times are the wall clock as UTC, for
+		// the record only.
+		m.Unreadable = fmt.Sprintf("caldav: the times of %q cannot be read: %v", m.Subject, err)
+		start, end = wallClock(c.Props.Get(ical.PropDateTimeStart)), wallClock(c.Props.Get(ical.PropDateTimeEnd))
+		if end.Before(start) {
+			end = start
+		}
 	}
-	m.Start, m.End = m.Start.UTC(), m.End.UTC()
+	m.Start, m.End = start.UTC(), end.UTC()
 	switch {
 	case e.RID != "":
 		m.Kind = calendar.KindException
@@ -211,7 +229,9 @@ func meeting(d *icaledit.Doc, e *icaledit.Event, href, serverETag string, own ow
 	case c.Props.Get(ical.PropRecurrenceRule) != nil:
 		m.Kind = calendar.KindSeriesMaster
 		m.Recurrence = c.Props.Get(ical.PropRecurrenceRule).Value
-		m.SeriesEnd = seriesEnd(c, m.End.Sub(m.Start))
+		if m.Unreadable == "" {
+			m.SeriesEnd = seriesEnd(c, start, m.End.Sub(m.Start))
+		}
 	}
 	if p := c.Props.Get(ical.PropOrganizer); p != nil {
 		m.Organizer = calAddr(p.Value)
@@ -234,7 +254,7 @@ func meeting(d *icaledit.Doc, e *icaledit.Event, href, serverETag string, own ow
 	}
 	blk, err := meetingblock.Find(m.Body, f)
 	m.OnlineMeeting = onlineMeeting(c, blk, err == nil)
-	return m, nil
+	return m
 }
 
 // onlineMeeting reads the metadata an "add online meeting" button stamps,

@@ -67,13 +67,13 @@ func TestMeetingFromICS(t *testing.T) {
 		"DURATION:PT90M\r\nRRULE:FREQ=DAILY;UNTIL=20300105T100000Z\r\nORGANIZER:MAILTO:A.Example@Example.ORG\r\n" +
 		"CONFERENCE;VALUE=URI:https://zoom.us/j/1\r\nDESCRIPTION:hi\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 	d := icaledit.Parse(s)
-	m, err := meeting(d, d.Events()[0], "/c/1.ics", `"e"`, owner{"a.example@example.org": true}, true, "alice@example.com")
-	require.NoError(t, err)
+	m := meeting(d, zonesOf(d), d.Events()[0], "/c/1.ics", `"e"`, owner{"a.example@example.org": true}, true, "alice@example.com")
+	assert.Empty(t, m.Unreadable)
 	assert.True(t, m.IsOrganizer, "alias matched case-insensitively")
 	assert.Equal(t, calendar.KindSeriesMaster, m.Kind)
-	assert.Equal(t, time.Date(2030, 1, 1, 10, 0, 0, 0, time.UTC), m.Start, "unknown TZID read as UTC")
+	assert.Equal(t, time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC), m.Start, "Windows TZID without VTIMEZONE: CLDR's Europe/Berlin")
 	assert.Equal(t, 90*time.Minute, m.End.Sub(m.Start))
-	assert.Equal(t, time.Date(2030, 1, 5, 11, 30, 0, 0, time.UTC), m.SeriesEnd)
+	assert.Equal(t, time.Date(2030, 1, 5, 10, 30, 0, 0, time.UTC), m.SeriesEnd)
 	assert.Equal(t, &calendar.OnlineMeeting{Provider: calendar.ProviderThirdParty, JoinURL: "https://zoom.us/j/1"}, m.OnlineMeeting)
 	assert.Equal(t, `"e"#`+hash(d, d.Events()[0]), m.ETag)
 
@@ -87,11 +87,14 @@ func TestHTMLToText(t *testing.T) {
 	assert.Equal(t, "Hello Wörld 日本\r\nJoin here <https://x.example/j>\r\na\r\nb\r\n", got)
 }
 
-func TestUnreadableEventIsLeftOut(t *testing.T) {
+func TestUnreadableEventIsListedUnreadable(t *testing.T) {
 	bad := strings.Replace(sample, "DTSTART:20300101T100000Z", "DTSTART:not-a-date", 1)
 	p := &principal{addrs: owner{}}
 	ms := p.meetingsOf(resource{href: "/c/x.ics", etag: `"1"`, data: bad}, "a@x")
-	require.Len(t, ms, 1, "the exception is still listed")
-	assert.Equal(t, calendar.KindException, ms[0].Kind)
-	assert.Equal(t, "/c/x.ics#20300108T100000Z", ms[0].ID)
+	require.Len(t, ms, 2, "neither is left out")
+	assert.Contains(t, ms[0].Unreadable, "not-a-date")
+	assert.True(t, overlaps(ms[0], time.Now(), time.Now().Add(time.Hour)), "the server placed it in the window")
+	assert.Equal(t, calendar.KindException, ms[1].Kind)
+	assert.Equal(t, "/c/x.ics#20300108T100000Z", ms[1].ID)
+	assert.Empty(t, ms[1].Unreadable)
 }

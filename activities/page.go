@@ -362,7 +362,9 @@ func SkipReason(p RunPlan, m calendar.Meeting) migration.Skip {
 	switch {
 	case !m.IsOrganizer:
 		return migration.NotOrganizer(m.Organizer)
-	case m.Kind != calendar.KindSeriesMaster && m.Start.Before(p.From):
+	case m.Kind != calendar.KindSeriesMaster && m.Unreadable == "" && m.Start.Before(p.From):
+		// An unreadable start is no instant: such a meeting fails with its
+		// reason instead of vanishing as past.
 		return migration.Past(m.Start)
 	case m.OnlineMeeting == nil:
 		return migration.NotOnline()

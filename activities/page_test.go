@@ -140,6 +140,9 @@ func TestSkipReasons(t *testing.T) {
 		{"250 participants", func(m *calendar.Meeting, _ *RunPlan) { m.Attendees = many[:249] }, ""},
 		{"source SfB, meeting Teams", func(_ *calendar.Meeting, p *RunPlan) { p.SourceMeetingType = migration.SourceSfB }, "source meeting type"},
 		{"source Teams, meeting Teams", func(_ *calendar.Meeting, p *RunPlan) { p.SourceMeetingType = migration.SourceTeams }, ""},
+		{"unreadable start is not past", func(m *calendar.Meeting, _ *RunPlan) {
+			m.Start, m.Unreadable = time.Time{}, `TZID "Nowhere Standard Time" is not defined`
+		}, ""},
 	} {
 		m, pl := ok, p
 		om := *ok.OnlineMeeting

@@ -75,6 +75,11 @@ func TestConversionUsesCreateOrGetAudioConferencing(t *testing.T) {
 	if err := v.Get(&plan); err != nil || plan.Blocked != "" {
 		t.Fatalf("plan = %+v, %v", plan, err)
 	}
+	// A Skype user converted by hand: their profile still describes the
+	// Skype bridge, which must not reach the new Teams meetings. (A Teams
+	// profile's dial-in is the user's own, written on every Teams meeting:
+	// TestConvertedMeetingsAreAFixedPoint.)
+	plan.Profile.MeetingType = string(meetingblock.KindSfB)
 	if v, err = env.ExecuteActivity(a.ProcessPage, PageInput{Plan: plan}); err != nil {
 		t.Fatal(err)
 	}

@@ -152,11 +152,17 @@ func describeMerged(ts []Trigger) (reason, merged string) {
 	for i, t := range ts {
 		all[i] = t.Describe()
 	}
-	return reason, MergedMessage(all)
+	return reason, MergedMessage(len(all), strings.Join(all, "; "))
 }
 
-// MergedMessage is the record's LastMessage for a run that serves several
-// triggers.
-func MergedMessage(triggers []string) string {
-	return strconv.Itoa(len(triggers)) + " triggers merged: " + strings.Join(triggers, "; ")
+const mergedSep = " triggers merged: "
+
+// MergedMessage is the record's LastMessage for a run that serves n
+// triggers, listed "a; b; c".
+func MergedMessage(n int, list string) string { return strconv.Itoa(n) + mergedSep + list }
+
+// MergedList is the list of a MergedMessage, and whether msg is one.
+func MergedList(msg string) (string, bool) {
+	_, list, ok := strings.Cut(msg, mergedSep)
+	return list, ok
 }

@@ -307,3 +307,24 @@ func (a *Activities) NoteRun(ctx context.Context, in NoteRunInput) error {
 	}
 	return a.DB.NoteRun(ctx, rec.CorrelationID, in.Message, in.Attempt)
 }
+
+// OpenPendingInput records a trigger the workflow received directly.
+type OpenPendingInput struct {
+	TenantID   string            `json:"tenantId"`
+	UserID     string            `json:"userId"`
+	WorkflowID string            `json:"workflowId"`
+	Trigger    migration.Trigger `json:"trigger"`
+}
+
+// OpenPending opens the user's Pending record for a trigger an upstream
+// system signalled directly (or merges it into the one already pending),
+// as the API does for its own triggers.
+func (a *Activities) OpenPending(ctx context.Context, in OpenPendingInput) (store.StatusRecord, error) {
+	sel := migration.Merge(in.Trigger)
+	rec, err := a.DB.OpenPending(ctx, store.Request{TenantID: in.TenantID, UserID: in.UserID, Trigger: sel.Reason,
+		MigrationType: sel.Type(), SourceMeetingType: sel.Source, TargetMeetingType: sel.Target, WorkflowID: in.WorkflowID})
+	if err == nil && rec.TriggerCount == 1 {
+		a.Instruments.Transition(ctx, a.logger(), in.TenantID, in.UserID, rec.CorrelationID, "", migration.StatePending, "")
+	}
+	return rec, err
+}

@@ -38,6 +38,7 @@ func newEnv(t *testing.T, pageDelay time.Duration, blocked string) *env {
 			e.lastBegin = in
 			return activities.RunPlan{MigrationID: "m" + in.RunKey, Blocked: blocked}, nil
 		})
+	mockRecords(e.TestWorkflowEnvironment)
 	e.OnActivity(a.ProcessPage, mock.Anything, mock.Anything).After(pageDelay).Return(
 		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
 			e.pages++
@@ -161,6 +162,7 @@ func TestRunDeadlineEndsRunFailed(t *testing.T) {
 	e.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationWorkflowType})
 	var a *activities.Activities
 	e.RegisterActivity(a)
+	mockRecords(e.TestWorkflowEnvironment)
 	e.OnActivity(a.BeginRun, mock.Anything, mock.Anything).Return(activities.RunPlan{MigrationID: "m"}, nil)
 	// Every page takes two hours and there is always another one.
 	e.OnActivity(a.ProcessPage, mock.Anything, mock.Anything).After(2 * time.Hour).Return(
@@ -216,6 +218,14 @@ func TestLongRunContinuesAsNewCarryingItsState(t *testing.T) {
 	}
 }
 
+// mockRecords stands in for the activities that only write the record:
+// opening a direct trigger's Pending record and noting why a run waits.
+func mockRecords(e *testsuite.TestWorkflowEnvironment) {
+	var a *activities.Activities
+	e.OnActivity(a.OpenPending, mock.Anything, mock.Anything).Return(store.StatusRecord{CorrelationID: "pending"}, nil).Maybe()
+	e.OnActivity(a.NoteRun, mock.Anything, mock.Anything).Return(nil).Maybe()
+}
+
 // retryEnv: one page with two failed meetings; each retry fixes what
 // fixedPerRetry says (the rest fail again).
 func retryEnv(t *testing.T, fixedPerRetry []int) (*env, *int, *int) {
@@ -224,6 +234,7 @@ func retryEnv(t *testing.T, fixedPerRetry []int) (*env, *int, *int) {
 	e.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationWorkflowType})
 	var a *activities.Activities
 	e.RegisterActivity(a)
+	mockRecords(e.TestWorkflowEnvironment)
 	failing := []string{"m1", "m2"}
 	prepares, retries := 0, 0
 	e.OnActivity(a.BeginRun, mock.Anything, mock.Anything).Return(activities.RunPlan{MigrationID: "m"}, nil)

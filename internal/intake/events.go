@@ -173,7 +173,8 @@ func (s *Service) handOffEvent(ctx context.Context, tenant store.Tenant, request
 	rec, err := s.handOff(ctx, tenant.ID, ev.UserID, migration.Trigger{
 		Reason: "event " + ev.Type + ": " + ev.Reason, RequestedBy: requester,
 		SourceMeetingType: ev.SourceMeetingType, TargetMeetingType: ev.TargetMeetingType,
-		QuietPeriodSeconds: tenant.Settings.QuietPeriodSeconds})
+		QuietPeriodSeconds: tenant.Settings.QuietPeriodSeconds,
+		ReplaceThirdParty:  rules.EventType(ev.Type).MovesToMicrosoft()})
 	if err != nil {
 		return ev, err
 	}

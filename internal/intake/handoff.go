@@ -36,6 +36,7 @@ func (s *Service) handOff(ctx context.Context, tenant, user string, t migration.
 		return store.StatusRecord{}, unavailable("store", "could not record the migration", err)
 	}
 	s.observeHandOff(ctx, rec)
+	t.Recorded = rec.CorrelationID // the workflow need not open one
 	_, err = s.temporal.SignalWithStartWorkflow(ctx, wfID, workflows.TriggerSignal, t, client.StartWorkflowOptions{
 		ID: wfID, TaskQueue: workflows.TaskQueue, TypedSearchAttributes: workflows.SearchAttributes(tenant, user),
 	}, workflows.MigrationWorkflowType, workflows.Input{TenantID: tenant, UserID: user})

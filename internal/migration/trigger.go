@@ -2,6 +2,7 @@ package migration
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -42,6 +43,28 @@ type Trigger struct {
 	// workflow directly changes coordinates without a separate call. It is
 	// raw JSON here: the rules that read it are not this package's words.
 	Event json.RawMessage `json:"event,omitempty"`
+	// Recorded is the correlation ID of the Pending record the mms API
+	// opened for the trigger. Upstream callers leave it empty: the
+	// workflow then opens (or joins) the user's Pending record itself.
+	Recorded string `json:"recorded,omitempty"`
+}
+
+// Validate checks the fields a run acts on; the error names the JSON field.
+func (t Trigger) Validate() error {
+	if t.SourceMeetingType != "" {
+		if _, err := ParseSource(string(t.SourceMeetingType)); err != nil {
+			return err
+		}
+	}
+	if t.TargetMeetingType != "" {
+		if _, err := ParseTarget(string(t.TargetMeetingType)); err != nil {
+			return err
+		}
+	}
+	if t.QuietPeriodSeconds < 0 {
+		return fmt.Errorf("quietPeriodSeconds: must not be negative, not %d", t.QuietPeriodSeconds)
+	}
+	return nil
 }
 
 // Describe is the trigger as status records show it: the reason and who asked.

@@ -22,6 +22,9 @@ type env struct {
 	begins, pages, finishes int
 	finishMsgs              []string
 	lastBegin               activities.BeginRunInput
+	beginTimes              []time.Time
+	// pageErr, when set, may fail a page (after its attempts).
+	pageErr func(activities.PageInput) error
 }
 
 // newEnv mocks the activities with counting fakes: these tests are about the
@@ -41,6 +44,11 @@ func newEnv(t *testing.T, pageDelay time.Duration, blocked string) *env {
 	mockRecords(e.TestWorkflowEnvironment)
 	e.OnActivity(a.ProcessPage, mock.Anything, mock.Anything).After(pageDelay).Return(
 		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+			if e.pageErr != nil {
+				if err := e.pageErr(in); err != nil {
+					return activities.PageResult{}, err
+				}
+			}
 			e.pages++
 			if in.Cursor == "" {
 				return activities.PageResult{NextCursor: "p2", Updated: 2}, nil
@@ -237,7 +245,10 @@ func retryEnv(t *testing.T, fixedPerRetry []int) (*env, *int, *int) {
 	mockRecords(e.TestWorkflowEnvironment)
 	failing := []string{"m1", "m2"}
 	prepares, retries := 0, 0
-	e.OnActivity(a.BeginRun, mock.Anything, mock.Anything).Return(activities.RunPlan{MigrationID: "m"}, nil)
+	e.OnActivity(a.BeginRun, mock.Anything, mock.Anything).Return(func(context.Context, activities.BeginRunInput) (activities.RunPlan, error) {
+		e.beginTimes = append(e.beginTimes, e.Now())
+		return activities.RunPlan{MigrationID: "m"}, nil
+	})
 	e.OnActivity(a.ProcessPage, mock.Anything, mock.Anything).Return(activities.PageResult{Updated: 8, Failed: 2}, nil)
 	e.OnActivity(a.PrepareRetry, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RetryInput) ([]string, error) {

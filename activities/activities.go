@@ -119,6 +119,13 @@ type RunPlan struct {
 // to InProgress and checks preconditions.
 func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, error) {
 	ctx = observe(ctx, in.TenantID, in.UserID, in.CorrelationID)
+	if _, err := a.DB.Tenant(ctx, in.TenantID); errors.Is(err, store.ErrNotFound) {
+		// No record can name a tenant that does not exist: the refusal is
+		// the workflow's last result (FinishRun finds no record to fail).
+		return RunPlan{TenantID: in.TenantID, UserID: in.UserID, Blocked: fmt.Sprintf("tenant %q does not exist", in.TenantID)}, nil
+	} else if err != nil {
+		return RunPlan{}, err
+	}
 	sel, blocked, err := a.applyTriggerEvents(ctx, &in)
 	if err != nil {
 		return RunPlan{}, err
@@ -240,6 +247,10 @@ type FinishRunInput struct {
 // meeting failed, Succeeded otherwise.
 func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (store.StatusRecord, error) {
 	rec, err := a.runRecord(ctx, in.MigrationID, in.TenantID, in.UserID, in.RunKey)
+	if in.MigrationID == "" && in.Message != "" && errors.Is(err, store.ErrNotFound) {
+		// A refusal with no record to carry it (the tenant does not exist).
+		return store.StatusRecord{TenantID: in.TenantID, UserID: in.UserID, State: migration.StateFailed, LastMessage: in.Message}, nil
+	}
 	if err != nil {
 		return store.StatusRecord{}, err
 	}

@@ -63,6 +63,35 @@ type BeginRunInput struct {
 	// DryRun: compute outcomes and diffs only; CorrelationID is its record.
 	DryRun        bool   `json:"dryRun,omitempty"`
 	CorrelationID string `json:"correlationId,omitempty"`
+
+	// The fields below are set only by workflow code that knows them
+	// (GetVersion "trigger-semantics"); a run recorded before leaves them
+	// empty and begins as it always did.
+
+	// Merged lists the triggers the run serves, for the record's LastMessage.
+	Merged string `json:"merged,omitempty"`
+	// CheckSwitches: no trigger of the run is an admin's own, so the
+	// tenant's MeetingMigrationEnabled is checked again as the run begins.
+	CheckSwitches bool `json:"checkSwitches,omitempty"`
+	// ReplaceThirdParty: a trigger moved the user from a third party to
+	// Microsoft (see migration.Trigger).
+	ReplaceThirdParty bool `json:"replaceThirdParty,omitempty"`
+	// Events are the changes the triggers announce, applied to the
+	// directory before the profile is read; EventsOnly says every trigger
+	// carried one (a run whose events all decide "ignored" is not run).
+	Events     []TriggerEvent `json:"events,omitempty"`
+	EventsOnly bool           `json:"eventsOnly,omitempty"`
+	// Refused, when set, is why a trigger of the run is malformed: the
+	// run is refused (Failed with it) and nothing is applied.
+	Refused string `json:"refused,omitempty"`
+}
+
+// TriggerEvent is a trigger's event, as the workflow received it. Key names
+// it when its JSON has no "id", so that a retried BeginRun finds the
+// decision it recorded instead of applying the change twice.
+type TriggerEvent struct {
+	Key   string          `json:"key"`
+	Event json.RawMessage `json:"event"`
 }
 
 // RunPlan is everything a run needs, decided once at its start.
@@ -80,17 +109,40 @@ type RunPlan struct {
 	DryRun            bool                 `json:"dryRun,omitempty"`
 	// Blocked, when set, is why the run cannot proceed (retrying cannot help).
 	Blocked string `json:"blocked,omitempty"`
+	// KeepsThirdParty: the user moved from a third party to Microsoft but
+	// AutomaticallyReplaceAcpProvider is off, so the third party's blocks
+	// are skipped with a reason that names the switch.
+	KeepsThirdParty bool `json:"keepsThirdParty,omitempty"`
 }
 
-// BeginRun moves the user's record to InProgress and checks preconditions.
+// BeginRun applies the changes the triggers carry, moves the user's record
+// to InProgress and checks preconditions.
 func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, error) {
 	ctx = observe(ctx, in.TenantID, in.UserID, in.CorrelationID)
+	if _, err := a.DB.Tenant(ctx, in.TenantID); errors.Is(err, store.ErrNotFound) {
+		// No record can name a tenant that does not exist: the refusal is
+		// the workflow's last result (FinishRun finds no record to fail).
+		return RunPlan{TenantID: in.TenantID, UserID: in.UserID, Blocked: fmt.Sprintf("tenant %q does not exist", in.TenantID)}, nil
+	} else if err != nil {
+		return RunPlan{}, err
+	}
+	sel, blocked, err := a.applyTriggerEvents(ctx, &in)
+	if err != nil {
+		return RunPlan{}, err
+	}
 	rec, err := a.DB.BeginRun(ctx, store.Request{TenantID: in.TenantID, UserID: in.UserID, Trigger: in.Trigger,
-		MigrationType:     migration.TypeOf(in.SourceMeetingType, in.TargetMeetingType),
-		SourceMeetingType: in.SourceMeetingType, TargetMeetingType: in.TargetMeetingType,
+		MigrationType:     migration.TypeOf(sel.Source, sel.Target),
+		SourceMeetingType: sel.Source, TargetMeetingType: sel.Target, Merged: in.Merged,
 		WorkflowID: in.WorkflowID, CorrelationID: in.CorrelationID}, in.RunKey)
 	if err != nil {
 		return RunPlan{}, err
+	}
+	if blocked == "" {
+		for _, e := range in.Events { // the events' records name the run they started
+			if err := a.DB.SetEventCorrelation(ctx, in.TenantID, e.Key, in.UserID, rec.CorrelationID); err != nil {
+				return RunPlan{}, err
+			}
+		}
 	}
 	ctx = observe(ctx, in.TenantID, in.UserID, rec.CorrelationID)
 	if activity.GetInfo(ctx).Attempt == 1 {
@@ -103,14 +155,24 @@ func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, e
 		horizon = 2 * 365 * 24 * time.Hour
 	}
 	plan := RunPlan{MigrationID: rec.CorrelationID, TenantID: in.TenantID, UserID: in.UserID, Mailbox: in.UserID,
-		SourceMeetingType: in.SourceMeetingType, TargetMeetingType: in.TargetMeetingType, From: now, To: now.Add(horizon),
+		SourceMeetingType: sel.Source, TargetMeetingType: sel.Target, From: now, To: now.Add(horizon),
 		DryRun: in.DryRun}
+	if plan.Blocked = blocked; blocked != "" {
+		return plan, nil
+	}
 	tenant, err := a.DB.Tenant(ctx, in.TenantID)
 	if errors.Is(err, store.ErrNotFound) {
 		plan.Blocked = fmt.Sprintf("tenant %q does not exist", in.TenantID)
 		return plan, nil
 	} else if err != nil {
 		return RunPlan{}, err
+	}
+	if in.CheckSwitches && !tenant.Settings.MeetingMigrationEnabled {
+		// Turned off while the run waited out its quiet period: the
+		// automatic service is off, so the run is not made (an admin's
+		// manual start still would be, as Start-CsExMeetingMigration).
+		plan.Blocked = migration.NotRunDisabled
+		return plan, nil
 	}
 	plan.ParticipantLimit = tenant.Settings.ParticipantLimit
 	user, err := a.DB.User(ctx, in.TenantID, in.UserID)
@@ -131,6 +193,12 @@ func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, e
 	if plan.Profile.Provider == "ThirdParty" {
 		plan.Blocked = "the user's audio conferencing provider is a third party: meetings keep its numbers"
 		return plan, nil
+	}
+	if in.ReplaceThirdParty && plan.Profile.Provider == meetingblock.ProviderMicrosoft {
+		// The user left a third party for Microsoft: the tenant's switch
+		// says whether the third party's blocks become Microsoft's.
+		plan.Profile.ReplaceThirdParty = tenant.Settings.AutomaticallyReplaceAcpProvider
+		plan.KeepsThirdParty = !tenant.Settings.AutomaticallyReplaceAcpProvider
 	}
 	mb, err := a.Calendar.Mailbox(ctx, in.TenantID, in.UserID)
 	var perm *calendar.PermanentError
@@ -166,6 +234,11 @@ func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, e
 // FinishRunInput closes a run.
 type FinishRunInput struct {
 	MigrationID string `json:"migrationId"`
+	// TenantID, UserID and RunKey find the record when MigrationID is not
+	// known (BeginRun never got through): see store.RunRecord.
+	TenantID string `json:"tenantId,omitempty"`
+	UserID   string `json:"userId,omitempty"`
+	RunKey   string `json:"runKey,omitempty"`
 	// Message, when set, fails the run with it (blocked, or an error).
 	Message string `json:"message,omitempty"`
 }
@@ -173,11 +246,24 @@ type FinishRunInput struct {
 // FinishRun sets the final state: Failed when a message is given or any
 // meeting failed, Succeeded otherwise.
 func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (store.StatusRecord, error) {
-	rec, err := a.DB.StatusRecord(ctx, in.MigrationID)
+	rec, err := a.runRecord(ctx, in.MigrationID, in.TenantID, in.UserID, in.RunKey)
+	if in.MigrationID == "" && in.Message != "" && errors.Is(err, store.ErrNotFound) {
+		// A refusal with no record to carry it (the tenant does not exist).
+		return store.StatusRecord{TenantID: in.TenantID, UserID: in.UserID, State: migration.StateFailed, LastMessage: in.Message}, nil
+	}
 	if err != nil {
-		return store.StatusRecord{}, temporal.NewNonRetryableApplicationError(err.Error(), "NotFound", err)
+		return store.StatusRecord{}, err
 	}
 	ctx = observe(ctx, rec.TenantID, rec.UserID, rec.CorrelationID)
+	if rec.State == migration.StatePending && in.Message != "" {
+		// The run gave up before it could claim its record.
+		out, err := a.DB.FailOpen(ctx, rec.CorrelationID, in.Message)
+		if err == nil {
+			a.Instruments.Transition(ctx, a.logger(), rec.TenantID, rec.UserID, rec.CorrelationID, migration.StatePending,
+				migration.StateFailed, in.Message)
+		}
+		return out, err
+	}
 	if rec.State != migration.StateInProgress {
 		return rec, nil // already finished by an earlier attempt
 	}
@@ -189,10 +275,67 @@ func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (store.St
 		state, msg = migration.StateFailed, fmt.Sprintf("%d of %d meetings failed; last error: %s",
 			rec.FailedMeeting, rec.TotalMeeting, rec.LastMessage)
 	}
-	out, err := a.DB.FinishRun(ctx, in.MigrationID, state, msg)
+	out, err := a.DB.FinishRun(ctx, rec.CorrelationID, state, msg)
 	if err != nil {
 		return out, err
 	}
 	a.Instruments.Transition(ctx, a.logger(), rec.TenantID, rec.UserID, rec.CorrelationID, migration.StateInProgress, state, msg)
 	return out, nil
+}
+
+// runRecord reads a run's record by ID, or by the run's key when BeginRun
+// never returned one; a record that does not exist is not worth retrying.
+func (a *Activities) runRecord(ctx context.Context, id, tenantID, userID, runKey string) (store.StatusRecord, error) {
+	var rec store.StatusRecord
+	var err error
+	if id != "" {
+		rec, err = a.DB.StatusRecord(ctx, id)
+	} else {
+		rec, err = a.DB.RunRecord(ctx, tenantID, userID, runKey)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return rec, temporal.NewNonRetryableApplicationError(err.Error(), "NotFound", err)
+	}
+	return rec, err
+}
+
+// NoteRunInput says why a run waits to try again.
+type NoteRunInput struct {
+	MigrationID string `json:"migrationId,omitempty"`
+	TenantID    string `json:"tenantId,omitempty"`
+	UserID      string `json:"userId,omitempty"`
+	RunKey      string `json:"runKey,omitempty"`
+	Message     string `json:"message"`
+	Attempt     int    `json:"attempt"`
+}
+
+// NoteRun writes the cause of a run's orchestration failure, and the retry
+// it waits for, on its record: an admin reads why it is not done yet.
+func (a *Activities) NoteRun(ctx context.Context, in NoteRunInput) error {
+	rec, err := a.runRecord(ctx, in.MigrationID, in.TenantID, in.UserID, in.RunKey)
+	if err != nil {
+		return err
+	}
+	return a.DB.NoteRun(ctx, rec.CorrelationID, in.Message, in.Attempt)
+}
+
+// OpenPendingInput records a trigger the workflow received directly.
+type OpenPendingInput struct {
+	TenantID   string            `json:"tenantId"`
+	UserID     string            `json:"userId"`
+	WorkflowID string            `json:"workflowId"`
+	Trigger    migration.Trigger `json:"trigger"`
+}
+
+// OpenPending opens the user's Pending record for a trigger an upstream
+// system signalled directly (or merges it into the one already pending),
+// as the API does for its own triggers.
+func (a *Activities) OpenPending(ctx context.Context, in OpenPendingInput) (store.StatusRecord, error) {
+	sel := migration.Merge(in.Trigger)
+	rec, err := a.DB.OpenPending(ctx, store.Request{TenantID: in.TenantID, UserID: in.UserID, Trigger: sel.Reason,
+		MigrationType: sel.Type(), SourceMeetingType: sel.Source, TargetMeetingType: sel.Target, WorkflowID: in.WorkflowID})
+	if err == nil && rec.TriggerCount == 1 {
+		a.Instruments.Transition(ctx, a.logger(), in.TenantID, in.UserID, rec.CorrelationID, "", migration.StatePending, "")
+	}
+	return rec, err
 }

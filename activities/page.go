@@ -312,6 +312,9 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 		if r.Old.ThirdParty {
 			// The block is an ACP's, and the profile may not replace it.
 			skip.Reason = migration.ReasonThirdParty
+			if p.KeepsThirdParty {
+				skip = migration.ThirdPartyKept()
+			}
 		}
 		return withReason(res, migration.OutcomeSkipped, skip), nil
 	}

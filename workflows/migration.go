@@ -43,6 +43,7 @@ const (
 const (
 	versionRunDeadline = "run-deadline"
 	versionRetryFailed = "retry-failed"
+	// versionTriggerSemantics: see run.go.
 )
 
 // RunState is a run in progress, as carried over a continue-as-new. It is
@@ -52,6 +53,10 @@ type RunState struct {
 	Cursor   string             `json:"cursor"`
 	Deadline time.Time          `json:"deadline,omitzero"`
 	Status   Status             `json:"status"`
+	// Left is what the run deadline leaves to the run's activities, and V1
+	// says the run is made under versionTriggerSemantics (run.go).
+	Left time.Duration `json:"left,omitempty"`
+	V1   bool          `json:"v1,omitempty"`
 }
 
 // execution is the workflow's state.
@@ -62,6 +67,7 @@ type execution struct {
 	cancel   *Cancel // set by the cancel signal
 	triggers workflow.ReceiveChannel
 	cancels  workflow.ReceiveChannel
+	v1       bool // versionTriggerSemantics
 }
 
 // Migration is the per-user workflow. It waits for triggers, lets a quiet
@@ -80,7 +86,13 @@ func Migration(ctx workflow.Context, in Input) error {
 	}); err != nil {
 		return err
 	}
-	if in.Resume != nil {
+	w.v1 = workflow.GetVersion(ctx, versionTriggerSemantics, workflow.DefaultVersion, 1) >= 1
+	switch {
+	case in.Resume != nil && in.Resume.V1:
+		if err := w.resumeV1(ctx, *in.Resume); err != nil {
+			return err
+		}
+	case in.Resume != nil:
 		*w.st = in.Resume.Status
 		if err := w.pages(ctx, *in.Resume); err != nil {
 			return err
@@ -93,13 +105,21 @@ func Migration(ctx workflow.Context, in Input) error {
 			// an empty queue here means every trigger has been served.
 			return nil
 		}
+		if w.v1 {
+			w.recordTriggers(ctx)
+		}
 		w.setState(ctx, migration.StatePending, fmt.Sprintf("Waiting for a quiet period: %d trigger(s).", len(w.pending)))
 		w.quietPeriod(ctx)
 		w.drain()
+		run := w.run
+		if w.v1 {
+			w.recordTriggers(ctx)
+			run = w.runV1
+		}
 		batch := w.pending
 		w.pending = nil
 		w.st.Round++
-		if err := w.run(ctx, batch); err != nil {
+		if err := run(ctx, batch); err != nil {
 			return err
 		}
 	}
@@ -132,6 +152,9 @@ func (w *execution) quietPeriod(ctx workflow.Context) {
 		if w.wait(ctx, quiet, true) {
 			return
 		}
+		if w.v1 {
+			w.recordTriggers(ctx)
+		}
 	}
 }
 
@@ -141,7 +164,7 @@ func (w *execution) wait(ctx workflow.Context, d time.Duration, triggers bool) (
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	defer cancelTimer()
 	sel := workflow.NewSelector(ctx)
-	sel.AddFuture(workflow.NewTimer(timerCtx, d), func(workflow.Future) { fired = true })
+	sel.AddFuture(workflow.NewTimer(timerCtx, d), func(f workflow.Future) { fired = f.Get(ctx, nil) == nil })
 	if triggers {
 		sel.AddReceive(w.triggers, func(c workflow.ReceiveChannel, _ bool) {
 			var t migration.Trigger

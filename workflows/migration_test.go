@@ -22,6 +22,9 @@ type env struct {
 	begins, pages, finishes int
 	finishMsgs              []string
 	lastBegin               activities.BeginRunInput
+	beginTimes              []time.Time
+	// pageErr, when set, may fail a page (after its attempts).
+	pageErr func(activities.PageInput) error
 }
 
 // newEnv mocks the activities with counting fakes: these tests are about the
@@ -38,8 +41,14 @@ func newEnv(t *testing.T, pageDelay time.Duration, blocked string) *env {
 			e.lastBegin = in
 			return activities.RunPlan{MigrationID: "m" + in.RunKey, Blocked: blocked}, nil
 		})
+	mockRecords(e.TestWorkflowEnvironment)
 	e.OnActivity(a.ProcessPage, mock.Anything, mock.Anything).After(pageDelay).Return(
 		func(_ context.Context, in activities.PageInput) (activities.PageResult, error) {
+			if e.pageErr != nil {
+				if err := e.pageErr(in); err != nil {
+					return activities.PageResult{}, err
+				}
+			}
 			e.pages++
 			if in.Cursor == "" {
 				return activities.PageResult{NextCursor: "p2", Updated: 2}, nil
@@ -161,6 +170,7 @@ func TestRunDeadlineEndsRunFailed(t *testing.T) {
 	e.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationWorkflowType})
 	var a *activities.Activities
 	e.RegisterActivity(a)
+	mockRecords(e.TestWorkflowEnvironment)
 	e.OnActivity(a.BeginRun, mock.Anything, mock.Anything).Return(activities.RunPlan{MigrationID: "m"}, nil)
 	// Every page takes two hours and there is always another one.
 	e.OnActivity(a.ProcessPage, mock.Anything, mock.Anything).After(2 * time.Hour).Return(
@@ -216,6 +226,14 @@ func TestLongRunContinuesAsNewCarryingItsState(t *testing.T) {
 	}
 }
 
+// mockRecords stands in for the activities that only write the record:
+// opening a direct trigger's Pending record and noting why a run waits.
+func mockRecords(e *testsuite.TestWorkflowEnvironment) {
+	var a *activities.Activities
+	e.OnActivity(a.OpenPending, mock.Anything, mock.Anything).Return(store.StatusRecord{CorrelationID: "pending"}, nil).Maybe()
+	e.OnActivity(a.NoteRun, mock.Anything, mock.Anything).Return(nil).Maybe()
+}
+
 // retryEnv: one page with two failed meetings; each retry fixes what
 // fixedPerRetry says (the rest fail again).
 func retryEnv(t *testing.T, fixedPerRetry []int) (*env, *int, *int) {
@@ -224,9 +242,13 @@ func retryEnv(t *testing.T, fixedPerRetry []int) (*env, *int, *int) {
 	e.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationWorkflowType})
 	var a *activities.Activities
 	e.RegisterActivity(a)
+	mockRecords(e.TestWorkflowEnvironment)
 	failing := []string{"m1", "m2"}
 	prepares, retries := 0, 0
-	e.OnActivity(a.BeginRun, mock.Anything, mock.Anything).Return(activities.RunPlan{MigrationID: "m"}, nil)
+	e.OnActivity(a.BeginRun, mock.Anything, mock.Anything).Return(func(context.Context, activities.BeginRunInput) (activities.RunPlan, error) {
+		e.beginTimes = append(e.beginTimes, e.Now())
+		return activities.RunPlan{MigrationID: "m"}, nil
+	})
 	e.OnActivity(a.ProcessPage, mock.Anything, mock.Anything).Return(activities.PageResult{Updated: 8, Failed: 2}, nil)
 	e.OnActivity(a.PrepareRetry, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RetryInput) ([]string, error) {

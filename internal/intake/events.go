@@ -1,7 +1,6 @@
 package intake
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/openmms/mms/internal/changes"
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/rules"
@@ -162,40 +162,9 @@ func (s *Service) takeEvent(ctx context.Context, tenant store.Tenant, requester 
 
 // recordDecision decides the event for one user (or for nobody, when
 // tenant-wide) on the user's current profile and records it, deciding again
-// should another request change that profile in between (untilStored).
+// should another request change that profile in between.
 func (s *Service) recordDecision(ctx context.Context, tenant store.Tenant, e Event, user string, payload []byte) (store.Event, error) {
-	return untilStored(func() (store.Event, error) {
-		ev := store.Event{ID: e.ID, UserID: user, Type: string(e.Type), Payload: payload}
-		var before, after json.RawMessage
-		switch {
-		case user == "" && e.BridgeID != "":
-			ev.Reason = "ignored: no user is on bridge " + e.BridgeID
-		case user == "":
-			ev.Reason = rules.Decide(e.Event, meetingblock.Profile{}, tenant.Settings).Reason
-		default:
-			u, err := s.db.User(ctx, tenant.ID, user)
-			if err != nil {
-				return ev, err
-			}
-			before = u.Profile
-			var old meetingblock.Profile
-			if err := json.Unmarshal(u.Profile, &old); err != nil {
-				ev.Reason = "ignored: the user's stored profile is not valid JSON"
-				break
-			}
-			d := rules.Decide(e.Event, old, tenant.Settings)
-			ev.Triggered, ev.Reason = d.Trigger, d.Reason
-			ev.SourceMeetingType, ev.TargetMeetingType = d.SourceMeetingType, d.TargetMeetingType
-			if p, err := rules.Apply(old, e.Event, tenant.Settings); err != nil {
-				ev.Triggered, ev.Reason = false, "ignored: "+err.Error()
-			} else if !profilesEqual(old, p) {
-				if after, err = json.Marshal(p); err != nil {
-					return ev, err
-				}
-			}
-		}
-		return s.db.RecordEvent(ctx, tenant.ID, ev, before, after)
-	})
+	return changes.Record(ctx, s.db, tenant, e.ID, e.Event, user, payload)
 }
 
 // handOffEvent starts or joins the user's migration for a triggering event,
@@ -204,16 +173,11 @@ func (s *Service) handOffEvent(ctx context.Context, tenant store.Tenant, request
 	rec, err := s.handOff(ctx, tenant.ID, ev.UserID, migration.Trigger{
 		Reason: "event " + ev.Type + ": " + ev.Reason, RequestedBy: requester,
 		SourceMeetingType: ev.SourceMeetingType, TargetMeetingType: ev.TargetMeetingType,
-		QuietPeriodSeconds: tenant.Settings.QuietPeriodSeconds})
+		QuietPeriodSeconds: tenant.Settings.QuietPeriodSeconds,
+		ReplaceThirdParty:  rules.EventType(ev.Type).MovesToMicrosoft()})
 	if err != nil {
 		return ev, err
 	}
 	ev.CorrelationID = rec.CorrelationID
 	return ev, s.db.SetEventCorrelation(ctx, tenant.ID, ev.ID, ev.UserID, rec.CorrelationID)
-}
-
-func profilesEqual(a, b meetingblock.Profile) bool {
-	ra, _ := json.Marshal(a)
-	rb, _ := json.Marshal(b)
-	return bytes.Equal(ra, rb)
 }

@@ -2,35 +2,23 @@ package intake
 
 import (
 	"context"
-	"errors"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
+	"github.com/openmms/mms/internal/changes"
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
 	"github.com/openmms/mms/workflows"
 )
 
-// maxDecideAttempts bounds how often one request is re-decided because other
-// requests for the same user kept changing the profile under it.
-const maxDecideAttempts = 20
+// maxDecideAttempts bounds how often one request is re-decided.
+const maxDecideAttempts = changes.MaxDecideAttempts
 
-// untilStored runs one decide-and-store attempt until the store accepts it.
-// attempt decides on the profile it reads and stores only if that profile is
-// still the stored one (store.ErrConflict otherwise); reading again and
-// re-deciding applies concurrent changes for one user one after the other,
-// none lost. Every compare-and-set of a profile goes through here.
-func untilStored[T any](attempt func() (T, error)) (T, error) {
-	for n := 1; ; n++ {
-		v, err := attempt()
-		if !errors.Is(err, store.ErrConflict) || n == maxDecideAttempts {
-			return v, err
-		}
-	}
-}
+// untilStored is the one compare-and-set loop (changes.UntilStored).
+func untilStored[T any](attempt func() (T, error)) (T, error) { return changes.UntilStored(attempt) }
 
 // handOff records a Pending migration for the user (merged into one that is
 // already pending) and gives the trigger to the user's workflow with
@@ -48,6 +36,7 @@ func (s *Service) handOff(ctx context.Context, tenant, user string, t migration.
 		return store.StatusRecord{}, unavailable("store", "could not record the migration", err)
 	}
 	s.observeHandOff(ctx, rec)
+	t.Recorded = rec.CorrelationID // the workflow need not open one
 	_, err = s.temporal.SignalWithStartWorkflow(ctx, wfID, workflows.TriggerSignal, t, client.StartWorkflowOptions{
 		ID: wfID, TaskQueue: workflows.TaskQueue, TypedSearchAttributes: workflows.SearchAttributes(tenant, user),
 	}, workflows.MigrationWorkflowType, workflows.Input{TenantID: tenant, UserID: user})

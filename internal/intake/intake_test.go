@@ -160,7 +160,10 @@ func TestStartMergesIntoOnePendingRecordAndOneWorkflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second.CorrelationID != first.CorrelationID || second.TriggerCount != 2 || second.MigrationType != migration.TypeSfbToTeams {
+	// Merged by meaning (issue 16; it used to be the latest's SfbToTeams):
+	// the first asked for every meeting, the second for Teams.
+	if second.CorrelationID != first.CorrelationID || second.TriggerCount != 2 || second.MigrationType != migration.TypeAllToTeams ||
+		second.LastMessage != "2 triggers merged: manual by alice; manual by bob" {
 		t.Fatalf("second start did not merge into the first: %+v", second)
 	}
 	if !strings.Contains(log.String(), "migration state from=none to=Pending") {
@@ -503,5 +506,39 @@ func TestPutUserAndEventsForOneUserLoseNothing(t *testing.T) {
 	var got meetingblock.Profile
 	if err := json.Unmarshal(u.Profile, &got); err != nil || !strings.HasPrefix(got.ConferenceID, "3") {
 		t.Fatalf("stored profile %s", u.Profile)
+	}
+}
+
+// A record whose workflow is gone (terminated, never started) is failed by
+// the sweep; one whose workflow runs is left alone, as is a fresh one.
+func TestSweepFailsRecordsWithoutALiveWorkflow(t *testing.T) {
+	c := realTemporal(t)
+	db := newStore(t)
+	s := New(db, c, nil, nil)
+	ctx := context.Background()
+	quiet := 3600
+	live, err := s.Start(ctx, tenant, "alice", Request{User: "a@contoso.com", QuietPeriodSeconds: &quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (b@contoso.com's workflow may be running from another test: the
+	// Temporal server is the package's.)
+	gone, err := db.OpenPending(ctx, store.Request{TenantID: tenant, UserID: "b@contoso.com", Trigger: "x",
+		WorkflowID: workflows.WorkflowID(tenant, "never-started@contoso.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.SweepOrphans(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("fresh records swept: %d, %v", n, err)
+	}
+	n, err := s.SweepOrphans(ctx, -time.Second)
+	if err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	if r, _ := db.StatusRecord(ctx, gone.CorrelationID); r.State != migration.StateFailed || r.LastMessage != OrphanMessage {
+		t.Fatalf("orphan: %+v", r)
+	}
+	if r, _ := db.StatusRecord(ctx, live.CorrelationID); r.State != migration.StatePending {
+		t.Fatalf("live record: %+v", r)
 	}
 }

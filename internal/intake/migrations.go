@@ -71,7 +71,7 @@ func (s *Service) start(ctx context.Context, tenant, requester string, r Request
 	}
 	// Empty meeting types stay empty: migration.Merge defaults them, and a
 	// later trigger's choice must be able to win over "not said".
-	trigger := migration.Trigger{Reason: "manual", RequestedBy: requester,
+	trigger := migration.Trigger{Reason: "manual", RequestedBy: requester, Manual: true,
 		SourceMeetingType: r.Source, TargetMeetingType: r.Target}
 	if r.QuietPeriodSeconds != nil {
 		trigger.QuietPeriodSeconds = *r.QuietPeriodSeconds
@@ -140,5 +140,5 @@ func (s *Service) RetryFailed(ctx context.Context, tenant, user, requester strin
 	}
 	return s.handOff(ctx, tenant, user, migration.Trigger{Reason: "retry failed of " + last.CorrelationID,
 		RequestedBy: requester, SourceMeetingType: last.SourceMeetingType, TargetMeetingType: last.TargetMeetingType,
-		RetryFailedOf: last.CorrelationID})
+		RetryFailedOf: last.CorrelationID, Manual: true})
 }

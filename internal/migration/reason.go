@@ -88,3 +88,10 @@ func Unsupported(err error) Skip { return Skip{ReasonUnsupported, err.Error()} }
 
 // BlockNotReplaced carries the block engine's explanation.
 func BlockNotReplaced(why string) Skip { return Skip{ReasonBlockNotReplaced, why} }
+
+// ThirdPartyKept: the user moved from a third party to Microsoft, but the
+// tenant keeps the third party's blocks; the message names the switch that
+// would replace them.
+func ThirdPartyKept() Skip {
+	return Skip{ReasonThirdParty, "third-party provider block kept: AutomaticallyReplaceAcpProvider is off"}
+}

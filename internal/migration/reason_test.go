@@ -99,20 +99,57 @@ func TestTypeOfAndParse(t *testing.T) {
 	}
 }
 
-// Merge keeps today's rule: the latest trigger's meeting types win, and a
-// full trigger turns a retry-only batch into a full run.
+// Merge goes by what each trigger asks for, in any order: Teams wins over
+// Current, sources widen to their union, and the record lists every trigger.
+// (Until issue 16 the latest trigger's types won; MergeLatest keeps that
+// rule for recorded histories only.)
 func TestMerge(t *testing.T) {
 	one := Merge(Trigger{Reason: "manual", RequestedBy: "admin", SourceMeetingType: SourceSfB, TargetMeetingType: TargetTeams})
 	if one != (Selection{Source: SourceSfB, Target: TargetTeams, Reason: "manual by admin"}) || one.Type() != TypeSfbToTeams {
 		t.Errorf("one trigger: %+v", one)
 	}
-	three := Merge(Trigger{Reason: "a", RetryFailedOf: "c1"}, Trigger{Reason: "b", TargetMeetingType: TargetTeams},
-		Trigger{Reason: "c", RetryFailedOf: "c1"})
-	if three != (Selection{Source: SourceAll, Target: TargetTeams, Reason: "c (+2 merged)"}) {
-		t.Errorf("three triggers: %+v", three)
-	}
 	retry := Merge(Trigger{Reason: "retry", RetryFailedOf: "c1"}, Trigger{Reason: "retry", RetryFailedOf: "c1"})
 	if retry.RetryFailedOf != "c1" {
 		t.Errorf("retry-only batch: %+v", retry)
+	}
+	upgrade := Trigger{Reason: "Teams upgrade", SourceMeetingType: SourceSfB, TargetMeetingType: TargetTeams}
+	confID := Trigger{Reason: "conference ID changed", SourceMeetingType: SourceAll, TargetMeetingType: TargetCurrent}
+	teamsOnly := Trigger{Reason: "teams", SourceMeetingType: SourceTeams}
+	acp := Trigger{Reason: "licence", ReplaceThirdParty: true}
+	manual := Trigger{Reason: "manual", Manual: true}
+	for _, c := range []struct {
+		name     string
+		ts       []Trigger
+		src      Source
+		tgt      Target
+		manual   bool
+		replace  bool
+		reason   string
+		mergedOK string
+	}{
+		{"upgrade then conference ID", []Trigger{upgrade, confID}, SourceAll, TargetTeams, false, false,
+			"conference ID changed (+1 merged)", "2 triggers merged: Teams upgrade; conference ID changed"},
+		{"conference ID then upgrade", []Trigger{confID, upgrade}, SourceAll, TargetTeams, false, false,
+			"Teams upgrade (+1 merged)", "2 triggers merged: conference ID changed; Teams upgrade"},
+		{"SfB and Teams make All", []Trigger{upgrade, teamsOnly}, SourceAll, TargetTeams, false, false, "teams (+1 merged)", ""},
+		{"Teams then SfB make All", []Trigger{teamsOnly, {Reason: "sfb", SourceMeetingType: SourceSfB}}, SourceAll, TargetCurrent, false, false, "sfb (+1 merged)", ""},
+		{"same source stays", []Trigger{upgrade, upgrade}, SourceSfB, TargetTeams, false, false, "Teams upgrade (+1 merged)", ""},
+		{"three-way", []Trigger{confID, upgrade, acp}, SourceAll, TargetTeams, false, true, "licence (+2 merged)",
+			"3 triggers merged: conference ID changed; Teams upgrade; licence"},
+		{"three-way reversed", []Trigger{acp, upgrade, confID}, SourceAll, TargetTeams, false, true, "conference ID changed (+2 merged)", ""},
+		{"three-way, one manual", []Trigger{teamsOnly, manual, teamsOnly}, SourceAll, TargetCurrent, true, false, "teams (+2 merged)", ""},
+	} {
+		got := Merge(c.ts...)
+		if got.Source != c.src || got.Target != c.tgt || got.Manual != c.manual || got.ReplaceThirdParty != c.replace ||
+			got.Reason != c.reason || (c.mergedOK != "" && got.Merged != c.mergedOK) || got.Merged == "" {
+			t.Errorf("%s: %+v", c.name, got)
+		}
+	}
+	// The recorded histories' rule: the latest said type wins.
+	if old := MergeLatest(upgrade, confID); old.Target != TargetCurrent || old.Source != SourceAll {
+		t.Errorf("MergeLatest: %+v", old)
+	}
+	if WidenSource(SourceSfB, SourceSfB) != SourceSfB || WidenSource(SourceAll, SourceTeams) != SourceAll {
+		t.Error("WidenSource")
 	}
 }

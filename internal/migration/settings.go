@@ -23,3 +23,7 @@ func DefaultSettings() Settings {
 		ParticipantLimit:                 250,
 	}
 }
+
+// NotRunDisabled is why an automatic run is refused when it begins: the
+// tenant turned MeetingMigrationEnabled off after it was triggered.
+const NotRunDisabled = "not run: meeting migration is turned off for the tenant"

@@ -227,3 +227,13 @@ func AffectedByBridge(bridgeID string, users []UserProfile) []string {
 	}
 	return out
 }
+
+// MovesToMicrosoft reports the events after which the user's audio
+// conferencing is Microsoft's even if it was a third party's: their run may
+// replace the third party's blocks (AutomaticallyReplaceAcpProvider).
+func (t EventType) MovesToMicrosoft() bool {
+	return t == LicenceAssigned || t == ProviderSwitchedToMicrosoft
+}
+
+// TenantWide reports the events that name no user (see tenantWide).
+func (t EventType) TenantWide() bool { return t.tenantWide() }

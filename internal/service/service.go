@@ -162,6 +162,7 @@ type Service struct {
 	// API's parts: HTTP serves the handler of the one api.Server.
 	HTTP *http.Server
 
+	intake  *intake.Service
 	served  chan error
 	closers []func() // undone in reverse order by Close
 	stopBg  func()   // background loops (retention, metrics listener)
@@ -261,9 +262,10 @@ func (s *Service) buildAPI() error {
 	// The one place the API is put together.
 	// The service hands runs to Temporal with the run knobs filled in.
 	runs := withRuns(s.Temporal, cfg.Runs)
+	s.intake = intake.New(s.DB, runs, s.Logger, s.Instruments)
 	srv := &api.Server{DB: s.DB, Temporal: runs, Logger: s.Logger, Metrics: tel.Metrics,
 		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider, Instruments: s.Instruments,
-		Intake: intake.New(s.DB, runs, s.Logger, s.Instruments)}
+		Intake: s.intake}
 	s.HTTP = &http.Server{Addr: cfg.APIAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	return nil
 }
@@ -305,6 +307,8 @@ func (s *Service) Start(ln net.Listener) (err error) {
 	if s.HTTP != nil {
 		// Several processes may purge: the deletes are idempotent.
 		go retention.Run(bg, s.DB, time.Duration(cfg.RetentionDays)*24*time.Hour, s.Logger)
+		// No record may wait for a workflow that has ended (issue 16).
+		go s.intake.RunSweeps(bg, sweepEvery, sweepGrace)
 		go func() { s.served <- s.HTTP.Serve(ln) }()
 		s.Logger.Info("api listening", "addr", ln.Addr().String())
 	}
@@ -312,6 +316,9 @@ func (s *Service) Start(ln net.Listener) (err error) {
 }
 
 // APIURL is the API's base URL once Start listens (empty without an API).
+// The orphan sweep runs this often, on records unchanged for sweepGrace.
+const sweepEvery, sweepGrace = 10 * time.Minute, 5 * time.Minute
+
 func (s *Service) APIURL() string {
 	if s.HTTP == nil || s.HTTP.Addr == "" {
 		return ""

@@ -58,6 +58,8 @@ type Request struct {
 	// CorrelationID names the record a run claims (a dry run's, created
 	// by OpenDryRun); empty claims the user's Pending record.
 	CorrelationID string
+	// Merged lists the triggers a run serves, for LastMessage (run only).
+	Merged string
 }
 
 const migrationColumns = `id, tenant_id, user_id, state, migration_type, source_meeting_type,
@@ -79,32 +81,57 @@ func (s *DB) OpenPending(ctx context.Context, r Request) (StatusRecord, error) {
 }
 
 // openRecord merges r into the user's record in state, or inserts one.
-// The latest request's meeting types win: it is the admin's latest intent.
-// count says whether r is a new trigger (or the run claiming the record).
+// count says whether r is a new trigger, merged by meaning as the workflow
+// merges its batch (migration.Merge): a Teams target wins, the sources
+// widen to their union, and LastMessage lists the merged triggers. When r
+// is the run claiming the record (count false), its selection is the run's
+// own and replaces the record's.
 func openRecord(ctx context.Context, tx *sql.Tx, now time.Time, r Request, state migration.State, count bool) (StatusRecord, error) {
 	ts := FormatTime(now)
-	inc := 0
-	if count {
-		inc = 1
-	}
-	res, err := tx.ExecContext(ctx, `UPDATE migrations SET trigger_count = trigger_count + ?, last_trigger = ?,
-		migration_type = ?, source_meeting_type = ?, target_meeting_type = ?, modified_at = ?
-		WHERE tenant_id = ? AND user_id = ? AND state = ? AND dry_run = 0`,
-		inc, r.Trigger, r.MigrationType, r.SourceMeetingType, r.TargetMeetingType, ts, r.TenantID, r.UserID, state)
-	if err != nil {
-		return StatusRecord{}, err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	cur, err := scanMigration(tx.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
+		WHERE tenant_id = ? AND user_id = ? AND state = ? AND dry_run = 0`, r.TenantID, r.UserID, state))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
 		if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (id, tenant_id, user_id, state, migration_type,
-			source_meeting_type, target_meeting_type, trigger_count, last_trigger, workflow_id, created_at, modified_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+			source_meeting_type, target_meeting_type, trigger_count, last_trigger, last_message, workflow_id, created_at, modified_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`,
 			uuid.NewString(), r.TenantID, r.UserID, state, r.MigrationType, r.SourceMeetingType,
-			r.TargetMeetingType, r.Trigger, r.WorkflowID, ts, ts); err != nil {
+			r.TargetMeetingType, r.Trigger, r.Merged, r.WorkflowID, ts, ts); err != nil {
+			return StatusRecord{}, err
+		}
+	case err != nil:
+		return StatusRecord{}, err
+	default:
+		src, tgt, msg, inc := r.SourceMeetingType, r.TargetMeetingType, cur.LastMessage, 0
+		if r.Merged != "" {
+			msg = r.Merged
+		}
+		if count {
+			inc = 1
+			src = migration.WidenSource(cur.SourceMeetingType, r.SourceMeetingType)
+			if cur.TargetMeetingType == migration.TargetTeams {
+				tgt = migration.TargetTeams
+			}
+			msg = mergedMessage(cur, r.Trigger)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE migrations SET trigger_count = trigger_count + ?, last_trigger = ?,
+			migration_type = ?, source_meeting_type = ?, target_meeting_type = ?, last_message = ?, modified_at = ?
+			WHERE id = ?`, inc, r.Trigger, migration.TypeOf(src, tgt), src, tgt, msg, ts, cur.CorrelationID); err != nil {
 			return StatusRecord{}, err
 		}
 	}
 	return scanMigration(tx.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
 		WHERE tenant_id = ? AND user_id = ? AND state = ? AND dry_run = 0`, r.TenantID, r.UserID, state))
+}
+
+// mergedMessage adds a trigger to the list of those a record merged: the
+// first merge lists the record's own trigger and the new one.
+func mergedMessage(cur StatusRecord, trigger string) string {
+	list, ok := migration.MergedList(cur.LastMessage)
+	if !ok {
+		list = cur.LastTrigger
+	}
+	return migration.MergedMessage(cur.TriggerCount+1, list+"; "+trigger)
 }
 
 // BeginRun moves the user's Pending record to InProgress for the workflow run

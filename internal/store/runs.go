@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openmms/mms/internal/migration"
+)
+
+// RunRecord is the record a workflow run works on: the one it claimed with
+// runKey, or, when its BeginRun never got through, the user's Pending
+// record. The workflow notes its problems there and fails it when it gives
+// up, so no record waits for a run that has stopped trying.
+func (s *DB) RunRecord(ctx context.Context, tenantID, userID, runKey string) (StatusRecord, error) {
+	m, err := scanMigration(s.sql.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
+		WHERE tenant_id = ? AND user_id = ? AND state = ? AND run_key = ?`,
+		tenantID, userID, migration.StateInProgress, runKey))
+	if errors.Is(err, sql.ErrNoRows) {
+		m, err = scanMigration(s.sql.QueryRowContext(ctx, `SELECT `+migrationColumns+` FROM migrations
+			WHERE tenant_id = ? AND user_id = ? AND state = ? AND dry_run = 0`,
+			tenantID, userID, migration.StatePending))
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return StatusRecord{}, fmt.Errorf("no open record of run %q: %w", runKey, ErrNotFound)
+	}
+	return m, err
+}
+
+// NoteRun sets the message of a record that is not final yet (and its
+// retry count when attempt > 0): why its run is waiting to try again.
+func (s *DB) NoteRun(ctx context.Context, id, message string, attempt int) error {
+	_, err := s.sql.ExecContext(ctx, `UPDATE migrations SET last_message = ?,
+		retry_count = CASE WHEN ? > 0 THEN ? ELSE retry_count END, modified_at = ?
+		WHERE id = ? AND state IN (?, ?)`, message, attempt, attempt, FormatTime(s.now()), id,
+		migration.StatePending, migration.StateInProgress)
+	return err
+}
+
+// OpenRecordsBefore lists up to limit records, of every tenant, that are
+// Pending or InProgress and unchanged since before: the ones a sweep checks
+// against their workflows.
+func (s *DB) OpenRecordsBefore(ctx context.Context, before time.Time, limit int) ([]StatusRecord, error) {
+	rows, err := s.sql.QueryContext(ctx, `SELECT `+migrationColumns+` FROM migrations
+		WHERE state IN (?, ?) AND modified_at < ? ORDER BY modified_at LIMIT ?`,
+		migration.StatePending, migration.StateInProgress, FormatTime(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []StatusRecord
+	for rows.Next() {
+		m, err := scanMigration(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// FailOpen closes a Pending or InProgress record as Failed with message.
+func (s *DB) FailOpen(ctx context.Context, id, message string) (StatusRecord, error) {
+	if _, err := s.sql.ExecContext(ctx, `UPDATE migrations SET state = ?, last_message = ?, modified_at = ?
+		WHERE id = ? AND state IN (?, ?)`, migration.StateFailed, message, FormatTime(s.now()), id,
+		migration.StatePending, migration.StateInProgress); err != nil {
+		return StatusRecord{}, err
+	}
+	return s.StatusRecord(ctx, id)
+}
+
+// SetEventReason rewrites the reason of an event's record for one user
+// ("" for the event's own record): a fan-out reports its progress there.
+func (s *DB) SetEventReason(ctx context.Context, tenantID, id, userID, reason string) error {
+	_, err := s.sql.ExecContext(ctx, `UPDATE events SET reason = ? WHERE tenant_id = ? AND id = ? AND user_id = ?`,
+		reason, tenantID, id, userID)
+	return err
+}

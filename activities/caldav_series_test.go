@@ -1,13 +1,9 @@
 package activities
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime/quotedprintable"
-	"net/mail"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,18 +110,7 @@ func (w *caldavWorld) requests(t *testing.T, addr string) [][]ical.Event {
 	t.Helper()
 	var out [][]ical.Event
 	for _, m := range w.smtp.To(addr) {
-		msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rd io.Reader = msg.Body
-		if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-			rd = quotedprintable.NewReader(rd)
-		}
-		cal, err := ical.NewDecoder(rd).Decode()
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, cal := m.Calendar(t)
 		out = append(out, cal.Events())
 	}
 	return out

@@ -157,20 +157,54 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 
 // migrateAll migrates the meetings not yet done, Concurrency at a time; the
 // first error stops the others.
+//
+// A series' exception waits for its master when both are on the page: a
+// master's notification carries the series' exceptions as stored, so an
+// exception written first would reach its attendees a second time inside
+// the master's (issue 17). Masters are therefore started before their
+// exceptions whatever the listing's order, and an exception starts its
+// work only once its master's finished; every other meeting runs as it
+// comes. Outcomes are still recorded by position, so the heartbeated
+// prefix (progress.Next) means what it always meant.
 func (a *Activities) migrateAll(ctx context.Context, p RunPlan, meetings []calendar.Meeting, t *tracker) error {
 	n := a.Concurrency
 	if n <= 0 {
 		n = 4
 	}
+	order, masterOf := seriesOrder(meetings, t.prog.Next)
+	finished := make([]chan struct{}, len(meetings))
+	for _, j := range masterOf {
+		if finished[j] == nil {
+			finished[j] = make(chan struct{})
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(n)
-	for i := t.prog.Next; i < len(meetings) && gctx.Err() == nil; i++ {
+	for _, i := range order {
+		if gctx.Err() != nil {
+			break
+		}
 		g.Go(func() error {
+			if j, ok := masterOf[i]; ok {
+				// Its master was started earlier and holds a slot of its
+				// own, so this wait always ends.
+				select {
+				case <-finished[j]:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
 			r, err := a.migrateMeeting(gctx, p, meetings[i])
 			if err != nil {
 				return err
 			}
 			t.done(i, r)
+			if done := finished[i]; done != nil {
+				// Only a master that finished releases its exceptions: when
+				// it fails, they wait for gctx, which the failure cancels,
+				// and the retried attempt starts the master first again.
+				close(done)
+			}
 			return nil
 		})
 	}
@@ -178,6 +212,37 @@ func (a *Activities) migrateAll(ctx context.Context, p RunPlan, meetings []calen
 		return err
 	}
 	return ctx.Err()
+}
+
+// seriesOrder returns the positions from..len(meetings)-1 in the order to
+// start them: the page's order, except that an exception whose master is
+// also to be done here comes right after that master. masterOf maps such
+// an exception's position to its master's.
+func seriesOrder(meetings []calendar.Meeting, from int) (order []int, masterOf map[int]int) {
+	master := map[string]int{} // a master's ID -> its position, among those to do
+	for i := from; i < len(meetings); i++ {
+		if meetings[i].Kind == calendar.KindSeriesMaster {
+			master[meetings[i].ID] = i
+		}
+	}
+	masterOf = map[int]int{}
+	waiting := map[int][]int{} // master position -> its exceptions, in page order
+	for i := from; i < len(meetings); i++ {
+		if id := meetings[i].SeriesMasterID; id != "" {
+			if j, ok := master[id]; ok && j != i {
+				masterOf[i] = j
+				waiting[j] = append(waiting[j], i)
+			}
+		}
+	}
+	for i := from; i < len(meetings); i++ {
+		if _, ok := masterOf[i]; ok {
+			continue // started after its master
+		}
+		order = append(order, i)
+		order = append(order, waiting[i]...)
+	}
+	return order, masterOf
 }
 
 // tally counts a batch's outcomes.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -115,6 +117,11 @@ the list as the API's CSV (the cmdlet's columns), the summary as
 State,UserCount and a user's meetings as
 MeetingId,Subject,Start,Outcome,InvitesSent,Reason.
 
+The list holds every record, as the cmdlet's does: it is read page after
+page, following the API's next cursor; --limit N stops after N records
+(saying so on stderr). Dry runs are left out of the list and summary
+unless --dry-run is given; then a DryRun column tells them apart.
+
 With --user and --watch, poll the user's record every --interval until it is
 Succeeded or Failed, showing a progress line: state, a bar, processed and
 expected meetings, percent, rate and ETA (processed and rate only when the
@@ -135,8 +142,9 @@ Exit status:
 func statusCommand() *cobra.Command {
 	af := apiFlags{outputs: []string{"table", "json", "csv"}}
 	var user, state, typ, start, end, correlationID string
-	var summary, watch bool
+	var summary, watch, dryRuns bool
 	var interval time.Duration
+	var limit int
 	cmd := &cobra.Command{
 		Use:   "status [--summary | --user U [--watch [--interval 1s]]]",
 		Short: "Show migration status records (Get-CsMeetingMigrationStatus); --watch follows one to its end",
@@ -154,6 +162,9 @@ func statusCommand() *cobra.Command {
 			}
 			if summary && user != "" {
 				return errors.New("--summary: not with --user")
+			}
+			if limit < 0 {
+				return errors.New("--limit: must be 0 (every record) or more")
 			}
 			if err := af.check(); err != nil {
 				return err
@@ -206,6 +217,9 @@ func statusCommand() *cobra.Command {
 					q.Set(k, v)
 				}
 			}
+			if dryRuns {
+				q.Set("dryRun", "true")
+			}
 			if summary {
 				var sum struct {
 					Summary []struct {
@@ -236,27 +250,30 @@ func statusCommand() *cobra.Command {
 				return tw.Flush()
 			}
 			if af.output == "csv" {
-				q.Set("format", "csv")
-				raw, err := af.send(http.MethodGet, base+"?"+q.Encode(), nil)
-				if err != nil {
-					return err
-				}
-				_, err = out.Write(raw)
+				return listCSV(cmd.Context(), &af, base, q, limit, out, cmd.ErrOrStderr())
+			}
+			list, err := listAll(cmd.Context(), &af, base, q, limit)
+			if err != nil {
 				return err
 			}
-			var list struct {
-				Migrations []api.MigrationDetail `json:"migrations"`
-			}
-			if err := af.call(http.MethodGet, base+"?"+q.Encode(), nil, &list); err != nil {
-				return err
+			if len(list.Migrations) < list.Total {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%d of %d records shown (--limit)\n", len(list.Migrations), list.Total)
 			}
 			if af.output == "json" {
 				return printJSON(out, list)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "USER\tSTATE\tTYPE\tTOTAL\tSUCCEEDED\tFAILED\tINVITES\tMODIFIED\tLAST MESSAGE")
+			head := "USER\tSTATE\tTYPE\tTOTAL\tSUCCEEDED\tFAILED\tINVITES\tMODIFIED\tLAST MESSAGE"
+			if dryRuns {
+				head = "USER\tDRYRUN\tSTATE\tTYPE\tTOTAL\tSUCCEEDED\tFAILED\tINVITES\tMODIFIED\tLAST MESSAGE"
+			}
+			fmt.Fprintln(tw, head)
 			for _, m := range list.Migrations {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", m.UserID, m.State, m.MigrationType, m.TotalMeeting,
+				user := m.UserID
+				if dryRuns {
+					user += "\t" + strconv.FormatBool(m.DryRun)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", user, m.State, m.MigrationType, m.TotalMeeting,
 					m.SucceededMeeting, m.FailedMeeting, m.InvitesUpdate, m.ModifiedDate.Local().Format(time.DateTime), m.LastMessage)
 			}
 			return tw.Flush()
@@ -272,7 +289,86 @@ func statusCommand() *cobra.Command {
 	cmd.Flags().StringVar(&correlationID, "correlation-id", "", "with --user: that record (a dry run's, say) instead of the latest")
 	cmd.Flags().BoolVar(&watch, "watch", false, "with --user: follow the migration until it is Succeeded (exit 0) or Failed (exit 4)")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "with --watch: how often to poll")
+	cmd.Flags().IntVar(&limit, "limit", 0, "the list: at most this many records (0: every record, page after page)")
+	cmd.Flags().BoolVar(&dryRuns, "dry-run", false, "the list and summary: dry runs included, with a DryRun column")
 	return cmd
+}
+
+// listPage is the most records asked for at once: the API's largest page
+// (a variable so that a test can page through a few records).
+var listPage = 1000
+
+// pageQuery is q asking for the page at cursor, at most want records
+// (want 0: a whole page).
+func pageQuery(q url.Values, cursor string, want int) string {
+	p := url.Values{}
+	for k, v := range q {
+		p[k] = v
+	}
+	n := listPage
+	if want > 0 && want < n {
+		n = want
+	}
+	p.Set("limit", strconv.Itoa(n))
+	if cursor != "" {
+		p.Set("cursor", cursor)
+	}
+	return p.Encode()
+}
+
+// listAll follows the listing's next cursor until every record (or limit
+// of them, when positive) is read, as Get-CsMeetingMigrationStatus returns
+// them all. Next is the cursor to go on from when limit cut the list.
+func listAll(ctx context.Context, af *apiFlags, base string, q url.Values, limit int) (api.MigrationList, error) {
+	var all api.MigrationList
+	all.Migrations = []store.StatusRecord{}
+	for cursor := ""; ; {
+		var page api.MigrationList
+		if err := af.callContext(ctx, http.MethodGet, base+"?"+pageQuery(q, cursor, limit-len(all.Migrations)), nil, &page); err != nil {
+			return all, err
+		}
+		all.Migrations = append(all.Migrations, page.Migrations...)
+		all.Total, all.Next, cursor = page.Total, page.Next, page.Next
+		if cursor == "" || len(page.Migrations) == 0 || (limit > 0 && len(all.Migrations) >= limit) {
+			return all, nil
+		}
+	}
+}
+
+// listCSV writes the API's CSV of every record (or limit of them), page
+// after page by the X-Next-Cursor header, with one header row.
+func listCSV(ctx context.Context, af *apiFlags, base string, q url.Values, limit int, out, errOut io.Writer) error {
+	q.Set("format", "csv")
+	cw := csv.NewWriter(out)
+	rows, total := 0, 0
+	for cursor := ""; ; {
+		raw, hdr, err := af.exchange(ctx, http.MethodGet, base+"?"+pageQuery(q, cursor, limit-rows), nil)
+		if err != nil {
+			return err
+		}
+		recs, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+		if err != nil {
+			return fmt.Errorf("the API's CSV: %w", err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		if cursor == "" {
+			_ = cw.Write(recs[0]) // the header, once
+		}
+		_ = cw.WriteAll(recs[1:])
+		rows += len(recs) - 1
+		total, _ = strconv.Atoi(hdr.Get("X-Total-Count"))
+		cursor = hdr.Get("X-Next-Cursor")
+		if cursor == "" || len(recs) == 1 || (limit > 0 && rows >= limit) {
+			break
+		}
+	}
+	cw.Flush()
+	if rows < total {
+		fmt.Fprintf(errOut, "%d of %d records shown (--limit)\n", rows, total)
+	}
+	return cw.Error()
 }
 
 // meetingsCSV writes a user's per-meeting results.

@@ -113,44 +113,51 @@ func (a *apiFlags) callContext(ctx context.Context, method, path string, body, o
 }
 
 func (a *apiFlags) sendContext(ctx context.Context, method, path string, body any) ([]byte, error) {
+	raw, _, err := a.exchange(ctx, method, path, body)
+	return raw, err
+}
+
+// exchange is sendContext that also returns the answer's headers (a CSV
+// listing's paging travels in them).
+func (a *apiFlags) exchange(ctx context.Context, method, path string, body any) ([]byte, http.Header, error) {
 	var rd io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(a.url, "/")+path, rd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
-		return nil, exitError{code: 2, err: &apiError{msg: fmt.Sprintf("API at %s: %v", a.url, err)}}
+		return nil, nil, exitError{code: 2, err: &apiError{msg: fmt.Sprintf("API at %s: %v", a.url, err)}}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
-		return nil, exitError{code: 2, err: &apiError{msg: fmt.Sprintf("API at %s: %v", a.url, err)}}
+		return nil, nil, exitError{code: 2, err: &apiError{msg: fmt.Sprintf("API at %s: %v", a.url, err)}}
 	}
 	if resp.StatusCode/100 != 2 {
 		var e struct{ Error api.Error }
 		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return nil, exitError{code: 2, err: &apiError{status: resp.StatusCode,
+			return nil, nil, exitError{code: 2, err: &apiError{status: resp.StatusCode,
 				msg: fmt.Sprintf("%s (%d %s)", e.Error.Message, resp.StatusCode, e.Error.Code)}}
 		}
-		return nil, exitError{code: 2, err: &apiError{status: resp.StatusCode, msg: fmt.Sprintf("%s %s: %s", method, path, resp.Status)}}
+		return nil, nil, exitError{code: 2, err: &apiError{status: resp.StatusCode, msg: fmt.Sprintf("%s %s: %s", method, path, resp.Status)}}
 	}
-	return raw, nil
+	return raw, resp.Header, nil
 }
 
 // print writes v as JSON or, for a table, with fn.

@@ -1,17 +1,14 @@
 package devstack
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"html"
 	"io"
-	"mime/quotedprintable"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
-	"net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -448,24 +445,9 @@ func organizerEdit(dav caldavtest.DAV, path, from, to string) error {
 // whose exceptions come along) and that VEVENT.
 func decodeRequest(t *testing.T, m caldavtest.Message) (string, *ical.Component) {
 	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rd io.Reader = msg.Body
-	if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-		rd = quotedprintable.NewReader(rd)
-	}
-	raw, err := io.ReadAll(rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cal, err := ical.NewDecoder(bytes.NewReader(raw)).Decode()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, raw)
-	}
+	hdr, cal := m.Calendar(t)
 	if method := cal.Props.Get(ical.PropMethod); method == nil || method.Value != "REQUEST" ||
-		!strings.Contains(msg.Header.Get("Content-Type"), "method=REQUEST") {
+		!strings.Contains(hdr.Get("Content-Type"), "method=REQUEST") {
 		t.Fatalf("not an iTIP REQUEST:\n%s", m.Data)
 	}
 	evs := cal.Events()

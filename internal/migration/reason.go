@@ -15,7 +15,7 @@ type Reason string
 const (
 	ReasonNone             Reason = ""                    // updated or up to date
 	ReasonNotOrganizer     Reason = "not-organizer"       // the user only attends the meeting
-	ReasonPast             Reason = "past"                // the occurrence has started
+	ReasonPast             Reason = "past"                // a single meeting or exception under way (started, not ended)
 	ReasonNotOnline        Reason = "not-online"          // no online-meeting metadata
 	ReasonThirdParty       Reason = "third-party"         // an ACP's block or provider
 	ReasonParticipantLimit Reason = "participant-limit"   // more participants than the tenant allows
@@ -54,6 +54,10 @@ func NotOrganizer(organizer string) Skip {
 	return Skip{ReasonNotOrganizer, "not organizer: " + organizer + " organizes this meeting"}
 }
 
+// Past is the reason of a single meeting or a series' exception that has
+// started before the run but not ended: listings hold only what overlaps
+// the run's window, so one that has ended is never listed, and a series
+// master (migrated once for its future occurrences) is never past.
 func Past(start time.Time) Skip {
 	return Skip{ReasonPast, "past meeting: started " + start.Format(time.RFC3339)}
 }

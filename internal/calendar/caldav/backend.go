@@ -341,14 +341,21 @@ const icalUTC = "20060102T150405Z"
 
 // ListMeetings implements calendar.Backend. CalDAV has no paging: every page
 // runs the calendar-query again and pages the sorted result with a keyset
-// cursor (start, id), so items changing between pages are neither repeated
-// nor skipped unless their start moves across the cursor.
+// cursor, so items changing between pages are neither repeated nor skipped
+// unless their start moves across the cursor.
+//
+// The order is by start, except that a series' exceptions (stored in the
+// master's resource) follow their master, by RECURRENCE-ID: the master's
+// iMIP REQUEST carries its exceptions as stored, so the master must be
+// written first or an exception's change reaches its attendees twice
+// (issue 17). An exception is keyed by its master's start, resource and
+// its RECURRENCE-ID, whatever its own start (one moved before the series'
+// first occurrence included).
 func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, from, to time.Time, cursor string, pageSize int) (calendar.Page, error) {
 	if pageSize <= 0 {
 		pageSize = 100
 	}
-	var afterStart time.Time
-	var afterID string
+	var after listKey
 	if cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(cursor)
 		ns, id, ok := strings.Cut(string(raw), "|")
@@ -356,32 +363,63 @@ func (b *Backend) ListMeetings(ctx context.Context, tenantID, mailbox string, fr
 		if err != nil || !ok || perr != nil {
 			return calendar.Page{}, fmt.Errorf("caldav: malformed cursor %q", cursor)
 		}
-		afterStart, afterID = time.Unix(0, n).UTC(), id
+		after = listKey{start: time.Unix(0, n).UTC()}
+		after.href, after.rid = splitID(id)
 	}
 	all, err := b.inWindow(ctx, tenantID, mailbox, from, to)
 	if err != nil {
 		return calendar.Page{}, err
 	}
-	slices.SortFunc(all, func(a, b calendar.Meeting) int {
-		return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.ID, b.ID))
-	})
+	keys := listKeys(all)
+	slices.SortFunc(all, func(a, b calendar.Meeting) int { return keys[a.ID].compare(keys[b.ID]) })
 	if cursor != "" {
-		i, _ := slices.BinarySearchFunc(all, afterStart, func(m calendar.Meeting, t time.Time) int {
-			return m.Start.Compare(t)
-		})
-		for i < len(all) && all[i].Start.Equal(afterStart) && all[i].ID <= afterID {
+		i, found := slices.BinarySearchFunc(all, after, func(m calendar.Meeting, k listKey) int { return keys[m.ID].compare(k) })
+		if found {
 			i++
 		}
 		all = all[i:]
 	}
 	var page calendar.Page
 	if len(all) > pageSize {
-		last := all[pageSize-1]
-		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(last.Start.UnixNano(), 10) + "|" + last.ID))
+		last := keys[all[pageSize-1].ID]
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(last.start.UnixNano(), 10) + "|" +
+			meetingID(last.href, last.rid)))
 		all = all[:pageSize]
 	}
 	page.Meetings = all
 	return page, nil
+}
+
+// listKey orders a listing: a meeting's start (its master's, for an
+// exception whose master is listed), its resource, its RECURRENCE-ID ("" for
+// the master, so the master sorts first).
+type listKey struct {
+	start     time.Time
+	href, rid string
+}
+
+func (k listKey) compare(o listKey) int {
+	return cmp.Or(k.start.Compare(o.start), strings.Compare(k.href, o.href), strings.Compare(k.rid, o.rid))
+}
+
+// listKeys returns each listed meeting's key, by ID.
+func listKeys(ms []calendar.Meeting) map[string]listKey {
+	masters := map[string]time.Time{} // a listed master's href -> its start
+	for _, m := range ms {
+		if m.Kind == calendar.KindSeriesMaster {
+			masters[m.ID] = m.Start
+		}
+	}
+	keys := make(map[string]listKey, len(ms))
+	for _, m := range ms {
+		k := listKey{start: m.Start}
+		k.href, k.rid = splitID(m.ID)
+		if s, ok := masters[k.href]; ok && m.Kind == calendar.KindException {
+			k.start = s
+		}
+		keys[m.ID] = k
+	}
+	return keys
 }
 
 // CountMeetings implements calendar.Counter: CalDAV has no paging, so the

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-ical"
 	"github.com/emersion/go-smtp"
 )
 
@@ -214,6 +217,26 @@ type Message struct {
 	From string   // envelope sender
 	To   []string // envelope recipients
 	Data []byte   // the message as received (headers and body)
+}
+
+// Calendar decodes an iMIP message: its headers and the iCalendar object
+// of its body (quoted-printable decoded). A message that is not one fails
+// the test.
+func (m Message) Calendar(t testing.TB) (mail.Header, *ical.Calendar) {
+	t.Helper()
+	msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
+	must(t, err)
+	var rd io.Reader = msg.Body
+	if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+		rd = quotedprintable.NewReader(rd)
+	}
+	raw, err := io.ReadAll(rd)
+	must(t, err)
+	cal, err := ical.NewDecoder(bytes.NewReader(raw)).Decode()
+	if err != nil {
+		t.Fatalf("not an iCalendar message: %v\n%s", err, m.Data)
+	}
+	return msg.Header, cal
 }
 
 // SMTPRecorder is an in-process SMTP server (no TLS, no authentication)

@@ -114,10 +114,22 @@ func loadCatalogs() ([]*catalog, error) {
 		}
 		cs = append(cs, c)
 	}
-	// en-US first: language.NewMatcher falls back to the first tag.
+	// en-US first: language.NewMatcher falls back to the first tag. Then
+	// each language's main variant (fr-FR, es-ES) before the others, which
+	// the matcher prefers among equally close ones: fr-BE gets fr-FR, not
+	// fr-CA, while es-419 still finds es-MX closer.
+	rank := func(c *catalog) int {
+		switch {
+		case c.Tag == defaultTag:
+			return 0
+		case isMainVariant(c.Tag):
+			return 1
+		}
+		return 2
+	}
 	sort.Slice(cs, func(i, j int) bool {
-		if (cs[i].Tag == defaultTag) != (cs[j].Tag == defaultTag) {
-			return cs[i].Tag == defaultTag
+		if ri, rj := rank(cs[i]), rank(cs[j]); ri != rj {
+			return ri < rj
 		}
 		return cs[i].Tag < cs[j].Tag
 	})
@@ -164,11 +176,29 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
-// catalogFor returns the catalog matching tag, or nil when none does with
-// some confidence (fr-CA has its own, pt-PT gets pt-BR, sw-KE none).
+// isMainVariant reports whether tag is its language's most likely form
+// (fr-FR for fr, zh-CN for zh).
+func isMainVariant(tag string) bool {
+	t := language.MustParse(tag)
+	base, _ := t.Base()
+	lr, _ := language.Make(base.String()).Region()
+	r, _ := t.Region()
+	return lr == r
+}
+
+// catalogFor returns the catalog of tag's language, the closest variant
+// (fr-CA has its own, pt-PT gets pt-BR, en-AU en-GB), or nil when there is
+// none. Another language, however close the matcher finds it (it offers
+// English to Swahili and Dutch to Afrikaans), is no match: the block then
+// falls back, and the result says so.
 func catalogFor(tag language.Tag) *catalog {
 	_, i, conf := matcher.Match(tag)
 	if conf == language.No {
+		return nil
+	}
+	want, _ := tag.Base()
+	got, _ := catalogTags[i].Base()
+	if conf != language.Exact && want != got {
 		return nil
 	}
 	return catalogs[i]

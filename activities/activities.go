@@ -107,6 +107,8 @@ type RunPlan struct {
 	From              time.Time            `json:"from"` // "now" for this run: earlier meetings are past
 	To                time.Time            `json:"to"`
 	DryRun            bool                 `json:"dryRun,omitempty"`
+	// DefaultLanguage is the tenant's default block language.
+	DefaultLanguage string `json:"defaultLanguage,omitempty"`
 	// Blocked, when set, is why the run cannot proceed (retrying cannot help).
 	Blocked string `json:"blocked,omitempty"`
 	// KeepsThirdParty: the user moved from a third party to Microsoft but
@@ -175,6 +177,7 @@ func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, e
 		return plan, nil
 	}
 	plan.ParticipantLimit = tenant.Settings.ParticipantLimit
+	plan.DefaultLanguage = tenant.Settings.DefaultLanguage
 	user, err := a.DB.User(ctx, in.TenantID, in.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		plan.Blocked = fmt.Sprintf("user %q is not in the directory of tenant %q", in.UserID, in.TenantID)

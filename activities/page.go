@@ -321,6 +321,7 @@ func (a *Activities) decideAndMigrate(ctx context.Context, p RunPlan, m calendar
 func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar.Meeting) (store.MeetingResult, error) {
 	res := store.MeetingResult{MeetingID: m.ID, Subject: m.Subject, Start: m.Start}
 	profile := userProfile(p.Profile)
+	profile.DefaultLocale = p.DefaultLanguage
 	target := migration.TargetCurrent
 	var online *calendar.OnlineMeeting
 	noDialIn := false
@@ -396,6 +397,7 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 	if noDialIn {
 		res.Reason = NoDialInNote
 	}
+	res.Reason = withLanguage(res.Reason, r)
 	return res, nil
 }
 
@@ -411,6 +413,20 @@ func userProfile(p meetingblock.Profile) meetingblock.Profile {
 		p.JoinURL, p.MeetingID, p.Passcode, p.MeetingOptionsURL = "", "", "", ""
 	}
 	return p
+}
+
+// withLanguage adds the language a new block was written in, and why, to
+// a meeting's result reason ("language fr-FR: profile locale fr-FR"): the
+// user's record then says it without a new column in the store.
+func withLanguage(reason string, r meetingblock.Result) string {
+	if r.Language == "" {
+		return reason
+	}
+	note := "language " + r.Language + ": " + r.LanguageReason
+	if reason == "" {
+		return note
+	}
+	return reason + "; " + note
 }
 
 // NoDialInNote is the result of a meeting converted to a Teams meeting that

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -47,6 +48,8 @@ type MigrationConfiguration struct {
 	MeetingMigrationEnabled *bool `json:"meetingMigrationEnabled"`
 	QuietPeriodSeconds      *int  `json:"quietPeriodSeconds"`
 	ParticipantLimit        *int  `json:"participantLimit"`
+	// DefaultLanguage is the tenant's default block language ("" clears it).
+	DefaultLanguage *string `json:"defaultLanguage,omitempty"`
 }
 
 func (m *MigrationConfiguration) validate() error {
@@ -55,6 +58,11 @@ func (m *MigrationConfiguration) validate() error {
 	}
 	if m.ParticipantLimit != nil && (*m.ParticipantLimit < 1 || *m.ParticipantLimit > 100000) {
 		return errors.New("participantLimit: must be between 1 and 100000")
+	}
+	if m.DefaultLanguage != nil && *m.DefaultLanguage != "" {
+		if _, err := meetingblock.ParseLocale(*m.DefaultLanguage); err != nil {
+			return fmt.Errorf("defaultLanguage: %v", err)
+		}
 	}
 	return nil
 }
@@ -68,9 +76,19 @@ type DialInConferencingSettings struct {
 
 func (*DialInConferencingSettings) validate() error { return nil }
 
+// migrationConfiguration is the tenant's MigrationConfiguration; an unset
+// default language is left out, as before the setting existed.
+func migrationConfiguration(ts *migration.Settings) MigrationConfiguration {
+	mc := MigrationConfiguration{&ts.MeetingMigrationEnabled, &ts.QuietPeriodSeconds, &ts.ParticipantLimit, nil}
+	if ts.DefaultLanguage != "" {
+		mc.DefaultLanguage = &ts.DefaultLanguage
+	}
+	return mc
+}
+
 func (s *Server) getMigrationConfiguration(c *gin.Context) {
 	s.withSettings(c, false, func(ts *migration.Settings) any {
-		return MigrationConfiguration{&ts.MeetingMigrationEnabled, &ts.QuietPeriodSeconds, &ts.ParticipantLimit}
+		return migrationConfiguration(ts)
 	})
 }
 
@@ -83,7 +101,8 @@ func (s *Server) putMigrationConfiguration(c *gin.Context) {
 		set(&ts.MeetingMigrationEnabled, req.MeetingMigrationEnabled)
 		set(&ts.QuietPeriodSeconds, req.QuietPeriodSeconds)
 		set(&ts.ParticipantLimit, req.ParticipantLimit)
-		return MigrationConfiguration{&ts.MeetingMigrationEnabled, &ts.QuietPeriodSeconds, &ts.ParticipantLimit}
+		set(&ts.DefaultLanguage, req.DefaultLanguage)
+		return migrationConfiguration(ts)
 	})
 }
 

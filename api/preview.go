@@ -20,6 +20,9 @@ type PreviewRequest struct {
 	Format  meetingblock.Format   `json:"format"`
 	Profile *meetingblock.Profile `json:"profile"`
 	Target  migration.Target      `json:"target"`
+	// Locale, when set, overrides the profile's locale: preview the block
+	// in another language without editing the profile.
+	Locale string `json:"locale,omitempty"`
 }
 
 func (r *PreviewRequest) validate() error {
@@ -42,6 +45,12 @@ func (r *PreviewRequest) validate() error {
 	case migration.TargetCurrent, migration.TargetTeams:
 	default:
 		return fmt.Errorf("target: must be Current or Teams, not %q", r.Target)
+	}
+	if r.Locale != "" {
+		if _, err := meetingblock.ParseLocale(r.Locale); err != nil {
+			return fmt.Errorf("locale: %v", err)
+		}
+		r.Profile.Locale = r.Locale
 	}
 	if err := r.Profile.Validate(); err != nil {
 		return fmt.Errorf("profile.%v", err)

@@ -38,6 +38,15 @@ func TestPreview(t *testing.T) {
 		!strings.Contains(res.Diff, "+") || res.Old.ConferenceID != "111222333" {
 		t.Fatalf("preview result = %+v", res)
 	}
+	// locale renders the block in French, and the result says why.
+	req["locale"] = "fr-CA"
+	raw, _ = json.Marshal(req)
+	var fr meetingblock.PreviewResult
+	if code, out := post(t, srv.URL+"/v1/preview", tok, string(raw)); code != 200 || json.Unmarshal([]byte(out), &fr) != nil ||
+		fr.Language != "fr-CA" || fr.LanguageReason != "profile locale fr-CA" || !strings.Contains(fr.Body, "Rejoindre la r&#xE9;union maintenant") {
+		t.Fatalf("preview in fr-CA = %d %s", code, out)
+	}
+	delete(req, "locale")
 	req["body"] = res.Body // the new body again: nothing left to do
 	raw, _ = json.Marshal(req)
 	if code, out := post(t, srv.URL+"/v1/preview", tok, string(raw)); code != 200 || !strings.Contains(out, `"outcome":"up-to-date"`) {
@@ -51,6 +60,8 @@ func TestPreview(t *testing.T) {
 		`{"body":"x"}`: "profile: required",
 		`{"body":"x","profile":{"meetingType":"Teams"},"extra":1}`:            "extra: unknown field",
 		`{"body":"x","profile":{"meetingType":"Teams","conferenceId":12345}}`: "profile.conferenceId: must be string",
+		`{"body":"x","locale":"xx-YY","profile":{"meetingType":"Teams"}}`:     "locale: must be a language tag",
+		`{"body":"x","profile":{"meetingType":"Teams","locale":"en_US"}}`:     "profile.locale: must be a language tag",
 	} {
 		if code, out := post(t, srv.URL+"/v1/preview", tok, bad); code != 400 || !strings.Contains(out, want) {
 			t.Errorf("%s: %d %s, want 400 with %q", bad, code, out, want)

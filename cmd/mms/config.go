@@ -74,6 +74,7 @@ func configSetCommand() *cobra.Command {
 	var af apiFlags
 	var enabled, autoMigrate, replaceAcp bool
 	var quiet, limit int
+	var defaultLang string
 	cmd := &cobra.Command{
 		Use: "set [--meeting-migration-enabled=BOOL] [--quiet-period N] [--participant-limit N] " +
 			"[--automatically-migrate-user-meetings=BOOL] [--automatically-replace-acp-provider=BOOL]",
@@ -109,6 +110,9 @@ dial-in settings unchanged too.`,
 			if changed("participant-limit") {
 				mc.ParticipantLimit = &limit
 			}
+			if changed("default-language") {
+				mc.DefaultLanguage = &defaultLang
+			}
 			var dc api.DialInConferencingSettings
 			if changed("automatically-migrate-user-meetings") {
 				dc.AutomaticallyMigrateUserMeetings = &autoMigrate
@@ -140,6 +144,7 @@ dial-in settings unchanged too.`,
 	f.BoolVar(&enabled, "meeting-migration-enabled", true, "MeetingMigrationEnabled: off stops every automatic migration of the tenant")
 	f.IntVar(&quiet, "quiet-period", 0, "QuietPeriodSeconds: wait this long for further changes before a triggered run (0-86400)")
 	f.IntVar(&limit, "participant-limit", 0, "ParticipantLimit: meetings with more participants are skipped (1-100000)")
+	f.StringVar(&defaultLang, "default-language", "", "DefaultLanguage: block language (e.g. fr-FR) when neither the organizer's locale nor the old block names one; empty is en-US")
 	f.BoolVar(&autoMigrate, "automatically-migrate-user-meetings", true, "AutomaticallyMigrateUserMeetings: audio-conferencing changes trigger migrations")
 	f.BoolVar(&replaceAcp, "automatically-replace-acp-provider", true, "AutomaticallyReplaceAcpProvider: a switch from a third-party provider to Microsoft replaces its blocks")
 	return cmd
@@ -151,6 +156,12 @@ func printConfig(w io.Writer, tc tenantConfig) error {
 			return "-"
 		}
 		return fmt.Sprint(*p)
+	}
+	str := func(p *string) string {
+		if p == nil || *p == "" {
+			return "-"
+		}
+		return *p
 	}
 	n := func(p *int) string {
 		if p == nil {
@@ -166,6 +177,7 @@ func printConfig(w io.Writer, tc tenantConfig) error {
 		{"MeetingMigrationEnabled", b(m.MeetingMigrationEnabled), mcCmdlet},
 		{"QuietPeriodSeconds", n(m.QuietPeriodSeconds), mcCmdlet},
 		{"ParticipantLimit", n(m.ParticipantLimit), mcCmdlet},
+		{"DefaultLanguage", str(m.DefaultLanguage), "mms"},
 		{"AutomaticallyMigrateUserMeetings", b(d.AutomaticallyMigrateUserMeetings), dcCmdlet},
 		{"AutomaticallyReplaceAcpProvider", b(d.AutomaticallyReplaceAcpProvider), dcCmdlet},
 	} {

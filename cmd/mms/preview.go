@@ -16,7 +16,7 @@ import (
 const exitNotReplaced = 3
 
 func previewCommand() *cobra.Command {
-	var bodyFile, profileFile, format, target string
+	var bodyFile, profileFile, format, target, locale string
 	cmd := &cobra.Command{
 		Use:   "preview",
 		Short: "Show what a migration would make of a meeting body (new body on stdout, outcome on stderr)",
@@ -38,6 +38,12 @@ replaced or is already up to date, 3 when it would not be replaced (the reason i
 			if err := dec.Decode(&p); err != nil {
 				return fmt.Errorf("--profile %s: %w", profileFile, err)
 			}
+			if locale != "" {
+				if _, err := meetingblock.ParseLocale(locale); err != nil {
+					return fmt.Errorf("--locale: %w", err)
+				}
+				p.Locale = locale
+			}
 			if err := p.Validate(); err != nil {
 				return fmt.Errorf("--profile %s: %w", profileFile, err)
 			}
@@ -55,6 +61,9 @@ replaced or is already up to date, 3 when it would not be replaced (the reason i
 			if res.Reason != "" {
 				msg += ": " + res.Reason
 			}
+			if res.Language != "" {
+				msg += " (language " + res.Language + ": " + res.LanguageReason + ")"
+			}
 			fmt.Fprintln(cmd.ErrOrStderr(), msg)
 			if res.Outcome == meetingblock.NotReplaced {
 				return exitError{code: exitNotReplaced, err: errSilent} // the reason is printed above
@@ -66,6 +75,7 @@ replaced or is already up to date, 3 when it would not be replaced (the reason i
 	cmd.Flags().StringVar(&profileFile, "profile", "", "conferencing profile JSON file (required)")
 	cmd.Flags().StringVar(&format, "format", "html", "body format: html, text or ical")
 	cmd.Flags().StringVar(&target, "target", "Current", "Current keeps the meeting's kind; Teams converts a Skype block")
+	cmd.Flags().StringVar(&locale, "locale", "", "render the block in this language (BCP 47, e.g. fr-FR), overriding the profile's locale")
 	_ = cmd.MarkFlagRequired("body")
 	_ = cmd.MarkFlagRequired("profile")
 	return cmd

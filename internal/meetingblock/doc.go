@@ -43,4 +43,16 @@
 // splices it in. Its Result says whether the body was replaced, already up
 // to date (nothing to send) or not replaced, and why. Replacing twice gives
 // the same bytes as once.
+//
+// # Languages
+//
+// Blocks are rendered from the catalogs under catalog/ (one JSON file per
+// language, see catalog/SOURCES.md), in the first language that has one:
+// the profile's locale, the old block's own (lang attribute, omkt= or
+// language= parameter, Skype's LCID marker, labels), the tenant's default
+// (Profile.DefaultLocale), en-US. golang.org/x/text/language picks the
+// closest variant of the same language (fr-BE gets fr-FR, pt-PT pt-BR); a
+// language without a catalog falls through, and Result.LanguageReason says
+// so. Finding never depends on English: labels and headings of every
+// catalog are read. Right-to-left blocks carry dir="rtl".
 package meetingblock

@@ -99,8 +99,16 @@ func (b *Block) fill(links []link, text string) {
 }
 
 func isSfBJoinText(s string) bool {
-	s = strings.ToLower(s)
-	return s == "join skype meeting" || s == "join lync meeting" || s == "join online meeting"
+	s = asciiLower(s)
+	if s == "join skype meeting" || s == "join lync meeting" || s == "join online meeting" {
+		return true
+	}
+	for _, t := range sfbJoinTexts {
+		if s == t {
+			return true
+		}
+	}
+	return false
 }
 
 func cleanURL(u string) string {
@@ -142,21 +150,17 @@ func (b *Block) readLabels(text string) {
 		if len(line) > 512 {
 			continue
 		}
-		if v, ok := cutLabel(line, "meeting id:"); ok && b.MeetingID == "" {
+		if v, ok := cutAnyLabel(line, labelsMeetingID); ok && b.MeetingID == "" {
 			if id := leadingDigits(v); validDigits(id, 6, 24) {
 				b.MeetingID = id
 			}
 		}
-		if v, ok := cutLabel(line, "passcode:"); ok && b.Passcode == "" {
+		if v, ok := cutAnyLabel(line, labelsPasscode); ok && b.Passcode == "" {
 			if pc := firstField(v); validPasscode(pc) {
 				b.Passcode = pc
 			}
 		}
-		v, ok := cutLabel(line, "conference id:")
-		if !ok {
-			v, ok = cutLabel(line, "phone conference id:")
-		}
-		if ok {
+		if v, ok := cutAnyLabel(line, labelsConferenceID); ok {
 			conf = true
 			if id := strings.ReplaceAll(leadingDigits(v), " ", ""); b.ConferenceID == "" && len(id) >= 4 {
 				b.ConferenceID = id
@@ -230,12 +234,25 @@ func (b *Block) scanPhones(line string) {
 	}
 }
 
-// cutLabel returns what follows label (lower-case ASCII) at the start of line.
-func cutLabel(line, label string) (string, bool) {
-	if !hasPrefixFold(line, label) {
-		return "", false
+// cutAnyLabel returns what follows the first of the label stems (every
+// catalog's, see labelStem) that starts line and is followed by a colon,
+// ASCII or full-width, after optional spaces: "Meeting ID:", "ID de
+// réunion :", "会議 ID：". The colon keeps "ID de conférence" from matching
+// "ID de conférence téléphonique :".
+func cutAnyLabel(line string, stems []string) (string, bool) {
+	for _, st := range stems {
+		if !hasPrefixFold(line, st) {
+			continue
+		}
+		rest := trimSpace(line[len(st):])
+		switch {
+		case strings.HasPrefix(rest, ":"):
+			return trimSpace(rest[1:]), true
+		case strings.HasPrefix(rest, "\uff1a"):
+			return trimSpace(rest[len("\uff1a"):]), true
+		}
 	}
-	return trimSpace(line[len(label):]), true
+	return "", false
 }
 
 // leadingDigits returns the leading run of digits and single spaces.

@@ -46,6 +46,11 @@ type Block struct {
 	TollNumbers       []string `json:"tollNumbers,omitempty"` // + and digits
 	// ThirdParty: the dial-in belongs to a third-party audio-conferencing provider.
 	ThirdParty bool `json:"thirdParty,omitempty"`
+	// Language is the block's language as the block itself says it (a
+	// BCP 47 tag), and LanguageFrom where it says it: its lang attribute,
+	// omkt= or language= parameter, Skype's LCID marker or its labels.
+	Language     string `json:"language,omitempty"`
+	LanguageFrom string `json:"languageFrom,omitempty"`
 
 	// Spans lists every block found: one for HTML and text; for iCalendar
 	// the DESCRIPTION and X-ALT-DESC blocks of each VEVENT, in body order,

@@ -122,6 +122,7 @@ func findHTML(body string) (Block, *htmlDoc, error) {
 	b := Block{Kind: c.kind, Start: start, End: end, Spans: []Span{{start, end}}}
 	links, text := extractHTML(body[start:end])
 	b.fill(links, text)
+	b.detectLanguage(body[start:end], text)
 	return b, d, nil
 }
 

@@ -135,9 +135,9 @@ func (x *htmlText) lineBreak() (string, string) {
 // render renders the block as text the way the text path does, and reports
 // whether the body already holds it; else it returns it escaped, with the
 // body's line breaks.
-func (x *htmlText) render(c coords, p Profile, k Kind) (string, bool) {
+func (x *htmlText) render(c coords, p Profile, l *catalog, k Kind) (string, bool) {
 	nl, br := x.lineBreak()
-	txt := render(c, p, k, FormatText, nl)
+	txt := render(c, p, l, k, FormatText, nl)
 	if x.text.String()[x.start:x.end] == txt {
 		return "", true
 	}

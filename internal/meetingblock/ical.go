@@ -174,16 +174,19 @@ func (b *Block) mergeFrom(o Block) {
 		b.addToll(n)
 	}
 	b.ThirdParty = b.ThirdParty || o.ThirdParty
+	if b.Language == "" {
+		b.Language, b.LanguageFrom = o.Language, o.LanguageFrom
+	}
 }
 
 // renderInto puts the block rendered for c and kind in place of block b of
 // the value t, unless it is that block already, and says whether it did.
-func renderInto(ed *ical.Edit, t *ical.TextValue, b Block, c coords, p Profile, kind Kind, f Format) bool {
+func renderInto(ed *ical.Edit, t *ical.TextValue, b Block, c coords, p Profile, l *catalog, kind Kind, f Format) bool {
 	nl := "\n" // escaped TEXT has only LF line breaks
 	if f == FormatHTML {
 		nl = newline(t.Value, b.Start, b.End)
 	}
-	nb := render(c, p, kind, f, nl)
+	nb := render(c, p, l, kind, f, nl)
 	if t.Value[b.Start:b.End] == nb {
 		return false
 	}
@@ -225,11 +228,15 @@ func replaceICal(body string, p Profile, t migration.Target) Result {
 		if keep {
 			continue
 		}
+		l, why := chooseCatalog(p, ev.merged)
+		if res.Language == "" {
+			res.Language, res.LanguageReason = l.Tag, why
+		}
 		if ev.desc != nil {
-			changed = renderInto(ed, ev.desc, ev.descBlk, c, p, kind, FormatText) || changed
+			changed = renderInto(ed, ev.desc, ev.descBlk, c, p, l, kind, FormatText) || changed
 		}
 		if ev.alt != nil {
-			changed = renderInto(ed, ev.alt, ev.altBlk, c, p, kind, FormatHTML) || changed
+			changed = renderInto(ed, ev.alt, ev.altBlk, c, p, l, kind, FormatHTML) || changed
 		}
 	}
 	if !changed {
@@ -306,7 +313,8 @@ func (ev *icalEvent) carryText(ed *ical.Edit, e *ical.Event, nb Block, err error
 	if reason != "" || keep {
 		return false // the caller writes DESCRIPTION whole
 	}
-	renderInto(ed, ev.desc, ev.descBlk, c, p, kind, FormatText)
+	l, _ := chooseCatalog(p, ev.descBlk)
+	renderInto(ed, ev.desc, ev.descBlk, c, p, l, kind, FormatText)
 	ed.DelOthers(e, "DESCRIPTION", ev.desc.Line())
 	return true
 }
@@ -322,6 +330,10 @@ func profileFrom(b Block) Profile {
 		Passcode:          b.Passcode,
 		MeetingOptionsURL: b.MeetingOptionsURL,
 		Provider:          ProviderNone,
+	}
+	// The text then says what the HTML says, in its language.
+	if _, err := ParseLocale(b.Language); err == nil {
+		p.Locale = b.Language
 	}
 	if len(b.TollNumbers) > 0 {
 		p.Provider = ProviderMicrosoft

@@ -63,6 +63,12 @@ type Profile struct {
 	// ReplaceThirdParty allows replacing a block whose dial-in belongs to a
 	// third-party provider (the tenant's AutomaticallyReplaceAcpProvider).
 	ReplaceThirdParty bool `json:"replaceThirdParty,omitempty"`
+
+	// DefaultLocale is the tenant's default language (the tenant setting
+	// DefaultLanguage), used when neither Locale nor the old block names a
+	// language mms has a catalog for. Like ReplaceThirdParty it is set by
+	// the caller from the tenant's settings, not stored with the user.
+	DefaultLocale string `json:"defaultLocale,omitempty"`
 }
 
 // Validate checks the profile. Each error names the JSON field it is about;
@@ -114,8 +120,15 @@ func (p Profile) Validate() error {
 	if p.Passcode != "" && !validPasscode(p.Passcode) {
 		bad("passcode", "must be 1 to 32 letters or digits")
 	}
-	if p.Locale != "" && !validLocale(p.Locale) {
-		bad("locale", `must be a language tag such as "en-US"`)
+	if p.Locale != "" {
+		if _, err := ParseLocale(p.Locale); err != nil {
+			bad("locale", "%v", err)
+		}
+	}
+	if p.DefaultLocale != "" {
+		if _, err := ParseLocale(p.DefaultLocale); err != nil {
+			bad("defaultLocale", "%v", err)
+		}
 	}
 	if len(p.BridgeID) > 128 || !printable(p.BridgeID) {
 		bad("bridgeId", "must be at most 128 printable characters")
@@ -129,13 +142,6 @@ func (p Profile) hasDialIn() bool {
 		return false
 	}
 	return p.ConferenceID != "" && (p.TollNumber != "" || len(p.TollFreeNumbers) > 0)
-}
-
-func (p Profile) locale() string {
-	if p.Locale == "" {
-		return "en-US"
-	}
-	return p.Locale
 }
 
 // validURL accepts absolute http(s) URLs made of printable ASCII that can be
@@ -198,25 +204,6 @@ func validPasscode(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
 			return false
-		}
-	}
-	return true
-}
-
-func validLocale(s string) bool {
-	if len(s) > 35 {
-		return false
-	}
-	for i, part := range strings.Split(s, "-") {
-		if len(part) == 0 || len(part) > 8 || i == 0 && (len(part) < 2 || len(part) > 3) {
-			return false
-		}
-		for j := 0; j < len(part); j++ {
-			c := part[j]
-			alpha := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-			if !alpha && (i == 0 || c < '0' || c > '9') {
-				return false
-			}
 		}
 	}
 	return true

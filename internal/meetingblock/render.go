@@ -54,13 +54,14 @@ func Render(p Profile, k Kind, f Format) (string, error) {
 	if p.JoinURL == "" {
 		return "", errors.New("joinUrl: required to render a block")
 	}
-	return render(newCoords(p, k), p, k, f, "\r\n"), nil
+	return render(newCoords(p, k), p, defaultCatalog(p), k, f, "\r\n"), nil
 }
 
-func render(c coords, p Profile, k Kind, f Format, nl string) string {
+// render renders a block in the language of catalog l.
+func render(c coords, p Profile, l *catalog, k Kind, f Format, nl string) string {
 	var b strings.Builder
 	b.Grow(4096)
-	r := renderer{b: &b, nl: nl, html: f != FormatText}
+	r := renderer{b: &b, nl: nl, html: f != FormatText, l: l}
 	if k == KindSfB {
 		r.sfb(c, p)
 	} else {
@@ -73,6 +74,16 @@ type renderer struct {
 	b    *strings.Builder
 	nl   string
 	html bool
+	l    *catalog
+}
+
+// t writes the catalog string key as a value: translations are not ASCII.
+func (r renderer) t(key string) { r.v(r.l.s(key)) }
+
+// label writes a catalog label followed by a space ("Meeting ID: ").
+func (r renderer) label(key string) {
+	r.t(key)
+	r.w(" ")
 }
 
 // w writes markup or text verbatim (constants only).
@@ -117,7 +128,7 @@ const (
 func (r renderer) teams(c coords, p Profile) {
 	help := p.HelpURL
 	if help == "" {
-		help = "https://aka.ms/JoinTeamsMeeting?omkt=" + p.locale()
+		help = "https://aka.ms/JoinTeamsMeeting?omkt=" + r.l.Tag
 	}
 	reset := p.ResetPINURL
 	if reset == "" {
@@ -127,41 +138,45 @@ func (r renderer) teams(c coords, p Profile) {
 	nl := r.nl
 	if !r.html {
 		r.w(teamsSeparator, nl, "Microsoft Teams ")
-		r.link(help, "Need help?", "")
+		r.link(help, r.l.s(kNeedHelp), "")
 		r.w(nl)
-		r.link(c.JoinURL, "Join the meeting now", "")
+		r.link(c.JoinURL, r.l.s(kJoinNow), "")
 		r.w(nl)
 		if c.MeetingID != "" {
-			r.w("Meeting ID: ", c.MeetingID, nl)
+			r.label(kMeetingID)
+			r.w(c.MeetingID, nl)
 		}
 		if c.Passcode != "" {
-			r.w("Passcode: ", c.Passcode, nl)
+			r.label(kPasscode)
+			r.w(c.Passcode, nl)
 		}
 		r.w(teamsTextDivider, nl)
 		if dial {
 			conf := phoneDigits(p.ConferenceID)
-			r.w("Dial in by phone", nl)
+			r.t(kDialIn)
+			r.w(nl)
 			r.numbers(p, ",,"+conf+"#", nl)
 			if p.DialInURL != "" {
-				r.link(p.DialInURL, "Find a local number", "")
+				r.link(p.DialInURL, r.l.s(kFindLocal), "")
 				r.w(nl)
 			}
-			r.w("Phone conference ID: ", groupDigits(conf, 3, "#"), nl)
+			r.label(kPhoneConferenceID)
+			r.w(groupDigits(conf, 3, "#"), nl)
 		}
 		if c.CompatJoinURL != "" {
-			r.link(c.CompatJoinURL, "System reference", "")
+			r.link(c.CompatJoinURL, r.l.s(kSystemReference), "")
 			r.w(nl)
 		}
 		if c.MeetingOptionsURL != "" || dial {
-			r.w("For organizers: ")
+			r.label(kForOrganizers)
 			if c.MeetingOptionsURL != "" {
-				r.link(c.MeetingOptionsURL, "Meeting options", "")
+				r.link(c.MeetingOptionsURL, r.l.s(kMeetingOptions), "")
 				if dial {
 					r.w(" | ")
 				}
 			}
 			if dial {
-				r.link(reset, "Reset dial-in PIN", "")
+				r.link(reset, r.l.s(kResetPIN), "")
 			}
 			r.w(nl)
 		}
@@ -169,54 +184,64 @@ func (r renderer) teams(c coords, p Profile) {
 		return
 	}
 	r.w(`<div class="me-email-text" lang="`)
-	r.v(p.locale())
-	r.w(`" style="max-width:1024px; color:#242424; `, teamsFont, `">`, nl)
+	r.v(r.l.Tag)
+	r.w(`"`, r.dir(), ` style="max-width:1024px; color:#242424; `, teamsFont, `">`, nl)
 	r.w(`<div aria-hidden="true" style="margin-bottom:24px; `, teamsSepHTML, teamsSeparator, `</div>`, nl)
 	r.w(`<div style="margin-bottom:12px"><span class="me-email-text" style="font-size:24px; font-weight:700; margin-right:12px">Microsoft Teams</span> `)
-	r.link(help, "Need help?", ` id="meet_invite_block.action.help"`+teamsLinkStyle)
+	r.link(help, r.l.s(kNeedHelp), ` id="meet_invite_block.action.help"`+teamsLinkStyle)
 	r.w(`</div>`, nl)
 	r.w(`<div style="margin-bottom:6px">`)
-	r.link(c.JoinURL, "Join the meeting now", ` id="meet_invite_block.action.join_link" title="Meeting join link" class="me-email-headline" style="font-size:20px; font-weight:600; text-decoration:underline; color:#5B5FC7"`)
+	r.link(c.JoinURL, r.l.s(kJoinNow), ` id="meet_invite_block.action.join_link" title="`+htmlAttr(r.l.s(kJoinTitle))+`" class="me-email-headline" style="font-size:20px; font-weight:600; text-decoration:underline; color:#5B5FC7"`)
 	r.w(`</div>`, nl)
 	if c.MeetingID != "" {
-		r.w(`<div style="margin-bottom:6px">`, teamsLabel, `Meeting ID: </span>`, teamsValue)
+		r.w(`<div style="margin-bottom:6px">`, teamsLabel)
+		r.label(kMeetingID)
+		r.w(`</span>`, teamsValue)
 		r.v(c.MeetingID)
 		r.w(`</span></div>`, nl)
 	}
 	if c.Passcode != "" {
-		r.w(`<div style="margin-bottom:6px">`, teamsLabel, `Passcode: </span>`, teamsValue)
+		r.w(`<div style="margin-bottom:6px">`, teamsLabel)
+		r.label(kPasscode)
+		r.w(`</span>`, teamsValue)
 		r.v(c.Passcode)
 		r.w(`</span></div>`, nl)
 	}
 	r.w(`<div style="margin-top:24px; margin-bottom:12px; max-width:1024px"><hr style="border:0; background:#616161; height:1px"></div>`, nl)
 	if dial {
 		conf := phoneDigits(p.ConferenceID)
-		r.w(`<div style="margin-bottom:6px"><span class="me-email-text" style="font-size:16px; font-weight:700">Dial in by phone</span></div>`, nl)
+		r.w(`<div style="margin-bottom:6px"><span class="me-email-text" style="font-size:16px; font-weight:700">`)
+		r.t(kDialIn)
+		r.w(`</span></div>`, nl)
 		r.numbers(p, ",,"+conf+"#", nl)
 		if p.DialInURL != "" {
 			r.w(`<div style="margin-bottom:6px">`)
-			r.link(p.DialInURL, "Find a local number", teamsLinkStyle)
+			r.link(p.DialInURL, r.l.s(kFindLocal), teamsLinkStyle)
 			r.w(`</div>`, nl)
 		}
-		r.w(`<div style="margin-bottom:24px">`, teamsLabel, `Phone conference ID: </span>`, teamsValue)
+		r.w(`<div style="margin-bottom:24px">`, teamsLabel)
+		r.label(kPhoneConferenceID)
+		r.w(`</span>`, teamsValue)
 		r.v(groupDigits(conf, 3, "#"))
 		r.w(`</span></div>`, nl)
 	}
 	if c.CompatJoinURL != "" {
 		r.w(`<div style="margin-bottom:6px">`)
-		r.link(c.CompatJoinURL, "System reference", ` id="meet_invite_block.action.join_link_compatibility"`+teamsLinkStyle)
+		r.link(c.CompatJoinURL, r.l.s(kSystemReference), ` id="meet_invite_block.action.join_link_compatibility"`+teamsLinkStyle)
 		r.w(`</div>`, nl)
 	}
 	if c.MeetingOptionsURL != "" || dial {
-		r.w(`<div>`, teamsLabel, `For organizers: </span>`)
+		r.w(`<div>`, teamsLabel)
+		r.label(kForOrganizers)
+		r.w(`</span>`)
 		if c.MeetingOptionsURL != "" {
-			r.link(c.MeetingOptionsURL, "Meeting options", ` id="meet_invite_block.action.organizer_meet_options"`+teamsLinkStyle)
+			r.link(c.MeetingOptionsURL, r.l.s(kMeetingOptions), ` id="meet_invite_block.action.organizer_meet_options"`+teamsLinkStyle)
 			if dial {
 				r.w(` <span style="color:#616161">|</span> `)
 			}
 		}
 		if dial {
-			r.link(reset, "Reset dial-in PIN", teamsLinkStyle)
+			r.link(reset, r.l.s(kResetPIN), teamsLinkStyle)
 		}
 		r.w(`</div>`, nl)
 	}
@@ -230,44 +255,40 @@ func (r renderer) numbers(p Profile, suffix, nl string) {
 	type num struct{ n, label string }
 	var nums []num
 	if p.TollNumber != "" {
-		nums = append(nums, num{p.TollNumber, "(Toll)"})
+		nums = append(nums, num{p.TollNumber, r.l.s(kToll)})
 	}
 	for _, n := range p.TollFreeNumbers {
-		nums = append(nums, num{n, "(Toll-free)"})
+		nums = append(nums, num{n, r.l.s(kTollFree)})
 	}
 	for _, n := range nums {
 		href := "tel:" + phoneDigits(n.n) + suffix
 		text := strings.TrimSpace(n.n) + suffix
 		if !r.html {
 			r.link(href, text, "")
-			r.w(" ", n.label, nl)
+			r.w(" ", n.label, nl) // text: UTF-8 as is
 			continue
 		}
 		if suffix != "" {
 			r.w(`<div style="margin-bottom:4px">`)
 			r.link(href, text, teamsLinkStyle)
-			r.w(` `, teamsLabel, n.label, `</span></div>`, nl)
+			r.w(` `, teamsLabel)
+			r.v(n.label)
+			r.w(`</span></div>`, nl)
 		} else {
-			r.w(`<div style="font-size:10pt">`)
+			r.w(`<div`, r.dir(), ` style="font-size:10pt">`)
 			r.link(href, text, ` style="color:#0066CC"`)
-			r.w(` `, n.label, `</div>`, nl)
+			r.w(` `)
+			r.v(n.label)
+			r.w(`</div>`, nl)
 		}
 	}
 }
 
-// LCIDs for Skype's language marker [!OC([1033])!].
-var lcids = map[string]string{
-	"en-us": "1033", "en-gb": "2057", "de-de": "1031", "fr-fr": "1036", "es-es": "3082", "it-it": "1040",
-	"ja-jp": "1041", "nl-nl": "1043", "pt-br": "1046", "sv-se": "1053", "zh-cn": "2052",
-}
-
 // sfb renders the Skype for Business layout: dotted lines, the OutJoinLink
-// bookmark, "Join Skype Meeting" and the dial-in part.
+// bookmark, "Join Skype Meeting" and the dial-in part. The layout has no
+// container: in a right-to-left language every one of its elements says so.
 func (r renderer) sfb(c coords, p Profile) {
-	lcid := lcids[strings.ToLower(p.locale())]
-	if lcid == "" {
-		lcid = "1033"
-	}
+	lcid := r.l.LCID
 	help := p.HelpURL
 	if help == "" {
 		help = "https://o15.officeredir.microsoft.com/r/rlidLync15?clid=" + lcid + "&p1=5&p2=2009"
@@ -284,56 +305,82 @@ func (r renderer) sfb(c coords, p Profile) {
 	nl := r.nl
 	if !r.html {
 		r.w(sfbSeparator, nl)
-		r.link(c.JoinURL, "Join Skype Meeting", "")
-		r.w(nl, "Trouble Joining? ")
-		r.link(webApp, "Try Skype Web App", "")
+		r.link(c.JoinURL, r.l.s(kSfBJoin), "")
+		r.w(nl)
+		r.label(kSfBTrouble)
+		r.link(webApp, r.l.s(kSfBWebApp), "")
 		r.w(nl)
 		if dial {
-			r.w("Join by phone", nl, nl)
+			r.t(kSfBJoinByPhone)
+			r.w(nl, nl)
 			r.numbers(p, "", nl)
 			if p.DialInURL != "" {
-				r.link(p.DialInURL, "Find a local number", "")
+				r.link(p.DialInURL, r.l.s(kSfBFindLocal), "")
 				r.w(nl)
 			}
-			r.w(nl, "Conference ID: ", phoneDigits(p.ConferenceID), nl)
+			r.w(nl)
+			r.label(kSfBConferenceID)
+			r.w(phoneDigits(p.ConferenceID), nl)
 			if reset != "" {
-				r.link(reset, "Forgot your dial-in PIN?", "")
+				r.link(reset, r.l.s(kSfBForgotPIN), "")
 				r.w(" |")
 			}
 		}
-		r.link(help, "Help", "")
+		r.link(help, r.l.s(kSfBHelp), "")
 		r.w(nl, nl, "[!OC([", lcid, "])!]", nl, sfbSeparator)
 		return
 	}
-	const p10 = `<div style="font-size:10pt; ` + sfbFont + `">`
-	r.w(`<div style="font-size:8pt; color:#404040; `, sfbFont, `">`, sfbSeparator, `</div>`, nl)
-	r.w(`<div style="`, sfbFont, `"><a name="OutJoinLink"></a>`)
-	r.link(c.JoinURL, "Join Skype Meeting", ` style="font-size:16pt; color:#0066CC"`)
+	dir := r.dir()
+	p10 := `<div` + dir + ` style="font-size:10pt; ` + sfbFont + `">`
+	small := `<div` + dir + ` style="font-size:8pt; color:#404040; ` + sfbFont + `">`
+	r.w(small, sfbSeparator, `</div>`, nl)
+	r.w(`<div`, dir, ` style="`, sfbFont, `"><a name="OutJoinLink"></a>`)
+	r.link(c.JoinURL, r.l.s(kSfBJoin), ` style="font-size:16pt; color:#0066CC"`)
 	r.w(`</div>`, nl)
-	r.w(`<div style="font-size:10pt; margin-left:16pt; margin-bottom:12pt; `, sfbFont, `">Trouble Joining? `)
-	r.link(webApp, "Try Skype Web App", ` style="color:#0066CC"`)
+	r.w(`<div`, dir, ` style="font-size:10pt; margin-left:16pt; margin-bottom:12pt; `, sfbFont, `">`)
+	r.label(kSfBTrouble)
+	r.link(webApp, r.l.s(kSfBWebApp), ` style="color:#0066CC"`)
 	r.w(`</div>`, nl)
 	if dial {
-		r.w(`<div style="font-size:13pt; `, sfbFont, `">Join by phone</div>`, nl)
+		r.w(`<div`, dir, ` style="font-size:13pt; `, sfbFont, `">`)
+		r.t(kSfBJoinByPhone)
+		r.w(`</div>`, nl)
 		r.numbers(p, "", nl)
 		if p.DialInURL != "" {
 			r.w(p10)
-			r.link(p.DialInURL, "Find a local number", ` style="color:#0066CC"`)
+			r.link(p.DialInURL, r.l.s(kSfBFindLocal), ` style="color:#0066CC"`)
 			r.w(`</div>`, nl)
 		}
-		r.w(`<div style="font-size:10pt; margin-top:8pt; `, sfbFont, `">Conference ID: `)
+		r.w(`<div`, dir, ` style="font-size:10pt; margin-top:8pt; `, sfbFont, `">`)
+		r.label(kSfBConferenceID)
 		r.v(phoneDigits(p.ConferenceID))
 		r.w(`</div>`, nl)
 	}
 	r.w(p10)
 	if dial && reset != "" {
-		r.link(reset, "Forgot your dial-in PIN?", ` style="color:#0066CC"`)
+		r.link(reset, r.l.s(kSfBForgotPIN), ` style="color:#0066CC"`)
 		r.w(` | `)
 	}
-	r.link(help, "Help", ` style="color:#0066CC"`)
+	r.link(help, r.l.s(kSfBHelp), ` style="color:#0066CC"`)
 	r.w(`</div>`, nl)
-	r.w(`<div style="font-size:8pt; color:#404040; `, sfbFont, `">[!OC([`, lcid, `])!]</div>`, nl)
-	r.w(`<div style="font-size:8pt; color:#404040; `, sfbFont, `">`, sfbSeparator, `</div>`)
+	r.w(small, `[!OC([`, lcid, `])!]</div>`, nl)
+	r.w(small, sfbSeparator, `</div>`)
+}
+
+// dir is the dir attribute of the block's elements: none for left to right,
+// which keeps the markup of those blocks as it always was.
+func (r renderer) dir() string {
+	if r.l.isRTL() {
+		return ` dir="rtl"`
+	}
+	return ""
+}
+
+// htmlAttr escapes s for an attribute value, ASCII-only.
+func htmlAttr(s string) string {
+	var b strings.Builder
+	escapeHTML(&b, s)
+	return b.String()
 }
 
 const sfbFont = `font-family:'Segoe UI',sans-serif`

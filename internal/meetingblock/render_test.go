@@ -142,7 +142,7 @@ func TestRenderCompatLinkRoundTrip(t *testing.T) {
 		CompatJoinURL: teamsJn, MeetingID: "358 204 716 493", Passcode: "Qe7Lw2Ks9Tb",
 	}
 	for _, f := range []Format{FormatHTML, FormatText} {
-		out := render(c, dialProfile(), KindTeams, f, "\n")
+		out := render(c, dialProfile(), catalogs[0], KindTeams, f, "\n")
 		b, err := Find(out, f)
 		if err != nil {
 			t.Fatal(err)

@@ -25,6 +25,14 @@ type Result struct {
 	Body    string  `json:"body"`             // equal to the input unless Outcome == Replaced
 	Old     Block   `json:"old"`
 	NewKind Kind    `json:"newKind,omitempty"`
+	// Language is the catalog the new block was rendered in (a BCP 47 tag)
+	// and LanguageReason why: "profile locale fr-CA", "old block's lang
+	// attribute fr-FR", "tenant default language de-DE" or "default en-US",
+	// after the candidates that had no catalog ("profile locale sw-KE has
+	// no catalog; ..."). Set when a block was rendered (replaced or up to
+	// date after rendering).
+	Language       string `json:"language,omitempty"`
+	LanguageReason string `json:"languageReason,omitempty"`
 }
 
 // Reasons Replace gives besides the Err* texts of Find.
@@ -106,12 +114,14 @@ func replaceFlat(body string, f Format, p Profile, t migration.Target) Result {
 		res.Outcome = UpToDate
 		return res
 	}
+	l, why := chooseCatalog(p, b)
+	res.Language, res.LanguageReason = l.Tag, why
 	var nb string
 	upToDate := false
 	if tx != nil {
-		nb, upToDate = tx.render(c, p, kind)
+		nb, upToDate = tx.render(c, p, l, kind)
 	} else {
-		nb = render(c, p, kind, f, newline(body, b.Start, b.End))
+		nb = render(c, p, l, kind, f, newline(body, b.Start, b.End))
 		upToDate = body[b.Start:b.End] == nb
 	}
 	if upToDate {

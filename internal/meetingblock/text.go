@@ -34,7 +34,9 @@ func scanText(body string) (layout, []textLine) {
 	return l, append(sepLines[sepUnderscore], sepLines[sepDots]...)
 }
 
-// Headings of a block as a whole line (lower case).
+// Headings of a block as a whole line (lower case): the English ones of
+// every generation here, each catalog's added when the catalogs load, so
+// that a block in any catalog language is found by its headings too.
 var (
 	teamsHeadings = []string{"microsoft teams meeting", "join microsoft teams meeting", "microsoft teams", "microsoft teams need help?", "join the meeting now", "click here to join the meeting"}
 	sfbHeadings   = []string{"join skype meeting", "join lync meeting", "try skype web app", "trouble joining? try skype web app"}
@@ -62,7 +64,8 @@ func scanTextLine(l *layout, pos int, t string) {
 // heading reports whether the trimmed, whitespace-collapsed text is a block
 // heading, and of which kind.
 func heading(t string) (Kind, bool) {
-	if len(t) > 64 {
+	// The longest heading is a few dozen characters, up to 4 bytes each.
+	if len(t) > 256 {
 		return "", false
 	}
 	for _, h := range teamsHeadings {
@@ -186,5 +189,6 @@ func findText(body string) (Block, error) {
 		}
 	}
 	b.fill(links, inner)
+	b.detectLanguage(inner, inner)
 	return b, nil
 }

@@ -11,6 +11,10 @@ type Settings struct {
 	QuietPeriodSeconds int `json:"quietPeriodSeconds"`
 	// ParticipantLimit: meetings with more participants (organizer included) are skipped.
 	ParticipantLimit int `json:"participantLimit"`
+	// DefaultLanguage (BCP 47) renders the blocks of organizers whose
+	// profile has no locale and whose old block names no language mms has
+	// a catalog for; empty means en-US.
+	DefaultLanguage string `json:"defaultLanguage,omitempty"`
 }
 
 // DefaultSettings are the settings of a new tenant.

@@ -384,6 +384,9 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 		}
 		return withReason(res, migration.OutcomeSkipped, skip), nil
 	}
+	// The language the new block is written in, and why (the profile's
+	// locale, the old block's, the tenant default or en-US).
+	res.Language, res.LanguageReason = r.Language, r.LanguageReason
 	if p.DryRun {
 		res.Outcome, res.Diff = migration.OutcomeWouldUpdate, meetingblock.UnifiedDiff(m.Body, r.Body)
 		return res, nil
@@ -397,7 +400,6 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 	if noDialIn {
 		res.Reason = NoDialInNote
 	}
-	res.Reason = withLanguage(res.Reason, r)
 	return res, nil
 }
 
@@ -413,20 +415,6 @@ func userProfile(p meetingblock.Profile) meetingblock.Profile {
 		p.JoinURL, p.MeetingID, p.Passcode, p.MeetingOptionsURL = "", "", "", ""
 	}
 	return p
-}
-
-// withLanguage adds the language a new block was written in, and why, to
-// a meeting's result reason ("language fr-FR: profile locale fr-FR"): the
-// user's record then says it without a new column in the store.
-func withLanguage(reason string, r meetingblock.Result) string {
-	if r.Language == "" {
-		return reason
-	}
-	note := "language " + r.Language + ": " + r.LanguageReason
-	if reason == "" {
-		return note
-	}
-	return reason + "; " + note
 }
 
 // NoDialInNote is the result of a meeting converted to a Teams meeting that

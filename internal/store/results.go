@@ -19,6 +19,11 @@ type MeetingResult struct {
 	// so rewording a message never moves them.
 	ReasonCode  migration.Reason `json:"reasonCode,omitempty"`
 	InvitesSent int              `json:"invitesSent"`
+	// Language is the language the new block was written in (a BCP 47
+	// tag), and LanguageReason why it was chosen; set when a block was
+	// (or in a dry run would be) written.
+	Language       string `json:"language,omitempty"`
+	LanguageReason string `json:"languageReason,omitempty"`
 	// Diff is a dry run's unified diff of the body.
 	Diff string `json:"diff,omitempty"`
 }
@@ -30,17 +35,19 @@ func (s *DB) RecordResults(ctx context.Context, migrationID string, results []Me
 	now := FormatTime(s.now())
 	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO meeting_results (migration_id, meeting_id, subject,
-			start_time, outcome, reason, reason_code, invites_sent, diff, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			start_time, outcome, reason, reason_code, invites_sent, diff, language, language_reason, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (migration_id, meeting_id) DO UPDATE SET subject = excluded.subject,
 			start_time = excluded.start_time, outcome = excluded.outcome, reason = excluded.reason,
-			reason_code = excluded.reason_code, invites_sent = excluded.invites_sent, diff = excluded.diff, updated_at = excluded.updated_at`)
+			reason_code = excluded.reason_code, language = excluded.language,
+			language_reason = excluded.language_reason, invites_sent = excluded.invites_sent, diff = excluded.diff, updated_at = excluded.updated_at`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, r := range results {
 			if _, err := stmt.ExecContext(ctx, migrationID, r.MeetingID, r.Subject, FormatTime(r.Start),
-				r.Outcome, r.Reason, r.ReasonCode, r.InvitesSent, r.Diff, now); err != nil {
+				r.Outcome, r.Reason, r.ReasonCode, r.InvitesSent, r.Diff, r.Language, r.LanguageReason, now); err != nil {
 				return err
 			}
 		}
@@ -69,8 +76,8 @@ func (s *DB) RecordResults(ctx context.Context, migrationID string, results []Me
 
 // MeetingResults lists a record's per-meeting outcomes by meeting start.
 func (s *DB) MeetingResults(ctx context.Context, migrationID string) ([]MeetingResult, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT meeting_id, subject, start_time, outcome, reason, reason_code, invites_sent, diff
-		FROM meeting_results WHERE migration_id = ? ORDER BY start_time, meeting_id`, migrationID)
+	rows, err := s.sql.QueryContext(ctx, `SELECT meeting_id, subject, start_time, outcome, reason, reason_code, invites_sent, diff,
+		language, language_reason FROM meeting_results WHERE migration_id = ? ORDER BY start_time, meeting_id`, migrationID)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +86,8 @@ func (s *DB) MeetingResults(ctx context.Context, migrationID string) ([]MeetingR
 	for rows.Next() {
 		var r MeetingResult
 		var start string
-		if err := rows.Scan(&r.MeetingID, &r.Subject, &start, &r.Outcome, &r.Reason, &r.ReasonCode, &r.InvitesSent, &r.Diff); err != nil {
+		if err := rows.Scan(&r.MeetingID, &r.Subject, &start, &r.Outcome, &r.Reason, &r.ReasonCode, &r.InvitesSent, &r.Diff,
+			&r.Language, &r.LanguageReason); err != nil {
 			return nil, err
 		}
 		if r.Start, err = ParseTime(start); err != nil {

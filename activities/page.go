@@ -112,13 +112,20 @@ const DryRunTeamsJoinURL = "https://teams.microsoft.com/meet/0000000000000?p=DRY
 // conflictAttempts bounds re-reads when the organizer keeps editing a meeting.
 const conflictAttempts = 3
 
+// Defaults of Activities.PageSize and Activities.Concurrency: Graph serves 4
+// requests at once per mailbox, and a page is a whole number of those.
+const (
+	DefaultPageSize    = 50
+	DefaultConcurrency = 4
+)
+
 // ProcessPage lists one page of the mailbox, decides each meeting, replaces
 // and updates the selected ones (Concurrency at a time), and records every
 // outcome.
 func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult, error) {
 	pageSize := a.PageSize
 	if pageSize <= 0 {
-		pageSize = 50
+		pageSize = DefaultPageSize
 	}
 	p := in.Plan
 	ctx = observe(ctx, p.TenantID, p.UserID, p.MigrationID)
@@ -169,7 +176,7 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 func (a *Activities) migrateAll(ctx context.Context, p RunPlan, meetings []calendar.Meeting, t *tracker) error {
 	n := a.Concurrency
 	if n <= 0 {
-		n = 4
+		n = DefaultConcurrency
 	}
 	order, masterOf := seriesOrder(meetings, t.prog.Next)
 	finished := make([]chan struct{}, len(meetings))

@@ -182,6 +182,13 @@ func Build(ctx context.Context, cfg Config) (s *Service, err error) {
 	if cfg.RetentionDays == 0 {
 		cfg.RetentionDays = int(store.DefaultRetention / (24 * time.Hour))
 	}
+	// The log line and Config say what runs, not "0".
+	if cfg.PageSize == 0 {
+		cfg.PageSize = activities.DefaultPageSize
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = activities.DefaultConcurrency
+	}
 	s = &Service{Logger: cfg.Logger, served: make(chan error, 1), stopBg: func() {}}
 	defer func() {
 		if err != nil {

@@ -67,6 +67,14 @@ type Options struct {
 	// UIAddr is the Web UI host:port, e.g. "127.0.0.1:8233"; "" means no UI. Port 0 picks a
 	// free port (see Server.UIURL).
 	UIAddr string
+	// UIWriteActions turns on the UI's write actions (start, signal, terminate, reset, ...).
+	// Off by default: the UI has no sign-in, so whoever reaches its port could otherwise run
+	// or stop any tenant's migration.
+	UIWriteActions bool
+	// UIHosts are further host names (as in the Host header, port optional) the UI answers
+	// for, e.g. the name of a machine or container it is reached by. The loopback names and IP
+	// literals of the listen address are always allowed; other names get 421 (DNS rebinding).
+	UIHosts []string
 	// Namespace is created on first start (default "default") with Retention.
 	Namespace string
 	// Retention of closed workflows for a namespace created by Start; 0 means
@@ -277,10 +285,19 @@ func Start(ctx context.Context, o Options) (_ *Server, retErr error) {
 			CORS:             uiconfig.CORS{CookieInsecure: true},
 			DisableNewsFetch: true,
 			HideLogs:         true,
+			// Also hides the UI's write buttons; readOnly below does the enforcing.
+			DisableWriteActions: !o.UIWriteActions,
 		})
 		if err != nil {
 			return nil, err
 		}
+		if o.UIWriteActions {
+			own.Warn("temporal ui write actions are on: anyone who can reach the UI can start, signal, "+
+				"terminate or reset any workflow of any tenant", "addr", uiEnd.dialAddr())
+		} else {
+			h = readOnly(h)
+		}
+		h = hostGuard(h, uiEnd.ip, o.UIHosts)
 		s.ui = &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,

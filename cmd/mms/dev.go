@@ -85,6 +85,7 @@ func devCommand() *cobra.Command {
 	f.StringVar(&cfg.APIAddr, "api-addr", env("MMS_API_ADDR", "127.0.0.1:8080"), "HTTP API address (MMS_API_ADDR)")
 	f.StringVar(&cfg.TemporalAddr, "temporal-addr", env("MMS_TEMPORAL_ADDR", "127.0.0.1:7233"), "Temporal frontend address (MMS_TEMPORAL_ADDR)")
 	f.StringVar(&cfg.UIAddr, "ui-addr", env("MMS_UI_ADDR", "127.0.0.1:8233"), `Temporal Web UI address, "-" for none (MMS_UI_ADDR)`)
+	bindUI(cmd, &cfg.UIWriteActions, &cfg.UIHosts)
 	f.StringVar(&cfg.Calendar, "calendar", env("MMS_CALENDAR", devstack.CalendarSandbox),
 		"calendar back end of the demo tenants: sandbox, or graph-emulator (Microsoft Graph emulated on loopback) (MMS_CALENDAR)")
 	f.StringVar(&cfg.GraphEmulatorAddr, "graph-emulator-addr", "127.0.0.1:0", "address of the Graph emulator")

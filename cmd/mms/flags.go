@@ -92,3 +92,15 @@ func bindAPI(cmd *cobra.Command, c *service.Config) {
 	f.DurationVar(&c.Runs.RunDeadline, "run-deadline", 0, "longest a run may take, whole seconds (0: 12h)")
 	withEnv(cmd, "run-deadline", "MMS_RUN_DEADLINE")
 }
+
+// bindUI: the guards of the embedded Temporal Web UI (`mms dev`, `mms temporal`).
+// The UI has no sign-in, so it is read-only unless asked otherwise.
+func bindUI(cmd *cobra.Command, writes *bool, hosts *[]string) {
+	f := cmd.Flags()
+	f.BoolVar(writes, "ui-write-actions", false,
+		"let the Temporal Web UI start, signal, terminate and reset workflows; it has no sign-in, so anyone who reaches it can")
+	withEnv(cmd, "ui-write-actions", "MMS_UI_WRITE_ACTIONS")
+	f.StringSliceVar(hosts, "ui-host", nil,
+		"further host name the Temporal Web UI answers for (loopback names and IPs always work; others get 421)")
+	withEnv(cmd, "ui-host", "MMS_UI_HOSTS")
+}

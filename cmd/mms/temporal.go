@@ -49,6 +49,7 @@ func temporalCommand() *cobra.Command {
 	f.StringVar(&o.DataDir, "data-dir", env("MMS_DATA_DIR", "/data"), "directory of temporal.db (MMS_DATA_DIR)")
 	f.StringVar(&o.FrontendAddr, "addr", env("MMS_TEMPORAL_ADDR", "0.0.0.0:7233"), "gRPC frontend address (MMS_TEMPORAL_ADDR)")
 	f.StringVar(&o.UIAddr, "ui-addr", env("MMS_UI_ADDR", ""), `Web UI address, "" or "-" for none (MMS_UI_ADDR)`)
+	bindUI(cmd, &o.UIWriteActions, &o.UIHosts)
 	f.StringVar(&o.Namespace, "namespace", env("TEMPORAL_NAMESPACE", devstack.Namespace), "namespace created on first start (TEMPORAL_NAMESPACE)")
 	return cmd
 }

@@ -40,7 +40,10 @@ type Config struct {
 	APIAddr      string // default 127.0.0.1:8080
 	TemporalAddr string // default 127.0.0.1:7233
 	UIAddr       string // default 127.0.0.1:8233; "-" for no UI
-	Logger       *slog.Logger
+	// UIWriteActions and UIHosts: see embeddedtemporal.Options (the UI is read-only by default).
+	UIWriteActions bool
+	UIHosts        []string
+	Logger         *slog.Logger
 	// SeedDemo seeds the demo tenant on first start.
 	SeedDemo bool
 	// NoWorker leaves the worker out (tests run it in another process).
@@ -126,7 +129,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		uiAddr = ""
 	}
 	if s.Temporal, err = embeddedtemporal.Start(ctx, embeddedtemporal.Options{DataDir: cfg.DataDir, FrontendAddr: cfg.TemporalAddr,
-		UIAddr: uiAddr, Namespace: Namespace, SearchAttributes: temporalclient.SearchAttributes,
+		UIAddr: uiAddr, UIWriteActions: cfg.UIWriteActions, UIHosts: cfg.UIHosts, Namespace: Namespace, SearchAttributes: temporalclient.SearchAttributes,
 		Logger: cfg.Logger}); err != nil {
 		return nil, err
 	}

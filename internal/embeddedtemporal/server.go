@@ -12,6 +12,7 @@ package embeddedtemporal
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,6 +68,14 @@ type Options struct {
 	// UIAddr is the Web UI host:port, e.g. "127.0.0.1:8233"; "" means no UI. Port 0 picks a
 	// free port (see Server.UIURL).
 	UIAddr string
+	// UIWriteActions turns on the UI's write actions (start, signal, terminate, reset, ...).
+	// Off by default: the UI has no sign-in, so whoever reaches its port could otherwise run
+	// or stop any tenant's migration.
+	UIWriteActions bool
+	// UIHosts are further host names (as in the Host header, port optional) the UI answers
+	// for, e.g. the name of a machine or container it is reached by. The loopback names and IP
+	// literals of the listen address are always allowed; other names get 421 (DNS rebinding).
+	UIHosts []string
 	// Namespace is created on first start (default "default") with Retention.
 	Namespace string
 	// Retention of closed workflows for a namespace created by Start; 0 means
@@ -77,11 +86,29 @@ type Options struct {
 	// SQLite has fixed columns: at most 10 Keyword, 3 each of Text, Int, Double, Bool,
 	// Datetime and KeywordList.
 	SearchAttributes map[string]enumspb.IndexedValueType
+	// FrontendTLS serves the gRPC frontend over TLS; nil serves plain gRPC (one machine only).
+	FrontendTLS *FrontendTLS
 	// Logger receives the server's own logs at LogLevel and above. nil means slog.Default().
 	Logger *slog.Logger
 	// LogLevel is the minimum level of server logs passed to Logger. The zero value means
 	// slog.LevelWarn (the server is chatty at Info); use LogLevelInfo for Info.
 	LogLevel slog.Level
+}
+
+// FrontendTLS is the frontend's TLS configuration (PEM files). The server's own clients (its
+// system worker, the readiness check and the UI) dial the frontend too, so with ClientCAFile
+// they need a client certificate of their own.
+type FrontendTLS struct {
+	CertFile, KeyFile string // the frontend's certificate and key
+	// CAFile signed CertFile; the server's own clients verify the frontend with it.
+	CAFile string
+	// ServerName is the name the server's own clients expect in CertFile (default: the
+	// frontend's dial host).
+	ServerName string
+	// ClientCAFile, when set, makes the frontend require a client certificate signed by it
+	// (mutual TLS); ClientCertFile and ClientKeyFile are then the one the server's own clients
+	// present.
+	ClientCAFile, ClientCertFile, ClientKeyFile string
 }
 
 // Server is a running embedded Temporal server.
@@ -228,6 +255,18 @@ func Start(ctx context.Context, o Options) (_ *Server, retErr error) {
 
 	// Server.
 	cfg := serverConfig(front, internalPorts, sqlCfg)
+	var clientTLS *tls.Config // the readiness check's
+	if t := o.FrontendTLS; t != nil {
+		if t.ServerName == "" {
+			t2 := *t
+			t2.ServerName = front.dialHost()
+			t = &t2
+			o.FrontendTLS = t
+		}
+		if clientTLS, err = t.apply(cfg); err != nil {
+			return nil, err
+		}
+	}
 	opts, err := serverOptions(cfg, front, internalPorts, logger)
 	if err != nil {
 		return nil, err
@@ -256,7 +295,7 @@ func Start(ctx context.Context, o Options) (_ *Server, retErr error) {
 		logger:       own,
 		level:        level,
 	}
-	if err := waitReady(ctx, s.frontendAddr, o.Namespace, o.SearchAttributes, own); err != nil {
+	if err := waitReady(ctx, s.frontendAddr, clientTLS, o.Namespace, o.SearchAttributes, own); err != nil {
 		if f := logger.firstFatal(); f != "" {
 			return nil, fmt.Errorf("temporal server: %s", f)
 		}
@@ -267,7 +306,7 @@ func Start(ctx context.Context, o Options) (_ *Server, retErr error) {
 
 	// UI, on the listener bound above.
 	if uiLn != nil {
-		h, err := newUIHandler(&uiconfig.Config{
+		uiCfg := &uiconfig.Config{
 			Host:                uiEnd.ip.String(),
 			Port:                uiEnd.port,
 			TemporalGRPCAddress: s.frontendAddr,
@@ -277,10 +316,24 @@ func Start(ctx context.Context, o Options) (_ *Server, retErr error) {
 			CORS:             uiconfig.CORS{CookieInsecure: true},
 			DisableNewsFetch: true,
 			HideLogs:         true,
-		})
+			// Also hides the UI's write buttons; readOnly below does the enforcing.
+			DisableWriteActions: !o.UIWriteActions,
+		}
+		if t := o.FrontendTLS; t != nil {
+			uiCfg.TLS = uiconfig.TLS{CaFile: t.CAFile, CertFile: t.ClientCertFile, KeyFile: t.ClientKeyFile,
+				ServerName: t.ServerName, EnableHostVerification: true}
+		}
+		h, err := newUIHandler(uiCfg)
 		if err != nil {
 			return nil, err
 		}
+		if o.UIWriteActions {
+			own.Warn("temporal ui write actions are on: anyone who can reach the UI can start, signal, "+
+				"terminate or reset any workflow of any tenant", "addr", uiEnd.dialAddr())
+		} else {
+			h = readOnly(h)
+		}
+		h = hostGuard(h, uiEnd.ip, o.UIHosts)
 		s.ui = &http.Server{
 			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -429,15 +482,16 @@ func DynamicConfig() dynamicconfig.StaticClient {
 }
 
 // waitReady waits until the frontend answers, then checks the namespace and search attributes.
-func waitReady(ctx context.Context, addr, namespace string, sas map[string]enumspb.IndexedValueType, logger *slog.Logger) error {
+func waitReady(ctx context.Context, addr string, tlsCfg *tls.Config, namespace string, sas map[string]enumspb.IndexedValueType, logger *slog.Logger) error {
 	var c client.Client
 	var lastErr error
 	for c == nil {
 		attemptCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		cl, err := client.DialContext(attemptCtx, client.Options{
-			HostPort:  addr,
-			Namespace: namespace,
-			Logger:    sdklog.NewStructuredLogger(slog.New(levelHandler{min: slog.LevelError, inner: logger.Handler()})),
+			HostPort:          addr,
+			Namespace:         namespace,
+			ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
+			Logger:            sdklog.NewStructuredLogger(slog.New(levelHandler{min: slog.LevelError, inner: logger.Handler()})),
 		})
 		if err == nil {
 			_, err = cl.CheckHealth(attemptCtx, &client.CheckHealthRequest{})

@@ -139,14 +139,8 @@ var acpLabels = []string{"participant passcode", "participant code", "participan
 // that "Participant passcode:" is not read as a Teams passcode.
 func (b *Block) readLabels(text string) {
 	acp, conf := false, false
-	for len(text) > 0 {
-		line := text
-		if i := strings.IndexByte(text, '\n'); i >= 0 {
-			line, text = text[:i], text[i+1:]
-		} else {
-			text = ""
-		}
-		line = trimSpace(line)
+	for line := range strings.Lines(text) {
+		line = trimSpace(line) // the newline too
 		if len(line) > 512 {
 			continue
 		}

@@ -82,13 +82,7 @@ func labelCatalog(text string) *catalog {
 }
 
 func hasLineStarting(text, s string) bool {
-	for len(text) > 0 {
-		line := text
-		if i := strings.IndexByte(text, '\n'); i >= 0 {
-			line, text = text[:i], text[i+1:]
-		} else {
-			text = ""
-		}
+	for line := range strings.Lines(text) {
 		if hasPrefixFold(trimSpace(line), s) {
 			return true
 		}

@@ -361,6 +361,12 @@ func (s *DB) StatusRecords(ctx context.Context, tenantID string, f Filter) ([]St
 	q += ` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`
 	args = append(args, f.Limit, f.Offset)
 	rows, err := s.sql.QueryContext(ctx, q, args...)
+	return scanRecords(rows, err)
+}
+
+// scanRecords reads the records a query returned (never nil: a listing of
+// none is an empty JSON array).
+func scanRecords(rows *sql.Rows, err error) ([]StatusRecord, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -46,19 +46,7 @@ func (s *DB) OpenRecordsBefore(ctx context.Context, before time.Time, limit int)
 	rows, err := s.sql.QueryContext(ctx, `SELECT `+migrationColumns+` FROM migrations
 		WHERE state IN (?, ?) AND modified_at < ? ORDER BY modified_at LIMIT ?`,
 		migration.StatePending, migration.StateInProgress, FormatTime(before), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []StatusRecord
-	for rows.Next() {
-		m, err := scanMigration(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return scanRecords(rows, err)
 }
 
 // FailOpen closes a Pending or InProgress record as Failed with message.

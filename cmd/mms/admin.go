@@ -37,8 +37,8 @@ func userAction(use, short, suffix, done string, body func() any, flags func(*co
 			if err := af.check(); err != nil {
 				return err
 			}
-			if user == "" {
-				return errors.New("--user: required")
+			if err := checkUser(&user); err != nil {
+				return err
 			}
 			var out map[string]any
 			path := "/v1/tenants/" + url.PathEscape(af.tenant) + "/migrations/" + url.PathEscape(user) + "/" + suffix
@@ -83,6 +83,9 @@ func startCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := af.check(); err != nil {
+				return err
+			}
+			if err := checkUser(&req.User); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("quiet-period") {
@@ -162,6 +165,11 @@ func statusCommand() *cobra.Command {
 			}
 			if summary && user != "" {
 				return errors.New("--summary: not with --user")
+			}
+			if user != "" {
+				if err := checkUser(&user); err != nil {
+					return err
+				}
 			}
 			if limit < 0 {
 				return errors.New("--limit: must be 0 (every record) or more")

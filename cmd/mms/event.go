@@ -77,6 +77,11 @@ names the field) or is unreachable.`,
 					return errors.New("--type: required (or -f FILE)")
 				}
 				ev.Type = rules.EventType(typ)
+				if ev.User != "" { // none: a tenant-wide or bridge event
+					if err := checkUser(&ev.User); err != nil {
+						return err
+					}
+				}
 				body = ev
 			}
 			if err := af.check(); err != nil {
@@ -137,6 +142,9 @@ Exit status: 0 ok; 1 a usage or local error; 2 the API refused or is unreachable
 			}
 			q := url.Values{}
 			if user != "" {
+				if err := checkUser(&user); err != nil {
+					return err
+				}
 				q.Set("user", user)
 			}
 			if cmd.Flags().Changed("limit") {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/service"
 )
 
@@ -91,4 +92,16 @@ func bindAPI(cmd *cobra.Command, c *service.Config) {
 	withEnv(cmd, "pages-per-execution", "MMS_PAGES_PER_EXECUTION")
 	f.DurationVar(&c.Runs.RunDeadline, "run-deadline", 0, "longest a run may take, whole seconds (0: 12h)")
 	withEnv(cmd, "run-deadline", "MMS_RUN_DEADLINE")
+}
+
+// checkUser applies the grammar of user IDs (migration.ParseUserID) to a
+// --user flag before anything is sent, so a typo such as a pasted tab or a
+// missing domain is a usage error here, and puts the canonical form in place.
+func checkUser(user *string) error {
+	canon, err := migration.ParseUserID(*user)
+	if err != nil {
+		return fmt.Errorf("--user: %v", err)
+	}
+	*user = canon
+	return nil
 }

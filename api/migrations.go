@@ -246,7 +246,7 @@ func writeCSV(c *gin.Context, recs []store.StatusRecord, dryRun bool) {
 		if dryRun {
 			row = append(row, strconv.FormatBool(m.DryRun))
 		}
-		_ = w.Write(row)
+		_ = w.Write(SafeCSVRow(row))
 	}
 	w.Flush()
 }

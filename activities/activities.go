@@ -121,6 +121,12 @@ type RunPlan struct {
 // to InProgress and checks preconditions.
 func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, error) {
 	ctx = observe(ctx, in.TenantID, in.UserID, in.CorrelationID)
+	if _, err := migration.ParseUserID(in.UserID); err != nil {
+		// A workflow started directly (not through intake, which checks
+		// every ID) with a malformed user: refused before any record is
+		// written, as the API refuses it with a 400.
+		return RunPlan{TenantID: in.TenantID, UserID: in.UserID, Blocked: fmt.Sprintf("user %q: %v", in.UserID, err)}, nil
+	}
 	if _, err := a.DB.Tenant(ctx, in.TenantID); errors.Is(err, store.ErrNotFound) {
 		// No record can name a tenant that does not exist: the refusal is
 		// the workflow's last result (FinishRun finds no record to fail).

@@ -148,10 +148,12 @@ func TestBadTriggersAreRefusedAndApplyNothing(t *testing.T) {
 	// A direct start for an unknown user is refused on its record; for an
 	// unknown tenant no record can exist, and the refusal is the workflow's.
 	for _, c := range []struct{ tenant, user, want string }{
-		{"t", "nobody@t", `user "nobody@t" is not in the directory`}, {"nope", user, `tenant "nope" does not exist`}} {
+		{"t", "nobody@t", `user "nobody@t" is not in the directory`}, {"nope", user, `tenant "nope" does not exist`},
+		// Issue 18: a malformed ID is refused before any record is written.
+		{"t", "a\tb", `user "a\tb": must be printable`}} {
 		plan := beginWith(t, a, BeginRunInput{TenantID: c.tenant, UserID: c.user, RunKey: "u" + c.tenant, WorkflowID: "wf",
 			SourceMeetingType: migration.SourceAll, TargetMeetingType: migration.TargetCurrent, CheckSwitches: true})
-		if !strings.Contains(plan.Blocked, c.want) || (plan.MigrationID == "") != (c.tenant == "nope") {
+		if !strings.Contains(plan.Blocked, c.want) || (plan.MigrationID == "") != (c.tenant == "nope" || c.user == "a\tb") {
 			t.Errorf("%s/%s: %+v", c.tenant, c.user, plan)
 		}
 	}

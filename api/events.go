@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/openmms/mms/internal/intake"
+	"github.com/openmms/mms/internal/migration"
 )
 
 // MaxEventsPerRequest bounds a batch.
@@ -77,7 +78,14 @@ func (s *Server) listEvents(c *gin.Context) {
 		badRequest(c, err.Error())
 		return
 	}
-	evs, err := s.DB.Events(c.Request.Context(), c.Param("tenant"), c.Query("user"), limit)
+	user := c.Query("user")
+	if user != "" {
+		if user, err = migration.ParseUserID(user); err != nil {
+			badRequest(c, "user: "+err.Error())
+			return
+		}
+	}
+	evs, err := s.DB.Events(c.Request.Context(), c.Param("tenant"), user, limit)
 	if err != nil {
 		s.internal(c, "list events", err)
 		return

@@ -75,7 +75,7 @@ func (s *Server) startMigration(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.Header("Location", "/v1/tenants/"+url.PathEscape(tenant)+"/migrations/"+url.PathEscape(req.User)+
+	c.Header("Location", "/v1/tenants/"+url.PathEscape(tenant)+"/migrations/"+url.PathEscape(rec.UserID)+
 		"?correlationId="+rec.CorrelationID)
 	c.JSON(http.StatusAccepted, rec)
 }
@@ -85,6 +85,13 @@ func (s *Server) startMigration(c *gin.Context) {
 func filter(c *gin.Context) (store.Filter, error) {
 	f := store.Filter{UserID: c.Query("user"), State: migration.State(c.Query("state")),
 		MigrationType: migration.Type(c.Query("type"))}
+	if f.UserID != "" {
+		canon, err := migration.ParseUserID(f.UserID)
+		if err != nil {
+			return f, fmt.Errorf("user: %v", err)
+		}
+		f.UserID = canon
+	}
 	if f.State != "" && !slices.Contains(migration.States, f.State) {
 		return f, fmt.Errorf("state: must be one of %v, not %q", migration.States, f.State)
 	}
@@ -239,7 +246,7 @@ func writeCSV(c *gin.Context, recs []store.StatusRecord, dryRun bool) {
 		if dryRun {
 			row = append(row, strconv.FormatBool(m.DryRun))
 		}
-		_ = w.Write(row)
+		_ = w.Write(SafeCSVRow(row))
 	}
 	w.Flush()
 }

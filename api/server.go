@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/openmms/mms/internal/intake"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
 )
@@ -77,7 +78,7 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/tenants", allow(readers), limitBody, s.listTenants)
 	t := v1.Group("/tenants/:tenant", limitBody, s.tenantAccess)
 	t.GET("/users", allow(readers), s.listUsers)
-	t.PUT("/users/:user", allow(admins), s.putUser)
+	t.PUT("/users/:user", allow(admins), userParam, s.putUser)
 	t.GET("/migration-configuration", allow(readers), s.getMigrationConfiguration)
 	t.PUT("/migration-configuration", allow(admins), s.putMigrationConfiguration)
 	t.GET("/dial-in-conferencing-settings", allow(readers), s.getDialInSettings)
@@ -85,9 +86,9 @@ func (s *Server) Handler() http.Handler {
 	t.POST("/migrations", allow(operators), s.startMigration)
 	t.GET("/migrations", allow(readers), s.listMigrations)
 	t.GET("/migrations/summary", allow(readers), s.summary)
-	t.GET("/migrations/:user", allow(readers), s.getMigration)
-	t.POST("/migrations/:user/cancel", allow(operators), s.cancelMigration)
-	t.POST("/migrations/:user/retry-failed", allow(operators), s.retryFailed)
+	t.GET("/migrations/:user", allow(readers), userParam, s.getMigration)
+	t.POST("/migrations/:user/cancel", allow(operators), userParam, s.cancelMigration)
+	t.POST("/migrations/:user/retry-failed", allow(operators), userParam, s.retryFailed)
 	t.POST("/events", allow(upstreams), s.postEvents)
 	t.GET("/events", allow(readers), s.listEvents)
 	return r
@@ -127,6 +128,24 @@ func (s *Server) serveMetrics(c *gin.Context) {
 		return
 	}
 	s.Metrics.ServeHTTP(c.Writer, c.Request)
+}
+
+// userParam checks the route's {user} against the one grammar of user IDs
+// (400 naming "user" otherwise) and puts its canonical form in its place, so
+// handlers, the store and Temporal see one spelling of each user.
+func userParam(c *gin.Context) {
+	for i, p := range c.Params {
+		if p.Key != "user" {
+			continue
+		}
+		canon, err := migration.ParseUserID(p.Value)
+		if err != nil {
+			badRequest(c, "user: "+err.Error())
+			return
+		}
+		c.Params[i].Value = canon
+	}
+	c.Next()
 }
 
 func limitBody(c *gin.Context) {

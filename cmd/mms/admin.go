@@ -37,8 +37,8 @@ func userAction(use, short, suffix, done string, body func() any, flags func(*co
 			if err := af.check(); err != nil {
 				return err
 			}
-			if user == "" {
-				return errors.New("--user: required")
+			if err := checkUser(&user); err != nil {
+				return err
 			}
 			var out map[string]any
 			path := "/v1/tenants/" + url.PathEscape(af.tenant) + "/migrations/" + url.PathEscape(user) + "/" + suffix
@@ -83,6 +83,9 @@ func startCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := af.check(); err != nil {
+				return err
+			}
+			if err := checkUser(&req.User); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("quiet-period") {
@@ -163,6 +166,11 @@ func statusCommand() *cobra.Command {
 			if summary && user != "" {
 				return errors.New("--summary: not with --user")
 			}
+			if user != "" {
+				if err := checkUser(&user); err != nil {
+					return err
+				}
+			}
 			if limit < 0 {
 				return errors.New("--limit: must be 0 (every record) or more")
 			}
@@ -237,7 +245,7 @@ func statusCommand() *cobra.Command {
 					cw := csv.NewWriter(out)
 					_ = cw.Write([]string{"State", "UserCount"})
 					for _, r := range sum.Summary {
-						_ = cw.Write([]string{r.State, strconv.Itoa(r.UserCount)})
+						_ = cw.Write(api.SafeCSVRow([]string{r.State, strconv.Itoa(r.UserCount)}))
 					}
 					cw.Flush()
 					return cw.Error()
@@ -269,12 +277,12 @@ func statusCommand() *cobra.Command {
 			}
 			fmt.Fprintln(tw, head)
 			for _, m := range list.Migrations {
-				user := m.UserID
+				user := esc(m.UserID)
 				if dryRuns {
 					user += "\t" + strconv.FormatBool(m.DryRun)
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", user, m.State, m.MigrationType, m.TotalMeeting,
-					m.SucceededMeeting, m.FailedMeeting, m.InvitesUpdate, m.ModifiedDate.Local().Format(time.DateTime), m.LastMessage)
+					m.SucceededMeeting, m.FailedMeeting, m.InvitesUpdate, m.ModifiedDate.Local().Format(time.DateTime), esc(m.LastMessage))
 			}
 			return tw.Flush()
 		},
@@ -356,7 +364,10 @@ func listCSV(ctx context.Context, af *apiFlags, base string, q url.Values, limit
 		if cursor == "" {
 			_ = cw.Write(recs[0]) // the header, once
 		}
-		_ = cw.WriteAll(recs[1:])
+		for _, rec := range recs[1:] {
+			// Again, in case the API is older than its own neutralising.
+			_ = cw.Write(api.SafeCSVRow(rec))
+		}
 		rows += len(recs) - 1
 		total, _ = strconv.Atoi(hdr.Get("X-Total-Count"))
 		cursor = hdr.Get("X-Next-Cursor")
@@ -376,7 +387,7 @@ func meetingsCSV(w io.Writer, ms []store.MeetingResult) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"MeetingId", "Subject", "Start", "Outcome", "InvitesSent", "Reason"})
 	for _, m := range ms {
-		_ = cw.Write([]string{m.MeetingID, m.Subject, m.Start.Format(time.RFC3339), string(m.Outcome), strconv.Itoa(m.InvitesSent), m.Reason})
+		_ = cw.Write(api.SafeCSVRow([]string{m.MeetingID, m.Subject, m.Start.Format(time.RFC3339), string(m.Outcome), strconv.Itoa(m.InvitesSent), m.Reason}))
 	}
 	cw.Flush()
 	return cw.Error()
@@ -392,7 +403,7 @@ func printDetail(w io.Writer, d api.MigrationDetail) {
 		{"LastMessage", d.LastMessage}, {"CorrelationId", d.CorrelationID},
 		{"CreateDate", d.CreateDate.Local().Format(time.DateTime)}, {"ModifiedDate", d.ModifiedDate.Local().Format(time.DateTime)},
 	} {
-		fmt.Fprintf(tw, "%s\t: %s\n", kv[0], kv[1])
+		fmt.Fprintf(tw, "%s\t: %s\n", kv[0], esc(kv[1]))
 	}
 	tw.Flush()
 	if len(d.Meetings) == 0 {
@@ -402,12 +413,12 @@ func printDetail(w io.Writer, d api.MigrationDetail) {
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEETING\tSTART\tOUTCOME\tINVITES\tREASON")
 	for _, m := range d.Meetings {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", truncate(m.Subject, 40), m.Start.Local().Format("2006-01-02 15:04"), m.Outcome, m.InvitesSent, m.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", esc(truncate(m.Subject, 40)), m.Start.Local().Format("2006-01-02 15:04"), m.Outcome, m.InvitesSent, esc(m.Reason))
 	}
 	tw.Flush()
 	for _, m := range d.Meetings {
 		if m.Diff != "" { // a dry run: show what would change
-			fmt.Fprintf(w, "\n--- %s\n%s", m.Subject, m.Diff)
+			fmt.Fprintf(w, "\n--- %s\n%s", esc(m.Subject), escLines(m.Diff))
 		}
 	}
 }

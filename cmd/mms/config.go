@@ -181,7 +181,7 @@ func printConfig(w io.Writer, tc tenantConfig) error {
 		{"AutomaticallyMigrateUserMeetings", b(d.AutomaticallyMigrateUserMeetings), dcCmdlet},
 		{"AutomaticallyReplaceAcpProvider", b(d.AutomaticallyReplaceAcpProvider), dcCmdlet},
 	} {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r[0], r[1], r[2])
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r[0], esc(r[1]), r[2])
 	}
 	return tw.Flush()
 }

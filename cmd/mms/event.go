@@ -77,6 +77,11 @@ names the field) or is unreachable.`,
 					return errors.New("--type: required (or -f FILE)")
 				}
 				ev.Type = rules.EventType(typ)
+				if ev.User != "" { // none: a tenant-wide or bridge event
+					if err := checkUser(&ev.User); err != nil {
+						return err
+					}
+				}
 				body = ev
 			}
 			if err := af.check(); err != nil {
@@ -92,7 +97,7 @@ names the field) or is unreachable.`,
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "USER\tTRIGGERED\tREASON\tCORRELATION ID")
 				for _, r := range out.Results {
-					fmt.Fprintf(tw, "%s\t%t\t%s\t%s\n", orDash(r.UserID), r.Triggered, r.Reason, orDash(r.CorrelationID))
+					fmt.Fprintf(tw, "%s\t%t\t%s\t%s\n", esc(orDash(r.UserID)), r.Triggered, esc(r.Reason), esc(orDash(r.CorrelationID)))
 				}
 				return tw.Flush()
 			})
@@ -137,6 +142,9 @@ Exit status: 0 ok; 1 a usage or local error; 2 the API refused or is unreachable
 			}
 			q := url.Values{}
 			if user != "" {
+				if err := checkUser(&user); err != nil {
+					return err
+				}
 				q.Set("user", user)
 			}
 			if cmd.Flags().Changed("limit") {
@@ -156,8 +164,8 @@ Exit status: 0 ok; 1 a usage or local error; 2 the API refused or is unreachable
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "RECEIVED\tID\tTYPE\tUSER\tTRIGGERED\tREASON")
 				for _, e := range out.Events {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\n", e.ReceivedAt.Local().Format(time.DateTime), e.ID, e.Type,
-						orDash(e.UserID), e.Triggered, e.Reason)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\n", e.ReceivedAt.Local().Format(time.DateTime), esc(e.ID), esc(e.Type),
+						esc(orDash(e.UserID)), e.Triggered, esc(e.Reason))
 				}
 				return tw.Flush()
 			})

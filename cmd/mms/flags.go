@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/service"
 )
 
@@ -103,4 +107,60 @@ func bindUI(cmd *cobra.Command, writes *bool, hosts *[]string) {
 	f.StringSliceVar(hosts, "ui-host", nil,
 		"further host name the Temporal Web UI answers for (loopback names and IPs always work; others get 421)")
 	withEnv(cmd, "ui-host", "MMS_UI_HOSTS")
+}
+
+// checkUser applies the grammar of user IDs (migration.ParseUserID) to a
+// --user flag before anything is sent, so a typo such as a pasted tab or a
+// missing domain is a usage error here, and puts the canonical form in place.
+func checkUser(user *string) error {
+	canon, err := migration.ParseUserID(*user)
+	if err != nil {
+		return fmt.Errorf("--user: %v", err)
+	}
+	*user = canon
+	return nil
+}
+
+// esc makes a value safe to print in a terminal table (issue 18, finding
+// 4): control characters, other invisible ones and bytes that are not UTF-8
+// are shown escaped as strconv.Quote shows them (\t, \x1b, \u200b), so an
+// ID, subject or message holding ESC[2J cannot clear or rewrite the
+// admin's screen, and a tab or newline cannot forge a column or a row.
+// Ordinary Unicode (accents, CJK, emoji) is kept as it is.
+func esc(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsPrint(r) || r == utf8.RuneError:
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// escLines is esc for multi-line text (a dry run's diff): each line is
+// escaped and the line breaks are kept.
+func escLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = esc(l)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -203,7 +203,7 @@ func printCounters(w io.Writer, m store.StatusRecord) error {
 		{"InvitesUpdate", fmt.Sprint(m.InvitesUpdate)}, {"LastMessage", m.LastMessage},
 		{"CorrelationId", m.CorrelationID},
 	} {
-		fmt.Fprintf(tw, "%s\t: %s\n", kv[0], kv[1])
+		fmt.Fprintf(tw, "%s\t: %s\n", kv[0], esc(kv[1]))
 	}
 	return tw.Flush()
 }
@@ -219,9 +219,9 @@ func watchResult(d api.MigrationDetail, err error, errOut io.Writer) error {
 		return err
 	}
 	if d.State == migration.StateFailed {
-		msg := "migration of " + d.UserID + " failed"
+		msg := "migration of " + esc(d.UserID) + " failed"
 		if d.LastMessage != "" {
-			msg += ": " + d.LastMessage
+			msg += ": " + esc(d.LastMessage)
 		}
 		return exitError{code: 4, err: errors.New(msg)}
 	}

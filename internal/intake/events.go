@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -34,9 +35,17 @@ type Event struct {
 // nothing changes. ErrUnavailable means events before the failing one may be
 // recorded: posting the batch again with the same IDs is safe.
 func (s *Service) PostEvents(ctx context.Context, tenantID, requester string, events []Event) ([]store.Event, error) {
+	events = slices.Clone(events) // the users are made canonical below, not in the caller's slice
 	for i, e := range events {
 		if len(e.ID) > MaxEventIDLength {
 			return nil, invalid(at(i, len(events), "id"), "at most %d characters", MaxEventIDLength)
+		}
+		if e.User != "" { // "" is a tenant-wide or bridge event
+			u, err := canonicalUser(at(i, len(events), "user"), e.User)
+			if err != nil {
+				return nil, err
+			}
+			events[i].User, e.User = u, u
 		}
 		if err := e.Validate(); err != nil {
 			if len(events) > 1 {

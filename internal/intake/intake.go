@@ -18,6 +18,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
 )
@@ -113,3 +114,15 @@ func internal(step string, err error) *Error {
 }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// canonicalUser checks a user ID against the one grammar (migration.ParseUserID)
+// and returns its canonical form; every entry point that takes a user calls
+// it first, so a malformed ID is a 4xx naming the field and never reaches
+// the store or Temporal (whose header check would answer "unavailable").
+func canonicalUser(field, id string) (string, error) {
+	canon, err := migration.ParseUserID(id)
+	if err != nil {
+		return "", invalid(field, "%v", err)
+	}
+	return canon, nil
+}

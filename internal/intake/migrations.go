@@ -32,9 +32,10 @@ const MaxCancelReason = 500
 // validate checks the fields in the order a person reads the request, so the
 // first complaint is about the first field.
 func (r Request) validate(dryRun bool) error {
+	if _, err := canonicalUser("user", r.User); err != nil {
+		return err
+	}
 	switch {
-	case r.User == "":
-		return invalid("user", "required")
 	case r.Source != "" && !r.Source.Valid():
 		_, err := migration.ParseSource(string(r.Source))
 		return invalidErr("sourceMeetingType", err)
@@ -66,6 +67,7 @@ func (s *Service) start(ctx context.Context, tenant, requester string, r Request
 	if err := r.validate(dryRun); err != nil {
 		return store.StatusRecord{}, err
 	}
+	r.User = migration.CanonicalUserID(r.User)
 	if err := s.userExists(ctx, tenant, r.User); err != nil {
 		return store.StatusRecord{}, err
 	}
@@ -99,6 +101,10 @@ func (s *Service) userExists(ctx context.Context, tenant, user string) error {
 // <requester>". Errors: ErrInvalid (reason too long), ErrNotFound (the
 // user), ErrConflict with CodeNotRunning, ErrUnavailable.
 func (s *Service) Cancel(ctx context.Context, tenant, user, requester, reason string) error {
+	user, err := canonicalUser("user", user)
+	if err != nil {
+		return err
+	}
 	if len(reason) > MaxCancelReason {
 		return invalid("reason", "at most %d characters", MaxCancelReason)
 	}
@@ -108,7 +114,7 @@ func (s *Service) Cancel(ctx context.Context, tenant, user, requester, reason st
 	if err := s.userExists(ctx, tenant, user); errors.Is(err, ErrNotFound) {
 		return err
 	}
-	err := s.temporal.SignalWorkflow(ctx, workflows.WorkflowID(tenant, user), "", workflows.CancelSignal,
+	err = s.temporal.SignalWorkflow(ctx, workflows.WorkflowID(tenant, user), "", workflows.CancelSignal,
 		workflows.Cancel{By: requester, Reason: reason})
 	var notFound *serviceerror.NotFound
 	switch {
@@ -126,6 +132,10 @@ func (s *Service) Cancel(ctx context.Context, tenant, user, requester, reason st
 // Errors: ErrNotFound (no migration), ErrConflict with CodeInProgress or
 // CodeNothingFailed, ErrUnavailable.
 func (s *Service) RetryFailed(ctx context.Context, tenant, user, requester string) (store.StatusRecord, error) {
+	user, err := canonicalUser("user", user)
+	if err != nil {
+		return store.StatusRecord{}, err
+	}
 	last, err := s.db.LatestStatusRecord(ctx, tenant, user)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.StatusRecord{}, notFound("migration", "no migration for user %s to retry", quote(user))

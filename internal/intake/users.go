@@ -31,9 +31,11 @@ type UserChange struct {
 // tenant), ErrUnavailable (the profile is stored; the migration is not
 // started: setting the same profile again decides nothing new, so start it).
 func (s *Service) PutUser(ctx context.Context, tenantID, userID, requester, displayName string, profile *meetingblock.Profile) (UserChange, error) {
+	userID, err := canonicalUser("user", userID)
+	if err != nil {
+		return UserChange{}, err
+	}
 	switch {
-	case userID == "":
-		return UserChange{}, invalid("user", "required")
 	case profile == nil:
 		return UserChange{}, invalid("profile", "required")
 	case len(displayName) > MaxDisplayName:

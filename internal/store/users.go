@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/openmms/mms/internal/migration"
 )
 
 // User is a directory entry: who the user is and the conferencing profile
@@ -19,12 +21,19 @@ type User struct {
 	UpdatedAt   time.Time       `json:"updatedAt"`
 }
 
-// PutUser creates or replaces a user. The tenant must exist.
+// PutUser creates or replaces a user. The tenant must exist. It is how
+// seeds and imports fill the directory, so it enforces the grammar of user
+// IDs and stores the canonical form (migration.ParseUserID) itself.
 func (s *DB) PutUser(ctx context.Context, u User) error {
+	id, err := migration.ParseUserID(u.ID)
+	if err != nil {
+		return fmt.Errorf("user %q: %w", u.ID, err)
+	}
+	u.ID = id
 	if len(u.Profile) == 0 {
 		u.Profile = json.RawMessage(`{}`)
 	}
-	_, err := s.sql.ExecContext(ctx, `
+	_, err = s.sql.ExecContext(ctx, `
 		INSERT INTO users (tenant_id, id, display_name, profile, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id, id) DO UPDATE SET display_name = excluded.display_name,
 			profile = excluded.profile, updated_at = excluded.updated_at`,

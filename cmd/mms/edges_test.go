@@ -1,0 +1,84 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/openmms/mms/api"
+	"github.com/openmms/mms/internal/store"
+)
+
+// Issue 18, finding 3: a malformed --user is a usage error (exit 1) that
+// names the flag, and nothing reaches the API.
+func TestUserFlagGrammar(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the API was called: %s %s", r.Method, r.URL)
+		http.Error(w, "{}", http.StatusTeapot)
+	}))
+	defer srv.Close()
+	c := cli{t: t, url: srv.URL, token: "t"}
+	for _, user := range []string{"a\tb@contoso.com", "..", "alice", "\x1b[2J@contoso.com", strings.Repeat("a", 300) + "@x"} {
+		for _, args := range [][]string{{"start", "--user", user}, {"cancel", "--user", user}, {"retry", "--user", user},
+			{"status", "--user", user}, {"event", "post", "--type", "sipAddressChanged", "--user", user},
+			{"event", "list", "--user", user}} {
+			if r := c.run(args...); r.code != 1 || !strings.Contains(r.stderr, "--user: ") {
+				t.Errorf("mms %q: exit %d %q, want 1 naming --user", args, r.code, r.stderr)
+			}
+		}
+	}
+}
+
+func TestEscKeepsUnicodeAndEscapesControls(t *testing.T) {
+	for in, want := range map[string]string{"alice@contoso.com": "alice@contoso.com", "Zoë 会议 🎉": "Zoë 会议 🎉",
+		"\x1b[2J": `\x1b[2J`, "a\tb\nc\rd": `a\tb\nc\rd`, "a\u200bb": `a\u200bb`, "\xff": `\xff`, "\x00": `\x00`} {
+		if got := esc(in); got != want {
+			t.Errorf("esc(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Issue 18, finding 4: mms status prints no raw control character in its
+// table and no formula cell in -o csv, whatever the API sends (an older API
+// does not neutralise its CSV).
+func TestStatusOutputIsSafe(t *testing.T) {
+	payloads := []string{"=1+2", "+1", "-1", "@SUM(A1)", "|calc", `=HYPERLINK("http://evil.example")`, "\x1b[2J", "a\rb"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("format") == "csv" {
+			w.Header().Set("Content-Type", "text/csv")
+			cw := csv.NewWriter(w)
+			_ = cw.Write([]string{"UserId", "State", "LastMessage"})
+			for _, p := range payloads {
+				_ = cw.Write([]string{p, "Failed", p})
+			}
+			cw.Flush()
+			return
+		}
+		var list api.MigrationList
+		for _, p := range payloads {
+			list.Migrations = append(list.Migrations, store.StatusRecord{UserID: p + "@contoso.com", State: "Failed", LastMessage: p})
+		}
+		list.Total = len(list.Migrations)
+		_ = json.NewEncoder(w).Encode(list)
+	}))
+	defer srv.Close()
+	c := cli{t: t, url: srv.URL, token: "t"}
+	table := c.must("status")
+	if strings.ContainsAny(table, "\x1b\r") || !strings.Contains(table, `\x1b[2J`) {
+		t.Errorf("status table holds a raw control character or lost the escaped one:\n%q", table)
+	}
+	rows, err := csv.NewReader(strings.NewReader(c.must("status", "-o", "csv"))).ReadAll()
+	if err != nil || len(rows) != len(payloads)+1 {
+		t.Fatalf("status -o csv: %d rows, %v", len(rows), err)
+	}
+	for _, row := range rows[1:] {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("cell %q is not neutralised", cell)
+			}
+		}
+	}
+}

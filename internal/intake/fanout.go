@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -30,6 +31,9 @@ const SyncFanOutLimit = 100
 // event's record for nobody, user ""): a retried POST knows by it that the
 // users are the fan-out workflow's to hand off.
 const fanOutPrefix = "fan-out: "
+
+// fanOutParallel is how many users of a batch are handed off at once.
+const fanOutParallel = 8
 
 func fanOutReason(bridgeID string, handed, total int) string {
 	return fmt.Sprintf("%shanded off %d of %d users on bridge %s", fanOutPrefix, handed, total, bridgeID)
@@ -126,18 +130,30 @@ func (s *Service) HandOffBatch(ctx context.Context, in workflows.FanOutInput) (w
 		batch = workflows.DefaultFanOutBatch
 	}
 	i := sort.Search(len(users), func(i int) bool { return users[i] > p.After })
-	for end := min(i+batch, len(users)); i < end; i++ {
-		user := users[i]
-		if rec, ok := done[user]; ok {
-			_, err = s.finishHandOff(ctx, tenant, in.RequestedBy, rec)
-		} else {
-			_, err = s.takeForUser(ctx, tenant, in.RequestedBy, e, payload, user)
+	end := min(i+batch, len(users))
+	for i < end {
+		// A few users at a time: each hand-off mostly waits on the store
+		// and on Temporal, and users are independent of one another.
+		chunk := users[i:min(i+fanOutParallel, end)]
+		errs := make([]error, len(chunk))
+		var wg sync.WaitGroup
+		for j, user := range chunk {
+			wg.Go(func() {
+				if rec, ok := done[user]; ok {
+					_, errs[j] = s.finishHandOff(ctx, tenant, in.RequestedBy, rec)
+				} else {
+					_, errs[j] = s.takeForUser(ctx, tenant, in.RequestedBy, e, payload, user)
+				}
+			})
 		}
-		if err != nil {
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
 			return p, err
 		}
-		p.After = user
-		activity.RecordHeartbeat(ctx, user)
+		i += len(chunk)
+		// Every user up to here is handed off: a retry resumes after it.
+		p.After = chunk[len(chunk)-1]
+		activity.RecordHeartbeat(ctx, p.After)
 	}
 	p.Done = i >= len(users)
 	if p.HandedOff, err = s.db.EventHandOffs(ctx, tenant.ID, in.EventID); err != nil {

@@ -431,7 +431,7 @@ func (s *issue16) documentedExample() {
 		s.t.Fatal(err)
 	}
 	flag := func(name string) string {
-		m := regexp.MustCompile(`--` + name + ` '([^']+)'`).FindAllSubmatch(doc, -1)
+		m := regexp.MustCompile(`--`+name+` '([^']+)'`).FindAllSubmatch(doc, -1)
 		if len(m) == 0 {
 			s.t.Fatalf("no --%s in the example", name)
 		}

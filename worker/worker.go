@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/openmms/mms/activities"
+	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/telemetry"
 	"github.com/openmms/mms/workflows"
 )
@@ -22,9 +23,13 @@ type Options struct {
 	MaxConcurrentActivities int
 	// Instruments count activity retries (nil: not counted).
 	Instruments *telemetry.Instruments
+	// FanOut hands a bridge fan-out's users to their workflows (the
+	// workflow's HandOffBatch activity); nil registers no fan-out.
+	FanOut *intake.Service
 }
 
-// New returns a worker (not yet started) for the migration task queue.
+// New returns a worker (not yet started) for the migration task queue: the
+// migration workflow and, with o.FanOut, the bridge fan-out.
 func New(c client.Client, acts *activities.Activities, o Options) sdkworker.Worker {
 	var icpts []interceptor.WorkerInterceptor
 	if o.Instruments != nil {
@@ -38,6 +43,10 @@ func New(c client.Client, acts *activities.Activities, o Options) sdkworker.Work
 	})
 	w.RegisterWorkflowWithOptions(workflows.Migration, workflow.RegisterOptions{Name: workflows.MigrationWorkflowType})
 	w.RegisterActivity(acts)
+	if o.FanOut != nil {
+		w.RegisterWorkflowWithOptions(workflows.FanOut, workflow.RegisterOptions{Name: workflows.FanOutWorkflowType})
+		w.RegisterActivityWithOptions(o.FanOut.HandOffBatch, activity.RegisterOptions{Name: workflows.HandOffBatchActivity})
+	}
 	return w
 }
 

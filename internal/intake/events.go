@@ -116,11 +116,14 @@ func (s *Service) takeEvent(ctx context.Context, tenant store.Tenant, requester 
 			return nil, err
 		}
 		if len(done) > 0 {
+			if fanOutRecord(done) {
+				// The fan-out hands the users off; the retry only makes
+				// sure it runs (a fan-out that failed starts again).
+				return done, s.startFanOut(ctx, tenant.ID, e.ID, requester)
+			}
 			for i, ev := range done {
-				if ev.Triggered && ev.CorrelationID == "" {
-					if done[i], err = s.handOffEvent(ctx, tenant, requester, ev); err != nil {
-						return nil, err
-					}
+				if done[i], err = s.finishHandOff(ctx, tenant, requester, ev); err != nil {
+					return nil, err
 				}
 			}
 			return done, nil
@@ -136,37 +139,63 @@ func (s *Service) takeEvent(ctx context.Context, tenant store.Tenant, requester 
 	if e.User == "" {
 		targets = []string{""} // a tenant-wide event: recorded once, for nobody's blocks
 		if e.BridgeID != "" {
-			// Only a bridge event needs the whole directory, for its fan-out.
-			users, err := s.db.Users(ctx, tenant.ID)
+			users, err := s.bridgeUsers(ctx, tenant.ID, e.BridgeID)
 			if err != nil {
 				return nil, err
 			}
-			profiles := make([]rules.UserProfile, 0, len(users))
-			for _, u := range users {
-				var p meetingblock.Profile
-				if json.Unmarshal(u.Profile, &p) == nil {
-					profiles = append(profiles, rules.UserProfile{User: u.ID, Profile: p})
-				}
+			if len(users) > s.syncFanOutLimit && s.temporal != nil {
+				return s.fanOut(ctx, tenant, requester, e, payload, len(users))
 			}
-			if targets = rules.AffectedByBridge(e.BridgeID, profiles); len(targets) == 0 {
+			if targets = users; len(targets) == 0 {
 				targets = []string{""} // recorded, so no event is lost: ignored, nobody is on the bridge
 			}
 		}
 	}
 	var out []store.Event
 	for _, user := range targets {
-		rec, err := s.recordDecision(ctx, tenant, e, user, payload)
+		rec, err := s.takeForUser(ctx, tenant, requester, e, payload, user)
 		if err != nil {
 			return nil, err
-		}
-		if rec.Triggered {
-			if rec, err = s.handOffEvent(ctx, tenant, requester, rec); err != nil {
-				return nil, err
-			}
 		}
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// bridgeUsers lists the users on a bridge, in ID order: only a bridge event
+// needs the whole directory, for its fan-out.
+func (s *Service) bridgeUsers(ctx context.Context, tenantID, bridgeID string) ([]string, error) {
+	users, err := s.db.Users(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	profiles := make([]rules.UserProfile, 0, len(users))
+	for _, u := range users {
+		var p meetingblock.Profile
+		if json.Unmarshal(u.Profile, &p) == nil {
+			profiles = append(profiles, rules.UserProfile{User: u.ID, Profile: p})
+		}
+	}
+	return rules.AffectedByBridge(bridgeID, profiles), nil
+}
+
+// takeForUser decides and records the event for one user (or for nobody)
+// and hands a triggering decision to the user's workflow.
+func (s *Service) takeForUser(ctx context.Context, tenant store.Tenant, requester string, e Event, payload []byte, user string) (store.Event, error) {
+	rec, err := s.recordDecision(ctx, tenant, e, user, payload)
+	if err != nil {
+		return rec, err
+	}
+	return s.finishHandOff(ctx, tenant, requester, rec)
+}
+
+// finishHandOff hands a recorded triggering decision that has not reached a
+// migration yet to the user's workflow; any other record is done.
+func (s *Service) finishHandOff(ctx context.Context, tenant store.Tenant, requester string, ev store.Event) (store.Event, error) {
+	if !ev.Triggered || ev.CorrelationID != "" {
+		return ev, nil
+	}
+	return s.handOffEvent(ctx, tenant, requester, ev)
 }
 
 // recordDecision decides the event for one user (or for nobody, when

@@ -29,6 +29,9 @@ type Service struct {
 	temporal    client.Client
 	logger      *slog.Logger
 	instruments *telemetry.Instruments
+	// syncFanOutLimit and fanOutBatch: SyncFanOutLimit and the fan-out's
+	// batch size (0: workflows.DefaultFanOutBatch); tests make them small.
+	syncFanOutLimit, fanOutBatch int
 }
 
 // New returns a service on the store and the Temporal client. instruments
@@ -37,7 +40,7 @@ func New(db *store.DB, temporal client.Client, logger *slog.Logger, instruments 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, temporal: temporal, logger: logger, instruments: instruments}
+	return &Service{db: db, temporal: temporal, logger: logger, instruments: instruments, syncFanOutLimit: SyncFanOutLimit}
 }
 
 // The kinds of *Error; test with errors.Is.

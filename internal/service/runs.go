@@ -21,7 +21,8 @@ func withRuns(c client.Client, runs Runs) client.Client {
 	return runsClient{Client: c, runs: runs}
 }
 
-// runsClient overrides the two calls that start the migration workflow.
+// runsClient overrides the two calls that start the migration workflow
+// (and the bridge fan-out, which starts migrations in its turn).
 type runsClient struct {
 	client.Client
 	runs Runs
@@ -45,6 +46,11 @@ func (c runsClient) fill(args []any) []any {
 		switch in := a.(type) {
 		case workflows.Input:
 			out[i] = c.runs.apply(in)
+		case workflows.FanOutInput:
+			// The fan-out's migrations are started by the worker, whose
+			// process may have other defaults: the API's travel with it.
+			in.Runs = c.runs.apply(in.Runs)
+			out[i] = in
 		case *workflows.Input:
 			if in != nil {
 				v := c.runs.apply(*in)
@@ -60,14 +66,11 @@ func (c runsClient) fill(args []any) []any {
 
 // apply sets the Input's zero fields to the defaults.
 func (r Runs) apply(in workflows.Input) workflows.Input {
-	setInt := func(field *int, v int) {
-		if *field == 0 {
-			*field = v
-		}
-	}
-	setInt(&in.MaxRetries, r.MaxRetries)
-	setInt(&in.RetryIntervalSeconds, int(r.RetryInterval/time.Second))
-	setInt(&in.PagesPerExecution, r.PagesPerExecution)
-	setInt(&in.RunDeadlineSeconds, int(r.RunDeadline/time.Second))
-	return in
+	return in.WithDefaults(r.input())
+}
+
+// input is the defaults as the workflow takes them.
+func (r Runs) input() workflows.Input {
+	return workflows.Input{MaxRetries: r.MaxRetries, RetryIntervalSeconds: int(r.RetryInterval / time.Second),
+		PagesPerExecution: r.PagesPerExecution, RunDeadlineSeconds: int(r.RunDeadline / time.Second)}
 }

@@ -254,8 +254,11 @@ func (s *Service) buildWorker(ctx context.Context) (err error) {
 	}
 	s.Activities = &activities.Activities{DB: s.DB, Calendar: cal, PageSize: cfg.PageSize, Concurrency: cfg.Concurrency,
 		Horizon: time.Duration(cfg.HorizonDays) * 24 * time.Hour, Logger: s.Logger, Instruments: s.Instruments}
+	// A bridge fan-out hands users off as the API would; the run defaults
+	// are the API's, carried in the fan-out's input (FanOutInput.Runs).
+	fanOut := intake.New(s.DB, s.Temporal, s.Logger, s.Instruments)
 	s.Worker = worker.New(s.Temporal, s.Activities, worker.Options{MaxConcurrentActivities: cfg.MaxConcurrentActivities,
-		Instruments: s.Instruments})
+		Instruments: s.Instruments, FanOut: fanOut})
 	return nil
 }
 

@@ -57,6 +57,14 @@ func TestRunsFillTheInputsTheAPIStarts(t *testing.T) {
 	if rec.args[1] != "other" {
 		t.Errorf("other arguments changed: %v", rec.args)
 	}
+
+	// As a bridge fan-out starts: the worker starts its migrations, so the
+	// API's defaults travel in the fan-out's input.
+	_, _ = c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{}, workflows.FanOutWorkflowType,
+		workflows.FanOutInput{TenantID: "t", EventID: "e"})
+	if f := rec.args[0].(workflows.FanOutInput); f.EventID != "e" || f.Runs.MaxRetries != 3 || f.Runs.RunDeadlineSeconds != 3600 {
+		t.Errorf("fan-out input = %+v", f)
+	}
 }
 
 func TestConfigValidate(t *testing.T) {

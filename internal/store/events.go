@@ -97,3 +97,13 @@ func (s *DB) queryEvents(ctx context.Context, where string, args ...any) ([]Even
 	}
 	return out, rows.Err()
 }
+
+// EventHandOffs counts the users an event's fan-out has handed off: those
+// with a recorded decision that either did not trigger or reached a
+// migration (a triggering decision without one is still to be handed off).
+func (s *DB) EventHandOffs(ctx context.Context, tenantID, id string) (int, error) {
+	var n int
+	err := s.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE tenant_id = ? AND id = ? AND user_id <> ''
+		AND (triggered = 0 OR correlation_id <> '')`, tenantID, id).Scan(&n)
+	return n, err
+}

@@ -20,6 +20,12 @@ import (
 // Temporal are covered by the end-to-end test in internal/devstack.
 func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
 	t.Helper()
+	return newAPIWith(t, nil)
+}
+
+// newAPIWith is newAPI with the Server's knobs set by set (nil: defaults).
+func newAPIWith(t *testing.T, set func(*Server)) (*httptest.Server, *store.DB) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mms.db"))
 	if err != nil {
@@ -36,7 +42,11 @@ func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
 	}
 	// No Temporal: routes that would hand a migration to it are not called.
 	logger := slog.New(slog.DiscardHandler)
-	srv := httptest.NewServer((&Server{DB: db, Intake: intake.New(db, nil, logger, nil), Logger: logger}).Handler())
+	s := &Server{DB: db, Intake: intake.New(db, nil, logger, nil), Logger: logger}
+	if set != nil {
+		set(s)
+	}
+	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv, db
 }

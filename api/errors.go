@@ -18,14 +18,36 @@ import (
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Count is how many errors there are when there are several; Message
+	// lists at most MaxListedErrors of them (issue 18: 100,000 bad phone
+	// numbers in 600 KB got a 10.4 MB answer).
+	Count int `json:"count,omitempty"`
 }
+
+// MaxListedErrors is how many errors one answer lists.
+const MaxListedErrors = 20
 
 func abort(c *gin.Context, status int, code, msg string) {
 	c.AbortWithStatusJSON(status, gin.H{"error": Error{Code: code, Message: msg}})
 }
 
+// badRequest answers 400. Validation joins its errors one a line
+// (errors.Join, here and in the intake service, whose messages arrive as
+// strings), so the lines are the errors: beyond MaxListedErrors they are
+// counted, not listed.
 func badRequest(c *gin.Context, msg string) {
-	abort(c, http.StatusBadRequest, "invalid_request", msg)
+	e := Error{Code: "invalid_request", Message: msg}
+	if n := strings.Count(msg, "\n") + 1; n > 1 {
+		e.Count = n
+		if n > MaxListedErrors {
+			cut := 0
+			for range MaxListedErrors {
+				cut += strings.IndexByte(msg[cut:], '\n') + 1
+			}
+			e.Message = fmt.Sprintf("%s(%d more errors not listed; %d in all)", msg[:cut], n-MaxListedErrors, n)
+		}
+	}
+	c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": e})
 }
 
 // bindJSON decodes and validates a request body; on failure it has already

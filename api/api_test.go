@@ -24,7 +24,7 @@ func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
 }
 
 // newAPIWith is newAPI with the Server's knobs set by set (nil: defaults).
-func newAPIWith(t *testing.T, set func(*Server)) (*httptest.Server, *store.DB) {
+func newAPIWith(t testing.TB, set func(*Server)) (*httptest.Server, *store.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mms.db"))

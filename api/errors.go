@@ -99,13 +99,11 @@ func (s *Server) fail(c *gin.Context, err error) {
 // decodeJSON reads one JSON object into v, rejecting unknown fields and
 // trailing data, with messages that name the offending field.
 func decodeJSON(c *gin.Context, v any) error {
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("unexpected data after the JSON object")
+	buf, err := readBody(c, MaxBodyBytes)
+	if err != nil {
+		return explainJSON(err)
 	}
-	return explainJSON(err)
+	return decodeBytes(buf, v)
 }
 
 // explainJSON turns a decoding error into a message that names the field.

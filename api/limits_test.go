@@ -18,12 +18,17 @@ import (
 // and then only its first byte (issue 18, finding 6).
 func stall(t *testing.T, base, token string) net.Conn {
 	t.Helper()
+	return stallPath(t, base, "/v1/tenants/contoso/migrations", token)
+}
+
+func stallPath(t *testing.T, base, path, token string) net.Conn {
+	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	req := "POST /v1/tenants/contoso/migrations HTTP/1.1\r\nHost: mms\r\nContent-Type: application/json\r\nContent-Length: 100\r\n"
+	req := "POST " + path + " HTTP/1.1\r\nHost: mms\r\nContent-Type: application/json\r\nContent-Length: 100\r\n"
 	if token != "" {
 		req += "Authorization: Bearer " + token + "\r\n"
 	}

@@ -50,6 +50,9 @@ type Server struct {
 	// beyond it the answer is 429 (0: DefaultMaxRequestsPerClient,
 	// negative: no limit).
 	MaxRequestsPerClient int
+	// MaxPreviews bounds the previews running at once in this process;
+	// beyond it the answer is 429 (0: DefaultMaxPreviews).
+	MaxPreviews int
 }
 
 // Handler returns the API's routes.
@@ -91,7 +94,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/metrics", s.serveMetrics)
 
 	v1 := r.Group("/v1", s.authenticate)
-	v1.POST("/preview", allow(readers), s.preview) // has its own, larger body limit
+	v1.POST("/preview", allow(readers), s.previewSlots(), s.preview) // has its own, larger body limit
 	v1.GET("/tenants", allow(readers), limitBody, s.listTenants)
 	t := v1.Group("/tenants/:tenant", limitBody, s.tenantAccess)
 	t.GET("/users", allow(readers), s.listUsers)

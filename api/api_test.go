@@ -131,6 +131,9 @@ func TestListMigrationsValidatesQuery(t *testing.T) {
 		"?limit=0":      "limit: must be an integer between 1 and 1000",
 		"?offset=-1":    "offset: must be an integer",
 		"?limit=banana": "limit:",
+		// Issue 18, finding 7: the zero time meant "no bound".
+		"?end=0001-01-01T00:00:00Z":   "end: 0001-01-01T00:00:00Z is the zero time",
+		"?start=0001-01-01T00:00:00Z": "start: 0001-01-01T00:00:00Z is the zero time",
 	} {
 		if code, body := get(t, srv.URL+"/v1/tenants/contoso/migrations"+q, tok); code != 400 || !strings.Contains(body, want) {
 			t.Errorf("%s: %d %s, want 400 with %q", q, code, body, want)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -106,6 +107,44 @@ func decodeJSON(c *gin.Context, v any) error {
 	return decodeBytes(buf, v)
 }
 
+// jsonKind names what a Go type accepts in JSON terms: a message said
+// "must be api.StartRequest, not array", a Go type name that means nothing
+// to a client (issue 18, finding 7). Scalars keep their short names
+// ("bool", "string", "int"), which clients already match on.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Bool:
+		return "bool"
+	case reflect.String:
+		return "string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "int"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	}
+	return "another JSON value"
+}
+
+// jsonValue names the JSON value a decoder found ("array", "object",
+// "number 1.5", ...).
+func jsonValue(v string) string {
+	switch v {
+	case "array":
+		return "an array"
+	case "object":
+		return "an object"
+	}
+	return v
+}
+
 // explainJSON turns a decoding error into a message that names the field.
 func explainJSON(err error) error {
 	if err == nil {
@@ -122,7 +161,11 @@ func explainJSON(err error) error {
 	case errors.As(err, &maxErr):
 		return fmt.Errorf("body: larger than %d bytes", maxErr.Limit)
 	case errors.As(err, &typeErr):
-		return fmt.Errorf("%s: must be %s, not %s", typeErr.Field, typeErr.Type, typeErr.Value)
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return fmt.Errorf("%s: must be %s, not %s", field, jsonKind(typeErr.Type), jsonValue(typeErr.Value))
 	case errors.As(err, &syntaxErr):
 		return fmt.Errorf("body: malformed JSON at byte %d: %v", syntaxErr.Offset, err)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -20,6 +20,12 @@ import (
 // Temporal are covered by the end-to-end test in internal/devstack.
 func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
 	t.Helper()
+	return newAPIWith(t, nil)
+}
+
+// newAPIWith is newAPI with the Server's knobs set by set (nil: defaults).
+func newAPIWith(t testing.TB, set func(*Server)) (*httptest.Server, *store.DB) {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mms.db"))
 	if err != nil {
@@ -36,7 +42,11 @@ func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
 	}
 	// No Temporal: routes that would hand a migration to it are not called.
 	logger := slog.New(slog.DiscardHandler)
-	srv := httptest.NewServer((&Server{DB: db, Intake: intake.New(db, nil, logger, nil), Logger: logger}).Handler())
+	s := &Server{DB: db, Intake: intake.New(db, nil, logger, nil), Logger: logger}
+	if set != nil {
+		set(s)
+	}
+	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv, db
 }
@@ -121,6 +131,9 @@ func TestListMigrationsValidatesQuery(t *testing.T) {
 		"?limit=0":      "limit: must be an integer between 1 and 1000",
 		"?offset=-1":    "offset: must be an integer",
 		"?limit=banana": "limit:",
+		// Issue 18, finding 7: the zero time meant "no bound".
+		"?end=0001-01-01T00:00:00Z":   "end: 0001-01-01T00:00:00Z is the zero time",
+		"?start=0001-01-01T00:00:00Z": "start: 0001-01-01T00:00:00Z is the zero time",
 	} {
 		if code, body := get(t, srv.URL+"/v1/tenants/contoso/migrations"+q, tok); code != 400 || !strings.Contains(body, want) {
 			t.Errorf("%s: %d %s, want 400 with %q", q, code, body, want)

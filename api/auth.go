@@ -16,9 +16,10 @@ const tokenKey = "mms.token"
 
 // authenticate requires a valid bearer token; nothing runs without one.
 func (s *Server) authenticate(c *gin.Context) {
-	h := c.GetHeader("Authorization")
-	secret, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || secret == "" {
+	// The scheme is case-insensitive (RFC 9110, section 11.1): "bearer"
+	// and "BEARER" are the same scheme as "Bearer".
+	scheme, secret, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="mms"`)
 		abort(c, http.StatusUnauthorized, "unauthorized", "missing bearer token (Authorization: Bearer <token>)")
 		return

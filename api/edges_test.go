@@ -97,7 +97,7 @@ func TestBadInputNamesTheFieldAndChangesNothing(t *testing.T) {
 		// migration-configuration and dial-in settings
 		{"PUT", c + "/migration-configuration", `{"quietPeriodSeconds":86401}`, 400, "quietPeriodSeconds: must be between 0 and 86400"},
 		{"PUT", c + "/migration-configuration", `{"participantLimit":"many"}`, 400, "participantLimit: must be int"},
-		{"PUT", c + "/migration-configuration", `[]`, 400, "must be api.MigrationConfiguration"},
+		{"PUT", c + "/migration-configuration", `[]`, 400, "body: must be a JSON object, not an array"}, // issue 18: was "must be api.MigrationConfiguration"
 		{"PUT", c + "/dial-in-conferencing-settings", `{"automaticallyReplaceAcpProvider":1}`, 400, "automaticallyReplaceAcpProvider: must be bool"},
 		{"PUT", c + "/dial-in-conferencing-settings", `{"meetingMigrationEnabled":true}`, 400, "meetingMigrationEnabled: unknown field"},
 		// POST migrations
@@ -134,7 +134,7 @@ func TestBadInputNamesTheFieldAndChangesNothing(t *testing.T) {
 		{"POST", c + "/events", `{"type":"teamsUpgradeGranted","user":"admin@contoso.com","mode":"Sometimes"}`, 400, "mode"},
 		{"POST", c + "/events", `{"type":"bridgeNumberChanged","bridgeId":"b1","oldNumber":"+1 425-555-0100"}`, 400, "newNumber: required"},
 		{"POST", c + "/events", `{"id":"` + strings.Repeat("i", 201) + `","type":"sipAddressChanged","user":"admin@contoso.com"}`, 400, "id: at most 200 characters"},
-		{"POST", c + "/events", `"sipAddressChanged"`, 400, "must be api.EventIn"},
+		{"POST", c + "/events", `"sipAddressChanged"`, 400, "body: must be a JSON object, not string"}, // issue 18: was "must be api.EventIn"
 		{"POST", c + "/events", `{"type":"conferenceIdChanged","user":"admin@contoso.com","conferenceId":"12ab"}`, 400, "conferenceId"},
 		{"GET", c + "/events?limit=0", ``, 400, "limit: must be an integer between 1 and 1000"},
 		// preview

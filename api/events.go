@@ -17,7 +17,7 @@ const MaxEventsPerRequest = 1000
 
 // EventIn is one change event as posted: a rules.Event plus an optional
 // client ID that makes retries safe. It is the service's event under the
-// API's name, which decoding errors show ("must be api.EventIn").
+// API's name.
 type EventIn intake.Event
 
 // postEvents takes one event or an array of them. The whole request is

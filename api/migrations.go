@@ -107,6 +107,12 @@ func filter(c *gin.Context) (store.Filter, error) {
 			if err != nil {
 				return f, fmt.Errorf("%s: must be an RFC 3339 time such as 2026-11-23T08:00:00Z, not %q", p.name, raw)
 			}
+			// The zero time is how the filter says "no bound", so
+			// end=0001-01-01T00:00:00Z was taken as no end at all (issue
+			// 18, finding 7): refused rather than silently widened.
+			if t.IsZero() {
+				return f, fmt.Errorf("%s: %s is the zero time, which would mean no bound; leave %s out for none", p.name, raw, p.name)
+			}
 			*p.dst = t
 		}
 	}

@@ -1,9 +1,13 @@
 package api
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -11,8 +15,22 @@ import (
 	"github.com/openmms/mms/internal/migration"
 )
 
-// MaxPreviewBytes bounds a preview request: meeting bodies can be several MB.
-const MaxPreviewBytes = 16 << 20
+// MaxPreviewBytes bounds a preview request to the largest message
+// Exchange Online accepts by default: 36 MB received, 35 MB sent (Exchange
+// counts MB as MiB), "Message limits" in "Exchange Online limits",
+// https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/exchange-online-limits
+// A meeting's body is part of its message, so no real body is larger; a
+// tenant that raised its limit (up to 150 MB) previews its rare larger
+// bodies with `mms preview`, which runs locally. The bound is on the JSON
+// request, the body with its escaping and the profile.
+const MaxPreviewBytes = 36 << 20
+
+// DefaultMaxPreviews is how many previews may run at once in the process.
+// A maximum-size preview holds a few times its body (the decoder's buffer,
+// the body, the new body), about 150 MB at the peak; the bound keeps a
+// burst of previews, from a reader token, well under a gigabyte in a
+// process that in `mms dev` also runs Temporal and the worker.
+const DefaultMaxPreviews = 4
 
 // PreviewRequest is the body of POST /v1/preview.
 type PreviewRequest struct {
@@ -58,12 +76,154 @@ func (r *PreviewRequest) validate() error {
 	return nil
 }
 
+// decodePreview decodes a preview request holding one copy of the body's
+// JSON and one of the body: the request without its body, a few hundred
+// bytes, goes through the strict decoder (unknown fields, types), and only
+// the body's value is unmarshalled from the buffer in place; json.Decoder
+// would copy the whole request into its own doubling buffer first.
+func decodePreview(c *gin.Context, req *PreviewRequest) error {
+	buf, err := readBody(c, MaxPreviewBytes)
+	if err != nil {
+		return explainJSON(err)
+	}
+	if !json.Valid(buf) {
+		return decodeBytes(buf, req) // its message says what is wrong
+	}
+	start, end := -1, -1
+	if err := walkJSON(buf, func(key string, s, e int) {
+		if key == "body" {
+			start, end = s, e
+		}
+	}); err != nil {
+		return err
+	}
+	if start < 0 {
+		return decodeBytes(buf, req)
+	}
+	rest := make([]byte, 0, len(buf)-(end-start)+2)
+	rest = append(append(append(rest, buf[:start]...), `""`...), buf[end:]...)
+	if err := decodeBytes(rest, req); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(buf[start:end], &req.Body); err != nil {
+		return explainJSON(err)
+	}
+	return nil
+}
+
+// previewSlots admits at most MaxPreviews previews at once and answers 429
+// beyond: waiting in line would hold each waiting request's connection
+// and, once admitted, its memory anyway.
+func (s *Server) previewSlots() gin.HandlerFunc {
+	n := s.MaxPreviews
+	if n <= 0 {
+		n = DefaultMaxPreviews
+	}
+	slots := make(chan struct{}, n)
+	return func(c *gin.Context) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			c.Next()
+		default:
+			tooMany(c, "too many previews running (at most "+strconv.Itoa(n)+" at once)")
+		}
+	}
+}
+
 // preview runs the block engine on a body without touching any meeting.
 func (s *Server) preview(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxPreviewBytes)
 	var req PreviewRequest
-	if !bindJSON(c, &req) {
+	if err := decodePreview(c, &req); err != nil {
+		badRequest(c, err.Error())
 		return
 	}
-	c.JSON(http.StatusOK, meetingblock.Preview(req.Body, req.Format, *req.Profile, req.Target))
+	if err := req.validate(); err != nil {
+		badRequest(c, err.Error())
+		return
+	}
+	res := meetingblock.Preview(req.Body, req.Format, *req.Profile, req.Target)
+	req.Body = "" // the request's copy is no longer needed
+	writePreview(c, &res)
+}
+
+// writePreview writes res as c.JSON would, but streams the body, the one
+// large field, instead of building the whole answer in memory first, and
+// leaves <, > and & as they are: c.JSON escapes each into six bytes, so an
+// HTML body's answer was several times its size (65 MB for 15 MiB).
+func writePreview(c *gin.Context, res *meetingblock.PreviewResult) {
+	// The rest of the result: a field of the outer struct hides the
+	// embedded one of the same JSON name, and omitempty drops it.
+	rest, err := json.Marshal(struct {
+		*meetingblock.PreviewResult
+		Body string `json:"body,omitempty"`
+	}{PreviewResult: res})
+	if err != nil {
+		abort(c, http.StatusInternalServerError, "internal", "encoding the preview failed")
+		return
+	}
+	c.Header("Content-Type", "application/json; charset=utf-8")
+	c.Status(http.StatusOK)
+	w := bufio.NewWriterSize(c.Writer, 64<<10)
+	w.WriteString(`{"body":`)
+	writeJSONString(w, res.Body)
+	w.WriteByte(',')
+	w.Write(rest[1:])
+	_ = w.Flush() // a client that left: nothing to tell it
+}
+
+// writeJSONString writes s as a JSON string, escaped as encoding/json does
+// with HTML escaping off: quotes, backslashes, control characters, U+2028
+// and U+2029 (JavaScript line terminators), and invalid UTF-8 as U+FFFD.
+func writeJSONString(w *bufio.Writer, s string) {
+	const hex = "0123456789abcdef"
+	w.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			w.WriteString(s[start:i])
+			switch b {
+			case '"', '\\':
+				w.WriteByte('\\')
+				w.WriteByte(b)
+			case '\n':
+				w.WriteString(`\n`)
+			case '\r':
+				w.WriteString(`\r`)
+			case '\t':
+				w.WriteString(`\t`)
+			default:
+				w.WriteString(`\u00`)
+				w.WriteByte(hex[b>>4])
+				w.WriteByte(hex[b&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			w.WriteString(s[start:i])
+			w.WriteString(`\ufffd`)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			w.WriteString(s[start:i])
+			w.WriteString(`\u202`)
+			w.WriteByte(hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	w.WriteString(s[start:])
+	w.WriteByte('"')
 }

@@ -41,6 +41,18 @@ type Server struct {
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
 	Instruments    *telemetry.Instruments
+
+	// BodyTimeout bounds the reading of one request body, and
+	// PreviewBodyTimeout that of POST /v1/preview, whose body may be far
+	// larger (0: DefaultBodyTimeout, DefaultPreviewBodyTimeout).
+	BodyTimeout, PreviewBodyTimeout time.Duration
+	// MaxRequestsPerClient bounds the requests in flight per remote IP;
+	// beyond it the answer is 429 (0: DefaultMaxRequestsPerClient,
+	// negative: no limit).
+	MaxRequestsPerClient int
+	// MaxPreviews bounds the previews running at once in this process;
+	// beyond it the answer is 429 (0: DefaultMaxPreviews).
+	MaxPreviews int
 }
 
 // Handler returns the API's routes.
@@ -61,6 +73,14 @@ func (s *Server) Handler() http.Handler {
 	r.Use(otelgin.Middleware("mms-api", otelgin.WithPropagators(telemetry.Propagator),
 		otelgin.WithTracerProvider(s.TracerProvider), otelgin.WithMeterProvider(s.MeterProvider),
 		otelgin.WithGinFilter(func(c *gin.Context) bool { return c.FullPath() != "/metrics" })), s.logRequests)
+	// The edge's limits come first: before authentication, since a client
+	// without a token can hold a connection as well as one with.
+	perClient := s.MaxRequestsPerClient
+	if perClient == 0 {
+		perClient = DefaultMaxRequestsPerClient
+	}
+	r.Use(newClientLimiter(perClient).handle, bodyDeadline(orDefault(s.BodyTimeout, DefaultBodyTimeout),
+		orDefault(s.PreviewBodyTimeout, DefaultPreviewBodyTimeout)))
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not_found", "no such route: "+c.Request.URL.Path) })
 	r.NoMethod(func(c *gin.Context) {
@@ -74,7 +94,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/metrics", s.serveMetrics)
 
 	v1 := r.Group("/v1", s.authenticate)
-	v1.POST("/preview", allow(readers), s.preview) // has its own, larger body limit
+	v1.POST("/preview", allow(readers), s.previewSlots(), s.preview) // has its own, larger body limit
 	v1.GET("/tenants", allow(readers), limitBody, s.listTenants)
 	t := v1.Group("/tenants/:tenant", limitBody, s.tenantAccess)
 	t.GET("/users", allow(readers), s.listUsers)

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/openmms/mms/api"
+	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 )
 
@@ -80,5 +86,51 @@ func TestStatusOutputIsSafe(t *testing.T) {
 				t.Errorf("cell %q is not neutralised", cell)
 			}
 		}
+	}
+}
+
+// Issue 18, finding 7: `token revoke --name dup` without a scope revoked
+// tokens in three tenants, and an empty name was accepted. The scope is
+// now required and the name must not be empty.
+func TestTokenRevokeNeedsAScopeAndAName(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mms.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"contoso", "fabrikam"} {
+		if err := db.PutTenant(ctx, store.Tenant{ID: id, DisplayName: id, Settings: migration.DefaultSettings()}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.CreateToken(ctx, "dup", id, store.RoleReader); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.CreateToken(ctx, "dup", "", store.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	run := func(args ...string) (string, error) {
+		root := &cobra.Command{Use: "mms", SilenceUsage: true, SilenceErrors: true}
+		root.AddCommand(tokenCommand())
+		var out bytes.Buffer
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs(append([]string{"token", "revoke", "--database", path}, args...))
+		err := root.ExecuteContext(ctx)
+		return out.String(), err
+	}
+	for _, args := range [][]string{{"--name", "dup"}, {"--name", "", "--all-tenants"}, {"--name", " ", "--tenant", "contoso"},
+		{"--name", "dup", "--tenant", "contoso", "--all-tenants"}} {
+		if _, err := run(args...); err == nil {
+			t.Errorf("token revoke %q: no error", args)
+		}
+	}
+	if out, err := run("--name", "dup", "--tenant", "contoso"); err != nil || !strings.Contains(out, "revoked 1 token") {
+		t.Fatalf("--tenant contoso: %v %s", err, out)
+	}
+	if out, err := run("--name", "dup", "--all-tenants"); err != nil || !strings.Contains(out, "revoked 2 token") {
+		t.Fatalf("--all-tenants: %v %s", err, out)
 	}
 }

@@ -95,6 +95,10 @@ func bindAPI(cmd *cobra.Command, c *service.Config) {
 	withEnv(cmd, "pages-per-execution", "MMS_PAGES_PER_EXECUTION")
 	f.DurationVar(&c.Runs.RunDeadline, "run-deadline", 0, "longest a run may take, whole seconds (0: 12h)")
 	withEnv(cmd, "run-deadline", "MMS_RUN_DEADLINE")
+	f.IntVar(&c.MaxRequestsPerClient, "max-requests-per-client", 0, "API requests in flight from one IP before 429 (0: 64, negative: no limit)")
+	withEnv(cmd, "max-requests-per-client", "MMS_MAX_REQUESTS_PER_CLIENT")
+	f.DurationVar(&c.BodyTimeout, "body-timeout", 0, "longest the API waits for a request body (0: 30s; previews 2m)")
+	withEnv(cmd, "body-timeout", "MMS_BODY_TIMEOUT")
 }
 
 // bindUI: the guards of the embedded Temporal Web UI (`mms dev`, `mms temporal`).

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -87,6 +89,7 @@ func runService(cmd *cobra.Command, cfg service.Config) error {
 func tokenCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Create and revoke API tokens in the service database"}
 	var database, name, tenant, role string
+	var allTenants bool
 	withDB := func(run func(*cobra.Command, *store.DB) error) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, _ []string) error {
 			db, err := store.Open(cmd.Context(), database)
@@ -117,8 +120,21 @@ func tokenCommand() *cobra.Command {
 	}
 	revoke := &cobra.Command{
 		Use:   "revoke",
-		Short: "Revoke the tokens with a name (in one tenant, with --tenant)",
+		Short: "Revoke the tokens with a name, in one tenant (--tenant) or in all (--all-tenants)",
 		Args:  cobra.NoArgs,
+		// Names are not unique across tenants: `--name dup` without a
+		// tenant revoked three tokens in three tenants (issue 18, finding
+		// 7). The scope is now always said, and an empty name, which
+		// names no token anyone meant, is refused.
+		PreRunE: func(*cobra.Command, []string) error {
+			if strings.TrimSpace(name) == "" {
+				return errors.New("--name: must not be empty")
+			}
+			if (tenant == "") == !allTenants {
+				return errors.New("give --tenant <id> to revoke in one tenant, or --all-tenants to revoke in every tenant")
+			}
+			return nil
+		},
 		RunE: withDB(func(cmd *cobra.Command, db *store.DB) error {
 			n, err := db.RevokeToken(cmd.Context(), name, tenant)
 			if err != nil {
@@ -140,5 +156,6 @@ func tokenCommand() *cobra.Command {
 	create.Flags().StringVar(&role, "role", store.RoleAdmin, "admin, operator (start, cancel, read), reader, or upstream (post events only)")
 	revoke.Flags().StringVar(&name, "name", "", "the token's name (required)")
 	_ = revoke.MarkFlagRequired("name")
+	revoke.Flags().BoolVar(&allTenants, "all-tenants", false, "revoke the tokens with this name in every tenant, and the tokens bound to none")
 	return cmd
 }

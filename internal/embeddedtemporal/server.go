@@ -238,6 +238,11 @@ func Start(ctx context.Context, o Options) (_ *Server, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	if created {
+		if err := makePrivate(sqlCfg.DatabaseName); err != nil {
+			return nil, err
+		}
+	}
 	if err := createNamespace(sqlCfg, o.Namespace, o.Retention, o.SearchAttributes); err != nil {
 		return nil, err
 	}

@@ -60,6 +60,22 @@ func pathCause(err error) error {
 	return err
 }
 
+// makePrivate makes a database file that setupSchema has just created,
+// and its -wal and -shm files, readable by their owner only: SQLite
+// creates them 0644, world-readable, and they hold every tenant's workflow
+// histories (issue 18, finding 7). The schema tool creates the file
+// itself (and an existing file means "schema present"), so the mode is
+// set right after; SQLite gives later -wal and -shm files the main
+// file's mode. A file that existed keeps the mode its operator gave it.
+func makePrivate(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("temporal database %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
 // sqliteConfig is the persistence config for <dataDir>/temporal.db.
 //
 // journal_mode=wal and synchronous=normal, and exactly one connection: with more connections

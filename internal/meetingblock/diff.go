@@ -18,12 +18,67 @@ type diffOp struct {
 	line string
 }
 
+// MaxDiffBytes bounds a diff's text. A block change is a few KB of diff;
+// a preview of a 15 MiB body answered 65 MB of it (issue 18, finding 2).
+// Beyond the bound the diff is cut at a line and ends with diffTruncated.
+const MaxDiffBytes = 64 << 10
+
+// diffTruncated is the marker line of a truncated diff.
+const diffTruncated = "... diff truncated: %d more bytes not shown\n"
+
 // UnifiedDiff returns a unified diff (3 lines of context) of two bodies, ""
 // when they are equal. Lines are compared with their line breaks.
+//
+// Only the region that differs, and its context lines, is split into
+// lines: the common prefix and suffix are found byte by byte, so a large
+// body with a small change costs no more than the change (a slice of
+// line headers for a 15 MiB body is hundreds of MB when its lines are
+// short). The output is the same as diffing whole bodies: outside the
+// window every line is equal and beyond the context.
 func UnifiedDiff(oldBody, newBody string) string {
 	if oldBody == newBody {
 		return ""
 	}
+	p := 0
+	for p < len(oldBody) && p < len(newBody) && oldBody[p] == newBody[p] {
+		p++
+	}
+	s := 0
+	for s < len(oldBody)-p && s < len(newBody)-p && oldBody[len(oldBody)-1-s] == newBody[len(newBody)-1-s] {
+		s++
+	}
+	// lo: the start of the line holding the first difference, diffContext
+	// lines earlier (old and new agree up to p).
+	lo := strings.LastIndexByte(oldBody[:p], '\n') + 1
+	for range diffContext {
+		if lo == 0 {
+			break
+		}
+		lo = strings.LastIndexByte(oldBody[:lo-1], '\n') + 1
+	}
+	// tail: the length of the common suffix made of whole lines in both,
+	// less diffContext lines. It begins after the suffix's first line
+	// break (the byte before the suffix differs, so the line holding the
+	// suffix's start may be a different line in each body).
+	suffix := oldBody[len(oldBody)-s:]
+	tail := 0
+	if i := strings.IndexByte(suffix, '\n'); i >= 0 {
+		rest := suffix[i+1:]
+		for range diffContext {
+			j := strings.IndexByte(rest, '\n')
+			if j < 0 {
+				rest = ""
+				break
+			}
+			rest = rest[j+1:]
+		}
+		tail = len(rest)
+	}
+	return diffLines(oldBody[lo:len(oldBody)-tail], newBody[lo:len(newBody)-tail], strings.Count(oldBody[:lo], "\n"))
+}
+
+// diffLines diffs two windows of bodies whose first line is line skip+1.
+func diffLines(oldBody, newBody string, skip int) string {
 	a, b := splitLines(oldBody), splitLines(newBody)
 	pre := 0
 	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
@@ -41,7 +96,7 @@ func UnifiedDiff(oldBody, newBody string) string {
 	for _, l := range a[len(a)-suf:] {
 		ops = append(ops, diffOp{' ', l})
 	}
-	return hunks(ops)
+	return hunks(ops, skip)
 }
 
 // splitLines splits s after each '\n', keeping the line breaks.
@@ -133,8 +188,8 @@ func backtrack(a, b []string, trace [][]int, dmax int) []diffOp {
 }
 
 // hunks formats an edit script as unified-diff hunks.
-func hunks(ops []diffOp) string {
-	var out strings.Builder
+func hunks(ops []diffOp, skip int) string {
+	out := &boundedText{max: MaxDiffBytes}
 	out.WriteString("--- old\n+++ new\n")
 	// Line numbers (0-based) in a and b at each op.
 	ai, bi := make([]int, len(ops)+1), make([]int, len(ops)+1)
@@ -171,7 +226,7 @@ func hunks(ops []diffOp) string {
 			j = k
 		}
 		stop := min(end+diffContext, len(ops))
-		fmt.Fprintf(&out, "@@ -%s +%s @@\n", hunkRange(ai[start], ai[stop]-ai[start]), hunkRange(bi[start], bi[stop]-bi[start]))
+		fmt.Fprintf(out, "@@ -%s +%s @@\n", hunkRange(skip+ai[start], ai[stop]-ai[start]), hunkRange(skip+bi[start], bi[stop]-bi[start]))
 		for _, op := range ops[start:stop] {
 			out.WriteByte(op.kind)
 			out.WriteString(op.line)
@@ -182,6 +237,48 @@ func hunks(ops []diffOp) string {
 		i = stop
 	}
 	return out.String()
+}
+
+// boundedText keeps the first max bytes written to it, cut after a line
+// break, and counts the rest.
+type boundedText struct {
+	b       strings.Builder
+	max     int
+	dropped int
+}
+
+func (t *boundedText) Write(p []byte) (int, error) {
+	t.WriteString(string(p))
+	return len(p), nil
+}
+
+func (t *boundedText) WriteString(s string) {
+	if t.dropped == 0 && t.b.Len()+len(s) <= t.max {
+		t.b.WriteString(s)
+		return
+	}
+	if t.dropped == 0 {
+		// Keep what fits up to its last line break, so the diff ends on
+		// a whole line before the marker.
+		fit := s[:t.max-t.b.Len()]
+		if i := strings.LastIndexByte(fit, '\n'); i >= 0 {
+			t.b.WriteString(fit[:i+1])
+			s = s[i+1:]
+		}
+	}
+	t.dropped += len(s)
+}
+
+func (t *boundedText) WriteByte(c byte) error {
+	t.WriteString(string([]byte{c}))
+	return nil
+}
+
+func (t *boundedText) String() string {
+	if t.dropped == 0 {
+		return t.b.String()
+	}
+	return t.b.String() + fmt.Sprintf(diffTruncated, t.dropped)
 }
 
 func hunkRange(start, n int) string {

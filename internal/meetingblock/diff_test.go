@@ -3,6 +3,7 @@ package meetingblock
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -113,5 +114,49 @@ func TestUnifiedDiffLarge(t *testing.T) {
 	got, err := applyDiff(a.String(), d)
 	if err != nil || got != b.String() {
 		t.Fatalf("apply: %v", err)
+	}
+}
+
+// Diffing only the window around the change gives the same text as
+// diffing the whole bodies, line numbers included.
+func TestUnifiedDiffWindowIsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 2))
+	lines := []string{"a\n", "b\n", "c\n", "\n", "x", "yy\n"}
+	body := func(n int) string {
+		var b strings.Builder
+		for range n {
+			b.WriteString(lines[rng.IntN(len(lines))])
+		}
+		return b.String()
+	}
+	for i := range 3000 {
+		pre, mid1, mid2, suf := body(rng.IntN(12)), body(rng.IntN(4)), body(rng.IntN(4)), body(rng.IntN(12))
+		old, nw := pre+mid1+suf, pre+mid2+suf
+		if old == nw {
+			continue
+		}
+		if got, want := UnifiedDiff(old, nw), diffLines(old, nw, 0); got != want {
+			t.Fatalf("case %d: %q -> %q\nwindowed:\n%s\nwhole:\n%s", i, old, nw, got, want)
+		}
+	}
+}
+
+// A diff larger than MaxDiffBytes is cut at a line and says so; a small
+// change in a large body costs memory in proportion to the change.
+func TestUnifiedDiffIsBounded(t *testing.T) {
+	old, nw := strings.Repeat("old line\n", 100000), strings.Repeat("new line\n", 100000)
+	d := UnifiedDiff(old, nw)
+	if len(d) > MaxDiffBytes+100 || !strings.HasSuffix(d, " more bytes not shown\n") ||
+		!strings.HasSuffix(strings.TrimSuffix(d, d[strings.LastIndex(d[:len(d)-1], "\n")+1:]), "\n") {
+		t.Fatalf("diff of %d bytes ends %q", len(d), d[max(0, len(d)-80):])
+	}
+	big := strings.Repeat("\n", 16<<20)
+	old, nw = big+"old\n"+big, big+"new\n"+big
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	d = UnifiedDiff(old, nw)
+	runtime.ReadMemStats(&ms1)
+	if alloc := ms1.TotalAlloc - ms0.TotalAlloc; alloc > 1<<20 || !strings.Contains(d, "@@ -16777214,7 +16777214,7 @@") {
+		t.Fatalf("allocated %d bytes for a one-line change; diff:\n%s", alloc, d)
 	}
 }

@@ -77,6 +77,12 @@ type Config struct {
 	RetentionDays int
 	// Runs are the defaults of the runs the API starts.
 	Runs Runs
+	// MaxRequestsPerClient bounds the API requests in flight from one
+	// remote IP; beyond it the API answers 429 (0: 64, negative: none).
+	MaxRequestsPerClient int
+	// BodyTimeout bounds the reading of one request body (0: 30s; the
+	// preview's larger bodies get 2 minutes).
+	BodyTimeout time.Duration
 
 	// The rest is given by the process rather than by flags.
 
@@ -122,7 +128,8 @@ func (c Config) validate() error {
 	}{{"page size", int64(c.PageSize)}, {"concurrency", int64(c.Concurrency)},
 		{"max activities", int64(c.MaxConcurrentActivities)}, {"horizon days", int64(c.HorizonDays)},
 		{"max retries", int64(c.Runs.MaxRetries)}, {"retry interval", int64(c.Runs.RetryInterval)},
-		{"pages per execution", int64(c.Runs.PagesPerExecution)}, {"run deadline", int64(c.Runs.RunDeadline)}} {
+		{"pages per execution", int64(c.Runs.PagesPerExecution)}, {"run deadline", int64(c.Runs.RunDeadline)},
+		{"body timeout", int64(c.BodyTimeout)}} {
 		if k.v < 0 {
 			return fmt.Errorf("%s: must not be negative", k.name)
 		}
@@ -275,8 +282,12 @@ func (s *Service) buildAPI() error {
 	s.intake = intake.New(s.DB, runs, s.Logger, s.Instruments)
 	srv := &api.Server{DB: s.DB, Temporal: runs, Logger: s.Logger, Metrics: tel.Metrics,
 		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider, Instruments: s.Instruments,
-		Intake: s.intake}
-	s.HTTP = &http.Server{Addr: cfg.APIAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		Intake: s.intake, MaxRequestsPerClient: cfg.MaxRequestsPerClient, BodyTimeout: cfg.BodyTimeout}
+	// ReadHeaderTimeout bounds the headers; the body's deadline is set per
+	// request by the API (longer for previews), so there is no ReadTimeout.
+	// IdleTimeout frees keep-alive connections a client forgot.
+	s.HTTP = &http.Server{Addr: cfg.APIAddr, Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 2 * time.Minute}
 	return nil
 }
 

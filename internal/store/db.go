@@ -72,6 +72,19 @@ func OpenSQL(ctx context.Context, dsn string) (*sql.DB, error) {
 			return nil, fmt.Errorf("database directory %s: %w", dir, err)
 		}
 	}
+	// The file holds every tenant's users, records and token hashes: it is
+	// created readable by its owner only, not 0644 as SQLite would (issue
+	// 18, finding 7). SQLite gives the -wal and -shm files the main file's
+	// mode. An existing file keeps the mode its operator gave it.
+	if path != ":memory:" && !strings.HasPrefix(path, "file:") {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err == nil {
+			err = f.Close()
+		}
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("database %s: %w", path, err)
+		}
+	}
 	// WAL lets readers run beside the writer; busy_timeout makes another
 	// pool on the same file (the sandbox's, or mms sandbox seed's next to
 	// mms dev) wait for the write lock instead of failing with SQLITE_BUSY;

@@ -67,6 +67,10 @@ func (s *DB) ImportToken(ctx context.Context, name, tenantID, role, secret strin
 // RevokeToken deletes the tokens with this name (and tenant, when given),
 // returning how many there were.
 func (s *DB) RevokeToken(ctx context.Context, name, tenantID string) (int, error) {
+	if name == "" {
+		// No caller means "every unnamed token" (issue 18, finding 7).
+		return 0, errors.New("revoke token: empty name")
+	}
 	res, err := s.sql.ExecContext(ctx, `DELETE FROM api_tokens WHERE name = ? AND (? = '' OR tenant_id = ?)`,
 		name, tenantID, tenantID)
 	if err != nil {

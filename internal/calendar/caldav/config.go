@@ -7,6 +7,8 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+
+	"github.com/openmms/mms/internal/calendar"
 )
 
 // Notification modes (TenantConfig.Notify).
@@ -97,7 +99,8 @@ func (c TenantConfig) Validate() error {
 	if u, err := url.Parse(c.URL); c.URL == "" {
 		bad("url", "required")
 	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("url", "not an http(s) URL: %q", c.URL)
+		// A password in the URL is never echoed (issue 18).
+		bad("url", "not an http(s) URL: %q", calendar.RedactURLs(c.URL))
 	}
 	switch {
 	case c.Delegate != nil:

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -93,39 +94,69 @@ func (g GraphTenant) config() (graph.TenantConfig, error) {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// Load reads a calendars file (YAML or JSON). ${NAME} is replaced by the
-// environment variable NAME, which must be set; nothing else is expanded,
-// so a literal $ in a value stays.
+// Load reads a calendars file (YAML or JSON). ${NAME} in a value is
+// replaced by the environment variable NAME, which must be set; nothing
+// else is expanded, so a literal $ in a value stays. Errors name the line
+// of the file, and show no password of a URL.
 func Load(path string) (Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("calendars file: %w", err)
 	}
-	var missing []string
-	expanded := envRef.ReplaceAllStringFunc(string(raw), func(ref string) string {
-		name := envRef.FindStringSubmatch(ref)[1]
-		v, ok := os.LookupEnv(name)
-		if !ok {
-			missing = append(missing, name)
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		return Config{}, fmt.Errorf("calendars file %s: environment variable %s is not set", path, strings.Join(missing, ", "))
-	}
-	c, err := Parse([]byte(expanded))
+	c, err := parse(raw, true)
 	if err != nil {
-		return Config{}, fmt.Errorf("calendars file %s: %w", path, err)
+		return Config{}, fmt.Errorf("calendars file %s: %s", path, calendar.RedactURLs(err.Error()))
 	}
 	return c, nil
 }
 
 // Parse decodes a calendars document (YAML, of which JSON is a subset) and
 // validates it. Unknown fields are errors: a misspelt setting must not be
-// silently ignored.
-func Parse(raw []byte) (Config, error) {
+// silently ignored. ${NAME} references are left as they are.
+func Parse(raw []byte) (Config, error) { return parse(raw, false) }
+
+// parse decodes the document into a node tree first, so that:
+//   - ${NAME} is expanded in the values of the tree, not in the text: a
+//     value with a line break or a colon (a PEM key, a password) can no
+//     longer shift every later line number, which is how YAML errors came
+//     to name the wrong line (issue 18, finding 7), nor change the
+//     document's structure;
+//   - an unknown field or a wrong type, found by the strict JSON decoder,
+//     is reported with the line of its key in the file;
+//   - an empty document (nothing, or only comments) is an error: it was
+//     accepted silently and meant "every tenant in the sandbox".
+func parse(raw []byte, expand bool) (Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		if !expand || !envRef.Match(raw) {
+			return Config{}, err
+		}
+		// A reference where YAML does not allow a plain "${" (inside a
+		// flow mapping: {port: ${PORT}}) parses only once expanded, as
+		// files were read before; lines are then off only where a value
+		// holds a line break.
+		expanded, missing := expandText(raw)
+		if len(missing) > 0 {
+			return Config{}, fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
+		}
+		root = yaml.Node{}
+		if err := yaml.Unmarshal(expanded, &root); err != nil {
+			return Config{}, err
+		}
+		expand = false
+	}
+	if len(root.Content) == 0 || root.Content[0].ShortTag() == "!!null" {
+		return Config{}, errors.New("empty: it must name a default or tenants (leave --calendars out to use the sandbox for every tenant)")
+	}
+	if expand {
+		var missing []string
+		expandNode(&root, &missing)
+		if len(missing) > 0 {
+			return Config{}, fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
+		}
+	}
 	var doc any
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
+	if err := root.Decode(&doc); err != nil {
 		return Config{}, err
 	}
 	js, err := json.Marshal(doc)
@@ -136,9 +167,130 @@ func Parse(raw []byte) (Config, error) {
 	dec := json.NewDecoder(strings.NewReader(string(js)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return Config{}, err
+		return Config{}, located(root.Content[0], err)
+	}
+	if c.Default == "" && len(c.Tenants) == 0 {
+		return Config{}, errors.New("empty: it must name a default or tenants (leave --calendars out to use the sandbox for every tenant)")
 	}
 	return c, c.Validate()
+}
+
+// expandText replaces ${NAME} in the text, returning the names not set.
+func expandText(raw []byte) ([]byte, []string) {
+	var missing []string
+	out := envRef.ReplaceAllStringFunc(string(raw), func(ref string) string {
+		name := envRef.FindStringSubmatch(ref)[1]
+		v, ok := os.LookupEnv(name)
+		if !ok && !slices.Contains(missing, name) {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	return []byte(out), missing
+}
+
+// expandNode replaces ${NAME} in every scalar value below n, collecting
+// the names that are not set. A plain scalar gets its tag resolved again,
+// so "port: ${PORT}" is a number once expanded, as it was when the text
+// was expanded; a quoted one stays a string.
+func expandNode(n *yaml.Node, missing *[]string) {
+	if n.Kind == yaml.ScalarNode && envRef.MatchString(n.Value) {
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			name := envRef.FindStringSubmatch(ref)[1]
+			v, ok := os.LookupEnv(name)
+			if !ok && !slices.Contains(*missing, name) {
+				*missing = append(*missing, name)
+			}
+			return v
+		})
+		if n.Style&(yaml.TaggedStyle|yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+			n.Tag = ""
+		}
+	}
+	for _, c := range n.Content {
+		expandNode(c, missing)
+	}
+}
+
+// located adds the line of the offending key to a decoding error: the
+// JSON decoder knows the field's path but not where it is in the file.
+func located(doc *yaml.Node, err error) error {
+	var path []string
+	var msg string
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &typeErr):
+		path = strings.Split(typeErr.Field, ".")
+		msg = fmt.Sprintf("%s: must be %s, not %s", typeErr.Field, typeErr.Type.Kind(), typeErr.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		// The decoder names only the field, not its path: the line is
+		// that of the first key with the name, which is the unknown one
+		// unless the same name is also a known field earlier in the file.
+		if n := findKey(doc, field); n != nil {
+			return fmt.Errorf("line %d: unknown field %q", n.Line, field)
+		}
+		return fmt.Errorf("unknown field %q", field)
+	default:
+		return err
+	}
+	if n := findPath(doc, path); n != nil {
+		return fmt.Errorf("line %d: %s", n.Line, msg)
+	}
+	return errors.New(msg)
+}
+
+// findPath finds the value at a decoder's field path. The path leaves out
+// the keys of maps ("tenants.graph.horizonDays" for tenants.contoso.graph
+// .horizonDays), so a step may also descend through one map entry.
+func findPath(n *yaml.Node, path []string) *yaml.Node {
+	if len(path) == 0 {
+		return n
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == path[0] {
+			if v := findPath(n.Content[i+1], path[1:]); v != nil {
+				return v
+			}
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if v := n.Content[i+1]; v.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				if v.Content[j].Value == path[0] {
+					if w := findPath(v.Content[j+1], path[1:]); w != nil {
+						return w
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// findKey is the first mapping key named name below n, depth first in
+// document order.
+func findKey(n *yaml.Node, name string) *yaml.Node {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == name {
+				return n.Content[i]
+			}
+			if k := findKey(n.Content[i+1], name); k != nil {
+				return k
+			}
+		}
+		return nil
+	}
+	for _, c := range n.Content {
+		if k := findKey(c, name); k != nil {
+			return k
+		}
+	}
+	return nil
 }
 
 // Validate checks every tenant's settings; errors name the tenant and field.

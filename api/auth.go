@@ -64,12 +64,12 @@ func (s *Server) tenantAccess(c *gin.Context) {
 
 func quote(s string) string { return `"` + s + `"` }
 
-// Who may do what.
+// Who may do what: the store's one role table, which the console reads too.
 var (
-	readers   = []string{store.RoleAdmin, store.RoleOperator, store.RoleReader}
-	operators = []string{store.RoleAdmin, store.RoleOperator}
-	admins    = []string{store.RoleAdmin}
-	upstreams = []string{store.RoleAdmin, store.RoleUpstream}
+	readers   = store.RolesFor(store.PermRead)
+	operators = store.RolesFor(store.PermOperate)
+	admins    = store.RolesFor(store.PermAdminister)
+	upstreams = store.RolesFor(store.PermPostEvents)
 )
 
 // allow lets through tokens with one of the roles.

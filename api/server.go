@@ -50,6 +50,12 @@ type Server struct {
 	// beyond it the answer is 429 (0: DefaultMaxRequestsPerClient,
 	// negative: no limit).
 	MaxRequestsPerClient int
+	// Console serves the web console at / and /console/..., and the API's
+	// reference at /docs (internal/console); nil serves neither. It sits
+	// behind the same edge limits as the API and signs in by cookie, not
+	// by bearer token.
+	Console http.Handler
+
 	// MaxPreviews bounds the previews running at once in this process;
 	// beyond it the answer is 429 (0: DefaultMaxPreviews).
 	MaxPreviews int
@@ -92,6 +98,13 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/openapi.json", s.serveOpenAPI)
 	r.GET("/openapi.yaml", s.serveOpenAPI)
 	r.GET("/metrics", s.serveMetrics)
+
+	if s.Console != nil {
+		console := gin.WrapH(s.Console)
+		r.GET("/", console)
+		r.GET("/docs", console)
+		r.Any("/console/*path", console)
+	}
 
 	v1 := r.Group("/v1", s.authenticate)
 	v1.POST("/preview", allow(readers), s.previewSlots(), s.preview) // has its own, larger body limit

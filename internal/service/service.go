@@ -29,6 +29,7 @@ import (
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/router"
 	"github.com/openmms/mms/internal/calendar/sandbox"
+	"github.com/openmms/mms/internal/console"
 	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/retention"
 	"github.com/openmms/mms/internal/store"
@@ -280,7 +281,13 @@ func (s *Service) buildAPI() error {
 	// The service hands runs to Temporal with the run knobs filled in.
 	runs := withRuns(s.Temporal, cfg.Runs)
 	s.intake = intake.New(s.DB, runs, s.Logger, s.Instruments)
-	srv := &api.Server{DB: s.DB, Temporal: runs, Logger: s.Logger, Metrics: tel.Metrics,
+	// The web console (and /docs) is served by the API process, on the
+	// same store and service.
+	con, err := console.New(s.DB, s.intake, s.Logger)
+	if err != nil {
+		return err
+	}
+	srv := &api.Server{Console: con, DB: s.DB, Temporal: runs, Logger: s.Logger, Metrics: tel.Metrics,
 		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider, Instruments: s.Instruments,
 		Intake: s.intake, MaxRequestsPerClient: cfg.MaxRequestsPerClient, BodyTimeout: cfg.BodyTimeout}
 	// ReadHeaderTimeout bounds the headers; the body's deadline is set per

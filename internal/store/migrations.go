@@ -314,6 +314,38 @@ func (s *DB) Summary(ctx context.Context, tenantID string, f Filter) (map[migrat
 	return stateCounts(rows)
 }
 
+// SummaryByType is Summary split by migration type: each user counts once,
+// by their latest record, under that record's state and type, so the cells
+// add up to Summary's counts (the console's summary table). Absent pairs
+// are zero.
+func (s *DB) SummaryByType(ctx context.Context, tenantID string, f Filter) (map[migration.Type]map[migration.State]int, error) {
+	f.State, f.MigrationType = "", ""
+	where, args := f.where(tenantID)
+	rows, err := s.sql.QueryContext(ctx, `SELECT m.migration_type, m.state, COUNT(*)
+		FROM (SELECT user_id, MAX(created_at) AS latest FROM migrations`+where+` GROUP BY user_id) l
+		CROSS JOIN migrations m WHERE m.tenant_id = ? AND m.user_id = l.user_id AND m.created_at = l.latest
+		GROUP BY m.migration_type, m.state`,
+		append(args, tenantID)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[migration.Type]map[migration.State]int{}
+	for rows.Next() {
+		var typ migration.Type
+		var st migration.State
+		var n int
+		if err := rows.Scan(&typ, &st, &n); err != nil {
+			return nil, err
+		}
+		if out[typ] == nil {
+			out[typ] = map[migration.State]int{}
+		}
+		out[typ][st] = n
+	}
+	return out, rows.Err()
+}
+
 // StateCounts counts the records of every tenant in each state, dry runs
 // left out (every state present, zero or not): the store's gauges.
 func (s *DB) StateCounts(ctx context.Context) (map[migration.State]int, error) {

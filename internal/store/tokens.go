@@ -25,6 +25,30 @@ const (
 // Roles lists the roles, most powerful first.
 var Roles = []string{RoleAdmin, RoleOperator, RoleReader, RoleUpstream}
 
+// Permission is something a token may be allowed to do.
+type Permission string
+
+// The permissions; RolesFor says which roles hold each.
+const (
+	PermRead       Permission = "read"        // read records, settings, events
+	PermOperate    Permission = "operate"     // start, dry run, cancel, retry failed
+	PermAdminister Permission = "administer"  // change settings and users
+	PermPostEvents Permission = "post events" // post change events
+)
+
+// permissions is the one role table: the API's routes and the console's
+// buttons both read it, so a button is shown exactly when its request would
+// be allowed.
+var permissions = map[Permission][]string{
+	PermRead:       {RoleAdmin, RoleOperator, RoleReader},
+	PermOperate:    {RoleAdmin, RoleOperator},
+	PermAdminister: {RoleAdmin},
+	PermPostEvents: {RoleAdmin, RoleUpstream},
+}
+
+// RolesFor lists the roles holding the permission (a copy).
+func RolesFor(p Permission) []string { return slices.Clone(permissions[p]) }
+
 // Token is an API credential. An empty TenantID may act on every tenant.
 type Token struct {
 	ID       string `json:"id"`
@@ -93,6 +117,9 @@ func (s *DB) LookupToken(ctx context.Context, secret string) (Token, error) {
 	t.TenantID = tenant.String
 	return t, err
 }
+
+// May says whether the token's role holds the permission.
+func (t Token) May(p Permission) bool { return slices.Contains(permissions[p], t.Role) }
 
 func hashToken(secret string) string {
 	h := sha256.Sum256([]byte(secret))

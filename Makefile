@@ -68,7 +68,7 @@ fuzz:
 		done; \
 	done
 
-## bench: Go benchmarks of the hot pure code and the store, then `mms bench`:
+## bench: Go benchmarks of the hot pure code, the store and the console's pages, then `mms bench`:
 ## the whole service end to end (throughput, scaling, orchestration overhead,
 ## Graph-limit efficiency, event intake), figures to bench.json. About 10
 ## minutes; docs/PERFORMANCE.md has the figures and what bounds them.
@@ -76,7 +76,7 @@ fuzz:
 BENCHCOUNT ?= 1
 BENCHRUNS ?= 1
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./internal/meetingblock ./internal/rules ./internal/store
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./internal/meetingblock ./internal/rules ./internal/store ./internal/console
 	./bin/mms bench --runs $(BENCHRUNS) --out bench.json
 
 ## sizes: print both binaries' sizes (the README quotes them)

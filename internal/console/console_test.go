@@ -550,3 +550,44 @@ func TestSettingsShowEveryField(t *testing.T) {
 		t.Errorf("label: %q", label("organizerRecipientsPerDay"))
 	}
 }
+
+var (
+	controlID = regexp.MustCompile(`<(?:input|select|textarea)\b[^>]*\bid="([^"]+)"`)
+	control   = regexp.MustCompile(`<(?:input|select|textarea)\b[^>]*>`)
+)
+
+// Every visible control of every page has a label: the pages are usable
+// with a screen reader and the keyboard alone.
+func TestEveryControlIsLabelled(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	signin := b.do("GET", "/console/signin", nil)
+	b.signIn(f.tokens["contoso-admin"])
+	pages := []string{signin.body}
+	for _, path := range []string{"/console/t/contoso/", "/console/t/contoso/migrations", "/console/t/contoso/failed",
+		"/console/t/contoso/events", "/console/t/contoso/settings", "/console/t/contoso/users/" + alice, "/docs"} {
+		r := b.do("GET", path, nil)
+		if r.code != 200 {
+			t.Fatalf("%s: %d", path, r.code)
+		}
+		if !strings.Contains(r.body, `<main id="main"`) || !strings.Contains(r.body, `href="#main"`) {
+			t.Errorf("%s: no skip link to the main content", path)
+		}
+		pages = append(pages, r.body)
+	}
+	for _, page := range pages {
+		for _, tag := range control.FindAllString(page, -1) {
+			if strings.Contains(tag, `type="hidden"`) {
+				continue
+			}
+			id := controlID.FindStringSubmatch(tag)
+			if id == nil {
+				t.Errorf("a control without an id, so without a label: %s", tag)
+				continue
+			}
+			if !strings.Contains(page, `<label for="`+id[1]+`"`) {
+				t.Errorf("control %q has no label", id[1])
+			}
+		}
+	}
+}

@@ -493,7 +493,7 @@ func TestCSVDownloadIsNeutralised(t *testing.T) {
 		t.Fatalf("csv: %d %s", r.code, r.header)
 	}
 	rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
-	if err != nil || len(rows) != 3 || rows[0][0] != "UserId" {
+	if err != nil || len(rows) != 3 || rows[0][0] != "UserId" || rows[0][len(rows[0])-1] != "DryRun" {
 		t.Fatalf("csv rows %v (%v)", rows, err)
 	}
 	found := false

@@ -191,7 +191,8 @@ func (c *Console) list(r *http.Request, s *sess, f store.Filter) (listView, erro
 // the cmdlet's columns as the API's CSV has them, each cell neutralised
 // against spreadsheet formulas (api.SafeCSVRow). It streams page by page.
 func (c *Console) csv(w http.ResponseWriter, r *http.Request, s *sess, f store.Filter) {
-	f.Limit, f.Offset = 1000, 0
+	// Pages of 5,000: few offset walks, a few MB at a time.
+	f.Limit, f.Offset = 5000, 0
 	first, err := c.db.StatusRecords(r.Context(), s.Tenant.ID, f)
 	if err != nil {
 		c.internal(w, r, s, "list migrations", err)
@@ -201,16 +202,25 @@ func (c *Console) csv(w http.ResponseWriter, r *http.Request, s *sess, f store.F
 	w.Header().Set("Content-Disposition", `attachment; filename="`+s.Tenant.ID+`-migrations.csv"`)
 	w.WriteHeader(http.StatusOK)
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"UserId", "State", "MigrationType", "TotalMeeting", "SucceededMeeting", "FailedMeeting",
+	// The API's columns; DryRun last when dry runs are listed, so a dry run
+	// cannot pass for a real migration.
+	head := []string{"UserId", "State", "MigrationType", "TotalMeeting", "SucceededMeeting", "FailedMeeting",
 		"SkippedMeeting", "InvitesUpdate", "RetryCount", "LastMessage", "CorrelationId", "CreateDate", "ModifiedDate",
-		"UserPrincipalName", "DryRun"})
+		"UserPrincipalName"}
+	if f.DryRun {
+		head = append(head, "DryRun")
+	}
+	_ = cw.Write(head)
 	for recs := first; len(recs) > 0; {
 		for _, m := range recs {
-			_ = cw.Write(api.SafeCSVRow([]string{m.UserID, string(m.State), string(m.MigrationType),
+			row := []string{m.UserID, string(m.State), string(m.MigrationType),
 				strconv.Itoa(m.TotalMeeting), strconv.Itoa(m.SucceededMeeting), strconv.Itoa(m.FailedMeeting),
 				strconv.Itoa(m.SkippedMeeting), strconv.Itoa(m.InvitesUpdate), strconv.Itoa(m.RetryCount), m.LastMessage,
-				m.CorrelationID, m.CreateDate.Format(time.RFC3339), m.ModifiedDate.Format(time.RFC3339),
-				m.UserPrincipalName, strconv.FormatBool(m.DryRun)}))
+				m.CorrelationID, m.CreateDate.Format(time.RFC3339), m.ModifiedDate.Format(time.RFC3339), m.UserPrincipalName}
+			if f.DryRun {
+				row = append(row, strconv.FormatBool(m.DryRun))
+			}
+			_ = cw.Write(api.SafeCSVRow(row))
 		}
 		if len(recs) < f.Limit {
 			break

@@ -13,10 +13,11 @@ import (
 )
 
 // /docs is a reference of the API rendered on the server from the OpenAPI
-// document the API serves (api/openapi.yaml): readable without JavaScript
-// and with nothing fetched from elsewhere. (No Go module serves Swagger UI's
-// assets at a version the project could pin without a Node build; this page
-// needs none.)
+// document the API serves (api/openapi.yaml), with the console's templates.
+// Swagger UI (whose assets a Go module such as swaggo/files embeds) would
+// need JavaScript to show anything and a few MB of assets; this page reads
+// without JavaScript, as the console's pages do, and adds no dependency.
+// It has no "try it out": the CLI and curl do that with a bearer token.
 
 type docsView struct {
 	Title, Version, Description string

@@ -270,16 +270,16 @@ func (f *flood) window(t *testing.T) {
 	f.t = t
 	const tenant, bridge, users = "window", "apac-1", 5
 	paris, _ := time.LoadLocation("Europe/Paris")
-	// Stand 6 seconds before the next minute in Paris: the window opens then.
-	real := time.Now()
-	opens := real.In(paris).Truncate(time.Minute).Add(2 * time.Minute)
-	f.offset.Store(int64(opens.Add(-6 * time.Second).Sub(real)))
+	// The window opens at a minute to come; once the tenant is seeded, the
+	// activities' clock stands 6 seconds before it.
+	opens := time.Now().In(paris).Truncate(time.Minute).Add(2 * time.Minute)
 	closes := opens.Add(time.Hour)
 	settings := migration.DefaultSettings()
 	settings.QuietPeriodSeconds = 0
 	settings.MaintenanceWindow = &migration.Window{Days: migration.WeekDays, Start: opens.Format("15:04"),
 		End: closes.Format("15:04"), TimeZone: "Europe/Paris"}
 	f.seedTenant(tenant, bridge, users, 1, 3, settings)
+	f.offset.Store(int64(opens.Add(-6 * time.Second).Sub(time.Now())))
 	began := time.Now()
 	if code, raw := f.c.do("POST", "/v1/tenants/"+tenant+"/events", f.st.AdminToken, map[string]any{"type": "bridgeNumberChanged",
 		"bridgeId": bridge, "oldNumber": "+1 425-555-0100", "newNumber": "+1 425-555-0199"}); code != 202 {
@@ -306,6 +306,10 @@ func (f *flood) window(t *testing.T) {
 	}
 	if len(sent) != users*3 {
 		t.Fatalf("%d notifications sent, want %d", len(sent), users*3)
+	}
+	// They began at the opening: the first update within seconds of it.
+	if first := sent[0].SentAt.Add(offset); first.Sub(opens) > 20*time.Second {
+		t.Fatalf("the first update was sent %s after the window opened", first.Sub(opens))
 	}
 	recs, _ := f.st.DB.StatusRecords(context.Background(), tenant, store.Filter{})
 	for _, r := range recs {

@@ -128,7 +128,7 @@ func (s *Service) Preview(ctx context.Context, tenantID string, events []Event) 
 		out.Users = append(out.Users, *byUser[u])
 	}
 	s.count(ctx, tenant, &out)
-	out.Summary.Text = summaryText(kinds, out.Summary)
+	out.Summary.Text = summaryText(kinds, out.Summary, s.calendar != nil)
 	return out, nil
 }
 
@@ -217,7 +217,8 @@ func (s *Service) countUser(ctx context.Context, tenant store.Tenant, u *UserImp
 
 // summaryText is the line an admin reads first: "bridge change: 1,240
 // users, 18,400 meetings, about 96,000 update mails".
-func summaryText(kinds map[string]bool, s ImpactSummary) string {
+// Without a back end to count in, it says so instead of showing zeros.
+func summaryText(kinds map[string]bool, s ImpactSummary, counted bool) string {
 	var names []string
 	if kinds["bridge change"] {
 		names = append(names, "bridge change")
@@ -232,6 +233,10 @@ func summaryText(kinds map[string]bool, s ImpactSummary) string {
 	}
 	if len(names) == 0 {
 		names = []string{"no user's change"}
+	}
+	if !counted {
+		return fmt.Sprintf("%s: %s users, %s to migrate; meetings not counted (no calendar back end)", names[0],
+			thousands(s.Users), thousands(s.Migrations))
 	}
 	about := ""
 	if s.Estimate {

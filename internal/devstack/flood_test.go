@@ -279,7 +279,7 @@ func (f *flood) window(t *testing.T) {
 	settings.MaintenanceWindow = &migration.Window{Days: migration.WeekDays, Start: opens.Format("15:04"),
 		End: closes.Format("15:04"), TimeZone: "Europe/Paris"}
 	f.seedTenant(tenant, bridge, users, 1, 3, settings)
-	f.offset.Store(int64(opens.Add(-6 * time.Second).Sub(time.Now())))
+	f.offset.Store(int64(time.Until(opens.Add(-6 * time.Second))))
 	began := time.Now()
 	if code, raw := f.c.do("POST", "/v1/tenants/"+tenant+"/events", f.st.AdminToken, map[string]any{"type": "bridgeNumberChanged",
 		"bridgeId": bridge, "oldNumber": "+1 425-555-0100", "newNumber": "+1 425-555-0199"}); code != 202 {

@@ -37,6 +37,9 @@ type Activities struct {
 	Concurrency int
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// FloodHour is the period of flood control's hourly budgets (a day is
+	// 24 of them): an hour; tests shorten it.
+	FloodHour time.Duration
 	// Logger gets one line per state transition (nil: slog.Default()).
 	Logger *slog.Logger
 	// Instruments count state transitions and meeting outcomes and trace
@@ -84,6 +87,9 @@ type BeginRunInput struct {
 	// Refused, when set, is why a trigger of the run is malformed: the
 	// run is refused (Failed with it) and nothing is applied.
 	Refused string `json:"refused,omitempty"`
+	// FloodControl (GetVersion "flood-control"): the run's updates respect
+	// the tenant's window and budgets (RunPlan.Flood).
+	FloodControl bool `json:"floodControl,omitempty"`
 }
 
 // TriggerEvent is a trigger's event, as the workflow received it. Key names
@@ -115,6 +121,9 @@ type RunPlan struct {
 	// AutomaticallyReplaceAcpProvider is off, so the third party's blocks
 	// are skipped with a reason that names the switch.
 	KeepsThirdParty bool `json:"keepsThirdParty,omitempty"`
+	// Flood is the tenant's flood control as the run began (nil: none;
+	// a run begun before flood control existed has none).
+	Flood *migration.FloodControl `json:"flood,omitempty"`
 }
 
 // BeginRun applies the changes the triggers carry, moves the user's record
@@ -184,6 +193,9 @@ func (a *Activities) BeginRun(ctx context.Context, in BeginRunInput) (RunPlan, e
 	}
 	plan.ParticipantLimit = tenant.Settings.ParticipantLimit
 	plan.DefaultLanguage = tenant.Settings.DefaultLanguage
+	if f := tenant.Settings.FloodControl(); in.FloodControl && !in.DryRun && f.Limited() {
+		plan.Flood = &f
+	}
 	user, err := a.DB.User(ctx, in.TenantID, in.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		plan.Blocked = fmt.Sprintf("user %q is not in the directory of tenant %q", in.UserID, in.TenantID)

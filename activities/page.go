@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -25,6 +26,9 @@ import (
 type PageInput struct {
 	Plan   RunPlan `json:"plan"`
 	Cursor string  `json:"cursor"`
+	// Skip lists the page's meetings done before flood control deferred
+	// the rest of it (PageResult.Done).
+	Skip []string `json:"skip,omitempty"`
 }
 
 // PageResult is what one page did; NextCursor "" means the last page.
@@ -35,6 +39,14 @@ type PageResult struct {
 	Skipped    int    `json:"skipped"`
 	Failed     int    `json:"failed"`
 	Invites    int    `json:"invites"`
+	// Deferred: flood control stopped the batch (a closed window, a spent
+	// budget). The workflow waits Wait, says WaitMessage on the record and
+	// asks again for the same page (NextCursor is the page's own cursor)
+	// without the meetings in Done, or for the meetings not in Done.
+	Deferred    bool          `json:"deferred,omitempty"`
+	Wait        time.Duration `json:"wait,omitempty"`
+	WaitMessage string        `json:"waitMessage,omitempty"`
+	Done        []string      `json:"done,omitempty"`
 }
 
 // progress is heartbeated as meetings finish, so a retried attempt resumes
@@ -141,8 +153,14 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 	} else if err != nil {
 		return PageResult{}, fmt.Errorf("list meetings of %s: %w", p.Mailbox, err)
 	}
-	t.fit(len(page.Meetings))
-	if err := a.migrateAll(ctx, p, page.Meetings, t); err != nil {
+	meetings := page.Meetings
+	if len(in.Skip) > 0 {
+		meetings = slices.DeleteFunc(slices.Clone(meetings), func(m calendar.Meeting) bool { return slices.Contains(in.Skip, m.ID) })
+	}
+	gate := a.newFloodGate(p)
+	ctx = withGate(ctx, gate)
+	t.fit(len(meetings))
+	if err := a.migrateAll(ctx, p, meetings, t); err != nil {
 		if ctx.Err() != nil {
 			// Cancelled (the run's deadline): keep the outcomes of the
 			// meetings already done, so the record counts every update.
@@ -159,7 +177,9 @@ func (a *Activities) ProcessPage(ctx context.Context, in PageInput) (PageResult,
 		return PageResult{}, err
 	}
 	a.recordOutcomes(ctx, results)
-	return tally(results, page.NextCursor), nil
+	res := tally(results, page.NextCursor)
+	gate.deferred(&res, in.Cursor, in.Skip, results)
+	return res, nil
 }
 
 // migrateAll migrates the meetings not yet done, Concurrency at a time; the
@@ -187,8 +207,9 @@ func (a *Activities) migrateAll(ctx context.Context, p RunPlan, meetings []calen
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(n)
+	gate := gateOf(ctx)
 	for _, i := range order {
-		if gctx.Err() != nil {
+		if gctx.Err() != nil || gate.stopped() {
 			break
 		}
 		g.Go(func() error {
@@ -201,7 +222,21 @@ func (a *Activities) migrateAll(ctx context.Context, p RunPlan, meetings []calen
 					return gctx.Err()
 				}
 			}
+			if gate.stopped() {
+				// Flood control deferred the rest of the page (its master
+				// included, for an exception): done by a later call.
+				if done := finished[i]; done != nil {
+					close(done)
+				}
+				return nil
+			}
 			r, err := a.migrateMeeting(gctx, p, meetings[i])
+			if errors.Is(err, errDeferred) {
+				if done := finished[i]; done != nil {
+					close(done) // its exceptions see the gate stopped
+				}
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -397,6 +432,13 @@ func (a *Activities) replaceAndUpdate(ctx context.Context, p RunPlan, m calendar
 	if p.DryRun {
 		res.Outcome, res.Diff = migration.OutcomeWouldUpdate, meetingblock.UnifiedDiff(m.Body, r.Body)
 		return res, nil
+	}
+	if m.UpdateKey != key { // a replayed update sends nothing again
+		if skip, err := gateOf(ctx).admit(ctx, m); err != nil {
+			return res, err
+		} else if skip.Reason != migration.ReasonNone {
+			return withReason(res, migration.OutcomeFailed, skip), nil
+		}
 	}
 	u, err := a.Calendar.UpdateMeeting(ctx, p.TenantID, calendar.Update{Mailbox: p.Mailbox, MeetingID: m.ID,
 		ETag: m.ETag, Body: r.Body, OnlineMeeting: online, IdempotencyKey: key})

@@ -46,7 +46,9 @@ func (a *Activities) ProcessMeetings(ctx context.Context, in MeetingsInput) (Pag
 	t := newTracker(ctx)
 	t.fit(len(in.MeetingIDs))
 	ctx = calendar.ContextWithWaitHook(ctx, t.beat)
-	for i := t.prog.Next; i < len(in.MeetingIDs); i++ {
+	gate := a.newFloodGate(p)
+	ctx = withGate(ctx, gate)
+	for i := t.prog.Next; i < len(in.MeetingIDs) && !gate.stopped(); i++ {
 		if err := ctx.Err(); err != nil {
 			return PageResult{}, err
 		}
@@ -59,7 +61,10 @@ func (a *Activities) ProcessMeetings(ctx context.Context, in MeetingsInput) (Pag
 		case err != nil:
 			return PageResult{}, fmt.Errorf("read meeting %s: %w", in.MeetingIDs[i], err)
 		default:
-			if r, err = a.migrateMeeting(ctx, p, m); err != nil {
+			r, err = a.migrateMeeting(ctx, p, m)
+			if errors.Is(err, errDeferred) {
+				continue // the loop ends: the rest waits for flood control
+			} else if err != nil {
 				return PageResult{}, err
 			}
 		}
@@ -70,5 +75,7 @@ func (a *Activities) ProcessMeetings(ctx context.Context, in MeetingsInput) (Pag
 		return PageResult{}, err
 	}
 	a.recordOutcomes(ctx, results)
-	return tally(results, ""), nil
+	res := tally(results, "")
+	gate.deferred(&res, "", nil, results)
+	return res, nil
 }

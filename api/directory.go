@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -50,6 +51,13 @@ type MigrationConfiguration struct {
 	ParticipantLimit        *int  `json:"participantLimit"`
 	// DefaultLanguage is the tenant's default block language ("" clears it).
 	DefaultLanguage *string `json:"defaultLanguage,omitempty"`
+	// Flood control: left out of a PUT, each keeps its value; null removes
+	// the window or a budget (organizerRecipientsPerDay returns to its
+	// default, Exchange Online's 10,000).
+	MaintenanceWindow         Optional[migration.Window] `json:"maintenanceWindow,omitzero"`
+	NotificationBudgetPerHour Optional[int]              `json:"notificationBudgetPerHour,omitzero"`
+	OrganizerMeetingsPerHour  Optional[int]              `json:"organizerMeetingsPerHour,omitzero"`
+	OrganizerRecipientsPerDay Optional[int]              `json:"organizerRecipientsPerDay,omitzero"`
 }
 
 func (m *MigrationConfiguration) validate() error {
@@ -64,7 +72,81 @@ func (m *MigrationConfiguration) validate() error {
 			return fmt.Errorf("defaultLanguage: %v", err)
 		}
 	}
+	// 0 would stop every update for good: the switch says so plainly.
+	if m.NotificationBudgetPerHour.Value != nil && *m.NotificationBudgetPerHour.Value < 1 {
+		return errors.New("notificationBudgetPerHour: must be at least 1; use meetingMigrationEnabled to stop migrations")
+	}
+	if m.OrganizerMeetingsPerHour.Value != nil && *m.OrganizerMeetingsPerHour.Value < 1 {
+		return errors.New("organizerMeetingsPerHour: must be at least 1; use meetingMigrationEnabled to stop migrations")
+	}
+	if m.OrganizerRecipientsPerDay.Value != nil && *m.OrganizerRecipientsPerDay.Value < 1 {
+		return errors.New("organizerRecipientsPerDay: must be at least 1; use meetingMigrationEnabled to stop migrations")
+	}
+	if m.MaintenanceWindow.Value != nil {
+		if err := m.MaintenanceWindow.Value.Validate(); err != nil {
+			return fmt.Errorf("maintenanceWindow.%w", err)
+		}
+	}
 	return nil
+}
+
+// Optional is a PUT field that may be left out (keep), null (remove) or set.
+type Optional[T any] struct {
+	Set   bool // present in the body, null included
+	Value *T   // nil: null
+}
+
+// Set returns an Optional holding v.
+func Set[T any](v T) Optional[T] { return Optional[T]{Set: true, Value: &v} }
+
+// MarshalJSON writes null or the value; left out (omitzero) when not Set.
+func (o Optional[T]) MarshalJSON() ([]byte, error) { return json.Marshal(o.Value) }
+
+func (o *Optional[T]) UnmarshalJSON(raw []byte) error {
+	o.Set = true
+	if string(raw) == "null" {
+		o.Value = nil
+		return nil
+	}
+	o.Value = new(T)
+	return json.Unmarshal(raw, o.Value)
+}
+
+// applyPtr sets *dst from o when it was given (null: nil).
+func (o Optional[T]) applyPtr(dst **T) {
+	if o.Set {
+		*dst = o.Value
+	}
+}
+
+// apply sets *dst from o when it was given; null sets unset.
+func (o Optional[T]) apply(dst *T, unset T) {
+	switch {
+	case !o.Set:
+	case o.Value == nil:
+		*dst = unset
+	default:
+		*dst = *o.Value
+	}
+}
+
+// FloodControlView is how the settings show flood control: a window or
+// budget that is not set is left out.
+type FloodControlView struct {
+	MaintenanceWindow         *migration.Window `json:"maintenanceWindow,omitempty"`
+	NotificationBudgetPerHour *int              `json:"notificationBudgetPerHour,omitempty"`
+	OrganizerMeetingsPerHour  *int              `json:"organizerMeetingsPerHour,omitempty"`
+	OrganizerRecipientsPerDay int               `json:"organizerRecipientsPerDay"`
+}
+
+// MigrationConfigurationView is the answer of GET and PUT migration-configuration.
+// The pointers are always set but DefaultLanguage's (left out when unset).
+type MigrationConfigurationView struct {
+	MeetingMigrationEnabled *bool   `json:"meetingMigrationEnabled"`
+	QuietPeriodSeconds      *int    `json:"quietPeriodSeconds"`
+	ParticipantLimit        *int    `json:"participantLimit"`
+	DefaultLanguage         *string `json:"defaultLanguage,omitempty"`
+	FloodControlView
 }
 
 // DialInConferencingSettings mirrors the migration switches of
@@ -78,10 +160,19 @@ func (*DialInConferencingSettings) validate() error { return nil }
 
 // migrationConfiguration is the tenant's MigrationConfiguration; an unset
 // default language is left out, as before the setting existed.
-func migrationConfiguration(ts *migration.Settings) MigrationConfiguration {
-	mc := MigrationConfiguration{&ts.MeetingMigrationEnabled, &ts.QuietPeriodSeconds, &ts.ParticipantLimit, nil}
+func migrationConfiguration(ts *migration.Settings) MigrationConfigurationView {
+	mc := MigrationConfigurationView{MeetingMigrationEnabled: &ts.MeetingMigrationEnabled,
+		QuietPeriodSeconds: &ts.QuietPeriodSeconds, ParticipantLimit: &ts.ParticipantLimit,
+		FloodControlView: FloodControlView{MaintenanceWindow: ts.MaintenanceWindow,
+			OrganizerRecipientsPerDay: ts.OrganizerRecipientsPerDay}}
 	if ts.DefaultLanguage != "" {
 		mc.DefaultLanguage = &ts.DefaultLanguage
+	}
+	if ts.NotificationBudgetPerHour > 0 {
+		mc.NotificationBudgetPerHour = &ts.NotificationBudgetPerHour
+	}
+	if ts.OrganizerMeetingsPerHour > 0 {
+		mc.OrganizerMeetingsPerHour = &ts.OrganizerMeetingsPerHour
 	}
 	return mc
 }
@@ -102,6 +193,10 @@ func (s *Server) putMigrationConfiguration(c *gin.Context) {
 		set(&ts.QuietPeriodSeconds, req.QuietPeriodSeconds)
 		set(&ts.ParticipantLimit, req.ParticipantLimit)
 		set(&ts.DefaultLanguage, req.DefaultLanguage)
+		req.MaintenanceWindow.applyPtr(&ts.MaintenanceWindow)
+		req.NotificationBudgetPerHour.apply(&ts.NotificationBudgetPerHour, 0)
+		req.OrganizerMeetingsPerHour.apply(&ts.OrganizerMeetingsPerHour, 0)
+		req.OrganizerRecipientsPerDay.apply(&ts.OrganizerRecipientsPerDay, migration.DefaultOrganizerRecipientsPerDay)
 		return migrationConfiguration(ts)
 	})
 }

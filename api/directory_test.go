@@ -15,12 +15,12 @@ func TestTenantSwitches(t *testing.T) {
 	tok, _ := db.CreateToken(context.Background(), "admin", "contoso", store.RoleAdmin)
 	base := srv.URL + "/v1/tenants/contoso/"
 	if code, body := get(t, base+"migration-configuration", tok); code != 200 ||
-		body != `{"meetingMigrationEnabled":true,"quietPeriodSeconds":600,"participantLimit":250}` {
+		body != `{"meetingMigrationEnabled":true,"quietPeriodSeconds":600,"participantLimit":250,"organizerRecipientsPerDay":10000}` {
 		t.Fatalf("defaults = %d %s", code, body)
 	}
 	// A partial PUT changes only the fields it names.
 	if code, body := call(t, "PUT", base+"migration-configuration", tok, `{"quietPeriodSeconds":5}`); code != 200 ||
-		body != `{"meetingMigrationEnabled":true,"quietPeriodSeconds":5,"participantLimit":250}` {
+		body != `{"meetingMigrationEnabled":true,"quietPeriodSeconds":5,"participantLimit":250,"organizerRecipientsPerDay":10000}` {
 		t.Fatalf("put = %d %s", code, body)
 	}
 	if code, body := call(t, "PUT", base+"dial-in-conferencing-settings", tok,
@@ -114,5 +114,44 @@ func TestConcurrentSettingsPUTsKeepBothFields(t *testing.T) {
 		if ten.Settings.QuietPeriodSeconds != quiet || ten.Settings.ParticipantLimit != limit {
 			t.Fatalf("round %d: settings %+v, want quiet %d and limit %d", round, ten.Settings, quiet, limit)
 		}
+	}
+}
+
+// Flood control through the tenant settings (issue 21): an overnight
+// window is valid, a budget of 0 is refused naming the field and the
+// switch to use instead, null removes a window or budget.
+func TestFloodControlSettings(t *testing.T) {
+	srv, db := newAPI(t)
+	tok, _ := db.CreateToken(context.Background(), "admin", "contoso", store.RoleAdmin)
+	url := srv.URL + "/v1/tenants/contoso/migration-configuration"
+	window := `{"days":["Mon","Tue","Wed","Thu","Fri"],"start":"20:00","end":"06:00","timeZone":"Europe/Paris"}`
+	code, body := call(t, "PUT", url, tok, `{"maintenanceWindow":`+window+`,"notificationBudgetPerHour":500,"organizerMeetingsPerHour":20}`)
+	if code != 200 || body != `{"meetingMigrationEnabled":true,"quietPeriodSeconds":600,"participantLimit":250,"maintenanceWindow":`+
+		window+`,"notificationBudgetPerHour":500,"organizerMeetingsPerHour":20,"organizerRecipientsPerDay":10000}` {
+		t.Fatalf("overnight window = %d %s", code, body)
+	}
+	ten, _ := db.Tenant(context.Background(), "contoso")
+	if w := ten.Settings.MaintenanceWindow; w == nil || w.Start != "20:00" || w.End != "06:00" || ten.Settings.NotificationBudgetPerHour != 500 {
+		t.Fatalf("stored %+v", ten.Settings)
+	}
+	for body, want := range map[string]string{
+		`{"notificationBudgetPerHour":0}`: "notificationBudgetPerHour: must be at least 1; use meetingMigrationEnabled to stop migrations",
+		`{"organizerMeetingsPerHour":-3}`: "organizerMeetingsPerHour: must be at least 1",
+		`{"organizerRecipientsPerDay":0}`: "organizerRecipientsPerDay: must be at least 1",
+		`{"maintenanceWindow":{"days":["Mon"],"start":"20:00","end":"20:00","timeZone":"UTC"}}`:   "maintenanceWindow.end: must differ from start",
+		`{"maintenanceWindow":{"days":["Lun"],"start":"20:00","end":"06:00","timeZone":"UTC"}}`:   "maintenanceWindow.days[0]: ",
+		`{"maintenanceWindow":{"days":["Mon"],"start":"20:00","end":"06:00","timeZone":"Paris"}}`: "maintenanceWindow.timeZone: ",
+	} {
+		code, out := call(t, "PUT", url, tok, body)
+		if code != 400 || !strings.Contains(out, want) {
+			t.Errorf("%s: %d %s, want 400 with %q", body, code, out, want)
+		}
+	}
+	if ten2, _ := db.Tenant(context.Background(), "contoso"); ten2.Settings.NotificationBudgetPerHour != 500 || ten2.Settings.MaintenanceWindow == nil {
+		t.Fatal("a rejected PUT changed the settings")
+	}
+	code, body = call(t, "PUT", url, tok, `{"maintenanceWindow":null,"notificationBudgetPerHour":null,"organizerRecipientsPerDay":null}`)
+	if code != 200 || body != `{"meetingMigrationEnabled":true,"quietPeriodSeconds":600,"participantLimit":250,"organizerMeetingsPerHour":20,"organizerRecipientsPerDay":10000}` {
+		t.Fatalf("null removes = %d %s", code, body)
 	}
 }

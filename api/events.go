@@ -28,6 +28,21 @@ func (s *Server) postEvents(c *gin.Context) {
 		badRequest(c, err.Error())
 		return
 	}
+	switch c.Query("preview") {
+	case "", "false":
+	case "true":
+		// The impact preview: decided and counted, nothing recorded or started.
+		impact, err := s.Intake.Preview(c.Request.Context(), c.Param("tenant"), events)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, impact)
+		return
+	default:
+		badRequest(c, "preview: true or false, not "+strconvQuote(c.Query("preview")))
+		return
+	}
 	results, err := s.Intake.PostEvents(c.Request.Context(), c.Param("tenant"), token(c).Name, events)
 	if err != nil {
 		s.fail(c, err)
@@ -92,3 +107,5 @@ func (s *Server) listEvents(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"events": evs})
 }
+
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }

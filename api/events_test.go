@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/rules"
 	"github.com/openmms/mms/internal/store"
@@ -190,5 +191,38 @@ func TestConcurrentEventsForOneUserLoseNothing(t *testing.T) {
 	wantJSON, _ := json.Marshal(want)
 	if string(gotJSON) != string(wantJSON) {
 		t.Fatalf("stored profile %s\nis not the events replayed in order: %+v", u.Profile, want)
+	}
+}
+
+// The impact preview answers 200 with the decisions, records nothing, and
+// refuses what posting would refuse, plus a bridge nobody is on (issue 21).
+func TestImpactPreviewRoute(t *testing.T) {
+	srv, db := newAPI(t)
+	ctx := context.Background()
+	tok, _ := db.CreateToken(ctx, "up", "contoso", store.RoleUpstream)
+	if err := db.PutUser(ctx, store.User{TenantID: "contoso", ID: "alice@contoso.com", Profile: json.RawMessage(
+		`{"meetingType":"Teams","provider":"Microsoft","conferenceId":"123456","tollNumber":"+1 425-555-0100","bridgeId":"b1"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	url := srv.URL + "/v1/tenants/contoso/events"
+	code, body := call(t, "POST", url+"?preview=true", tok,
+		`{"type":"bridgeNumberChanged","bridgeId":"b1","oldNumber":"+1 425-555-0100","newNumber":"+1 425-555-0199"}`)
+	var imp intake.Impact
+	if code != 200 || json.Unmarshal([]byte(body), &imp) != nil || imp.Summary.Users != 1 || imp.Summary.Migrations != 1 ||
+		len(imp.Users) != 1 || imp.Users[0].User != "alice@contoso.com" || !imp.Users[0].Migrate ||
+		!imp.Summary.Estimate || imp.Summary.Text != "bridge change: 1 users, 1 to migrate; meetings not counted (no calendar back end)" {
+		t.Fatalf("preview = %d %s", code, body)
+	}
+	if evs, _ := db.Events(ctx, "contoso", "", 10); len(evs) != 0 {
+		t.Fatalf("the preview recorded %d events", len(evs))
+	}
+	for q, want := range map[string]string{
+		"?preview=true":  `bridgeId: no user of tenant \"contoso\" is on bridge \"nowhere\"`,
+		"?preview=maybe": `preview: true or false`,
+	} {
+		code, body := call(t, "POST", url+q, tok, `{"type":"bridgeNumberChanged","bridgeId":"nowhere","oldNumber":"+1 425-555-0100","newNumber":"+1 425-555-0199"}`)
+		if code != 400 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d %s, want 400 with %s", q, code, body, want)
+		}
 	}
 }

@@ -44,6 +44,7 @@ const (
 	versionRunDeadline = "run-deadline"
 	versionRetryFailed = "retry-failed"
 	// versionTriggerSemantics: see run.go.
+	// versionFloodControl: see flood.go.
 )
 
 // RunState is a run in progress, as carried over a continue-as-new. It is
@@ -57,6 +58,11 @@ type RunState struct {
 	// says the run is made under versionTriggerSemantics (run.go).
 	Left time.Duration `json:"left,omitempty"`
 	V1   bool          `json:"v1,omitempty"`
+	// Skip: the meetings of the cursor's page done before flood control
+	// deferred the rest of it.
+	Skip []string `json:"skip,omitempty"`
+	// Flood: the run is made under versionFloodControl.
+	Flood bool `json:"flood,omitempty"`
 }
 
 // execution is the workflow's state.
@@ -68,6 +74,7 @@ type execution struct {
 	triggers workflow.ReceiveChannel
 	cancels  workflow.ReceiveChannel
 	v1       bool // versionTriggerSemantics
+	flood    bool // versionFloodControl
 }
 
 // Migration is the per-user workflow. It waits for triggers, lets a quiet
@@ -87,6 +94,9 @@ func Migration(ctx workflow.Context, in Input) error {
 		return err
 	}
 	w.v1 = workflow.GetVersion(ctx, versionTriggerSemantics, workflow.DefaultVersion, 1) >= 1
+	if w.v1 {
+		w.flood = w.floodControl(ctx, in.Resume)
+	}
 	switch {
 	case in.Resume != nil && in.Resume.V1:
 		if err := w.resumeV1(ctx, *in.Resume); err != nil {
@@ -110,6 +120,9 @@ func Migration(ctx workflow.Context, in Input) error {
 		}
 		w.setState(ctx, migration.StatePending, fmt.Sprintf("Waiting for a quiet period: %d trigger(s).", len(w.pending)))
 		w.quietPeriod(ctx)
+		if w.flood {
+			w.admit(ctx)
+		}
 		w.drain()
 		run := w.run
 		if w.v1 {

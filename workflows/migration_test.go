@@ -35,6 +35,7 @@ func newEnv(t *testing.T, pageDelay time.Duration, blocked string) *env {
 	e.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationWorkflowType})
 	var a *activities.Activities
 	e.RegisterActivity(a)
+	e.OnActivity(a.AdmitRun, mock.Anything, mock.Anything).Return(activities.Admission{}, nil).Maybe()
 	e.OnActivity(a.BeginRun, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BeginRunInput) (activities.RunPlan, error) {
 			e.begins++
@@ -170,6 +171,7 @@ func TestRunDeadlineEndsRunFailed(t *testing.T) {
 	e.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationWorkflowType})
 	var a *activities.Activities
 	e.RegisterActivity(a)
+	e.OnActivity(a.AdmitRun, mock.Anything, mock.Anything).Return(activities.Admission{}, nil).Maybe()
 	mockRecords(e.TestWorkflowEnvironment)
 	e.OnActivity(a.BeginRun, mock.Anything, mock.Anything).Return(activities.RunPlan{MigrationID: "m"}, nil)
 	// Every page takes two hours and there is always another one.
@@ -242,6 +244,7 @@ func retryEnv(t *testing.T, fixedPerRetry []int) (*env, *int, *int) {
 	e.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationWorkflowType})
 	var a *activities.Activities
 	e.RegisterActivity(a)
+	e.OnActivity(a.AdmitRun, mock.Anything, mock.Anything).Return(activities.Admission{}, nil).Maybe()
 	mockRecords(e.TestWorkflowEnvironment)
 	failing := []string{"m1", "m2"}
 	prepares, retries := 0, 0

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -72,6 +73,7 @@ func (w *execution) runV1(ctx workflow.Context, batch []migration.Trigger) error
 		Trigger: sel.Reason, SourceMeetingType: sel.Source, TargetMeetingType: sel.Target,
 		DryRun: w.in.DryRun, CorrelationID: w.in.CorrelationID, Merged: sel.Merged,
 		CheckSwitches: !sel.Manual && !w.in.DryRun, ReplaceThirdParty: sel.ReplaceThirdParty, EventsOnly: true,
+		FloodControl: w.flood,
 	}
 	for i, t := range batch {
 		if err := t.Validate(); err != nil && in.Refused == "" {
@@ -114,7 +116,7 @@ func (w *execution) runV1(ctx workflow.Context, batch []migration.Trigger) error
 		}
 		return r.retry(ctx)
 	}
-	return r.pages(ctx, "")
+	return r.pages(ctx, "", nil)
 }
 
 // resumeV1 goes on with a run carried over a continue-as-new.
@@ -123,12 +125,15 @@ func (w *execution) resumeV1(ctx workflow.Context, rs RunState) error {
 	r := w.newRunner("", rs.Left, rs.Status.Retries)
 	r.retryOnly = false
 	r.plan = rs.Plan
-	return r.pages(ctx, rs.Cursor)
+	return r.pages(ctx, rs.Cursor, rs.Skip)
 }
 
 // pages migrates the meetings page by page from cursor, then retries the
 // failed ones. Past the execution's page budget it continues as new.
-func (r *runner) pages(ctx workflow.Context, cursor string) error {
+//
+// skip lists meetings of the cursor's page already done, when flood
+// control deferred the rest of it.
+func (r *runner) pages(ctx workflow.Context, cursor string, skip []string) error {
 	w := r.w
 	w.setState(ctx, migration.StateInProgress, "Migrating meetings.")
 	budget := w.in.PagesPerExecution
@@ -145,17 +150,26 @@ func (r *runner) pages(ctx workflow.Context, cursor string) error {
 			st := *w.st
 			st.Retries = r.retries
 			in.Pending, in.Resume = w.pending, &RunState{Plan: r.plan, Cursor: cursor, Status: st, Left: r.left, V1: true,
-				Deadline: workflow.Now(ctx).Add(r.left)} // Deadline: for a person reading the input
+				Deadline: workflow.Now(ctx).Add(r.left), // Deadline: for a person reading the input
+				Skip:     skip, Flood: w.flood}
 			return workflow.NewContinueAsNewError(ctx, MigrationWorkflowType, in)
 		}
 		var pr activities.PageResult
 		if err := r.step(ctx, "page", true, func(c workflow.Context) workflow.Future {
-			return workflow.ExecuteActivity(batchOptions(c), acts.ProcessPage, activities.PageInput{Plan: r.plan, Cursor: cursor})
+			return workflow.ExecuteActivity(batchOptions(c), acts.ProcessPage, activities.PageInput{Plan: r.plan, Cursor: cursor, Skip: skip})
 		}, &pr); err != nil {
 			return r.end(ctx, err)
 		}
-		w.st.Pages++
 		w.count(pr)
+		if pr.Deferred {
+			if err := r.deferred(ctx, pr); err != nil {
+				return r.end(ctx, err)
+			}
+			skip = pr.Done
+			continue
+		}
+		skip = nil
+		w.st.Pages++
 		w.setState(ctx, migration.StateInProgress, "")
 		if pr.NextCursor == "" {
 			return r.retry(ctx)
@@ -165,16 +179,27 @@ func (r *runner) pages(ctx workflow.Context, cursor string) error {
 }
 
 // meetings migrates named meetings in batches.
+// A batch that flood control deferred goes on, after the wait, with the
+// meetings it did not do.
 func (r *runner) meetings(ctx workflow.Context, ids []string) error {
 	for i := 0; i < len(ids); i += retryBatch {
 		batch := ids[i:min(i+retryBatch, len(ids))]
-		var pr activities.PageResult
-		if err := r.step(ctx, "retry batch", true, func(c workflow.Context) workflow.Future {
-			return workflow.ExecuteActivity(batchOptions(c), acts.ProcessMeetings, activities.MeetingsInput{Plan: r.plan, MeetingIDs: batch})
-		}, &pr); err != nil {
-			return err
+		for len(batch) > 0 {
+			var pr activities.PageResult
+			if err := r.step(ctx, "retry batch", true, func(c workflow.Context) workflow.Future {
+				return workflow.ExecuteActivity(batchOptions(c), acts.ProcessMeetings, activities.MeetingsInput{Plan: r.plan, MeetingIDs: batch})
+			}, &pr); err != nil {
+				return err
+			}
+			r.w.count(pr)
+			if !pr.Deferred {
+				break
+			}
+			if err := r.deferred(ctx, pr); err != nil {
+				return err
+			}
+			batch = slices.DeleteFunc(slices.Clone(batch), func(id string) bool { return slices.Contains(pr.Done, id) })
 		}
-		r.w.count(pr)
 	}
 	return nil
 }

@@ -50,6 +50,7 @@ func TestOrchestrationFailureEndsFailedWithTheCause(t *testing.T) {
 	e.RegisterWorkflowWithOptions(Migration, workflow.RegisterOptions{Name: MigrationWorkflowType})
 	var a *activities.Activities
 	e.RegisterActivity(a)
+	e.OnActivity(a.AdmitRun, mock.Anything, mock.Anything).Return(activities.Admission{}, nil).Maybe()
 	var notes []string
 	e.OnActivity(a.OpenPending, mock.Anything, mock.Anything).Return(store.StatusRecord{}, nil).Maybe()
 	e.OnActivity(a.NoteRun, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.NoteRunInput) error {

@@ -136,6 +136,31 @@ func TestAdminVerbs(t *testing.T) {
 		t.Errorf("config set alone: exit %d, %q; want 1 naming the flags", r.code, r.stderr)
 	}
 
+	// Flood control (issue 21): set, refused at 0, previewed, removed again
+	// (a closed window would hold the migrations below).
+	out = c.must("config", "set", "--maintenance-window", "Mon-Fri 20:00-06:00 Europe/Paris", "--notification-budget", "500")
+	if !regexp.MustCompile(`MaintenanceWindow\s+Mon,Tue,Wed,Thu,Fri 20:00-06:00 Europe/Paris\s`).MatchString(out) ||
+		!regexp.MustCompile(`NotificationBudgetPerHour\s+500\s`).MatchString(out) || !regexp.MustCompile(`OrganizerRecipientsPerDay\s+10000\s`).MatchString(out) {
+		t.Errorf("config set flood control:\n%s", out)
+	}
+	if r := c.run("config", "set", "--notification-budget", "0"); r.code != 2 ||
+		!strings.Contains(r.stderr, "notificationBudgetPerHour: must be at least 1; use meetingMigrationEnabled to stop migrations") {
+		t.Errorf("config set --notification-budget 0: exit %d, %q", r.code, r.stderr)
+	}
+	out = c.must("config", "set", "--preview", "--quiet-period", "7", "--notification-budget", "none")
+	if !regexp.MustCompile(`QuietPeriodSeconds\s+5\s+7`).MatchString(out) || !regexp.MustCompile(`NotificationBudgetPerHour\s+500\s+-`).MatchString(out) ||
+		!strings.Contains(out, "migrations queued: none") {
+		t.Errorf("config set --preview:\n%s", out)
+	}
+	out = c.must("config", "set", "--maintenance-window", "none", "--notification-budget", "none")
+	if !regexp.MustCompile(`QuietPeriodSeconds\s+5\s`).MatchString(out) || !regexp.MustCompile(`MaintenanceWindow\s+-\s`).MatchString(out) {
+		t.Errorf("the preview changed something, or none did not remove:\n%s", out)
+	}
+	out = c.must("event", "post", "--preview", "--type", "conferenceIdChanged", "--user", "alice@contoso.com", "--conference-id", "7654321")
+	if !strings.HasPrefix(out, "conferenceIdChanged: 1 users, ") || !regexp.MustCompile(`alice@contoso.com\s+true\s+\d+\s+\d+\s`).MatchString(out) {
+		t.Errorf("event post --preview:\n%s", out)
+	}
+
 	// event post (flags and a file) and list.
 	out = c.must("event", "post", "--type", "conferenceIdChanged", "--user", "alice@contoso.com", "--conference-id", "7654321",
 		"--id", "cli-flag-1")

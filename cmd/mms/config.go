@@ -15,7 +15,7 @@ import (
 
 // tenantConfig is the tenant's switches as the two cmdlets show them.
 type tenantConfig struct {
-	MigrationConfiguration     api.MigrationConfiguration     `json:"migrationConfiguration"`
+	MigrationConfiguration     api.MigrationConfigurationView `json:"migrationConfiguration"`
 	DialInConferencingSettings api.DialInConferencingSettings `json:"dialInConferencingSettings"`
 }
 
@@ -68,19 +68,35 @@ Exit status: 0 ok; 1 a usage or local error; 2 the API refused or is unreachable
 
 // configFlags names config set's flags, in the order of the table.
 var configFlags = []string{"meeting-migration-enabled", "quiet-period", "participant-limit",
-	"automatically-migrate-user-meetings", "automatically-replace-acp-provider"}
+	"automatically-migrate-user-meetings", "automatically-replace-acp-provider", "default-language",
+	"maintenance-window", "notification-budget", "organizer-meetings-per-hour", "organizer-recipients-per-day"}
 
 func configSetCommand() *cobra.Command {
 	var af apiFlags
 	var enabled, autoMigrate, replaceAcp bool
 	var quiet, limit int
 	var defaultLang string
+	var flood floodFlags
+	var preview bool
 	cmd := &cobra.Command{
 		Use: "set [--meeting-migration-enabled=BOOL] [--quiet-period N] [--participant-limit N] " +
 			"[--automatically-migrate-user-meetings=BOOL] [--automatically-replace-acp-provider=BOOL]",
 		Short: "Change some of the tenant's switches (Set-CsTenantMigrationConfiguration, Set-CsOnlineDialInConferencingTenantSettings)",
 		Long: `Change the switches given; the others keep their value. Then print the
 resulting settings, as config get does.
+
+Flood control: --maintenance-window "Mon-Fri 20:00-06:00 Europe/Paris" sends
+updates only then (an end before the start closes the next morning; "none"
+removes it); --notification-budget N caps the tenant's attendee notifications
+per hour, --organizer-meetings-per-hour N the meetings one organizer's run
+updates per hour ("none" removes either; 0 is refused: turn
+--meeting-migration-enabled off to stop migrations);
+--organizer-recipients-per-day N caps one organizer's recipients a day
+("default": 10000, Exchange Online's recipient rate limit).
+
+With --preview nothing changes: mms prints each setting that would change,
+and whether the change would queue migrations (none does: the switches
+apply to the changes that arrive after them).
 
 Exit status: 0 ok; 1 a usage or local error (no flag given, say); 2 the API
 refused (an invalid value: the message names the field) or is unreachable.
@@ -113,12 +129,18 @@ dial-in settings unchanged too.`,
 			if changed("default-language") {
 				mc.DefaultLanguage = &defaultLang
 			}
+			if err := flood.apply(changed, &mc); err != nil {
+				return err
+			}
 			var dc api.DialInConferencingSettings
 			if changed("automatically-migrate-user-meetings") {
 				dc.AutomaticallyMigrateUserMeetings = &autoMigrate
 			}
 			if changed("automatically-replace-acp-provider") {
 				dc.AutomaticallyReplaceAcpProvider = &replaceAcp
+			}
+			if preview {
+				return previewConfig(cmd, af, mc, dc)
 			}
 			var tc tenantConfig
 			method := http.MethodGet
@@ -147,6 +169,8 @@ dial-in settings unchanged too.`,
 	f.StringVar(&defaultLang, "default-language", "", "DefaultLanguage: block language (e.g. fr-FR) when neither the organizer's locale nor the old block names one; empty is en-US")
 	f.BoolVar(&autoMigrate, "automatically-migrate-user-meetings", true, "AutomaticallyMigrateUserMeetings: audio-conferencing changes trigger migrations")
 	f.BoolVar(&replaceAcp, "automatically-replace-acp-provider", true, "AutomaticallyReplaceAcpProvider: a switch from a third-party provider to Microsoft replaces its blocks")
+	flood.register(cmd)
+	f.BoolVar(&preview, "preview", false, "print what would change, and the migrations it would queue, without changing anything")
 	return cmd
 }
 
@@ -180,6 +204,10 @@ func printConfig(w io.Writer, tc tenantConfig) error {
 		{"DefaultLanguage", str(m.DefaultLanguage), "mms"},
 		{"AutomaticallyMigrateUserMeetings", b(d.AutomaticallyMigrateUserMeetings), dcCmdlet},
 		{"AutomaticallyReplaceAcpProvider", b(d.AutomaticallyReplaceAcpProvider), dcCmdlet},
+		{"MaintenanceWindow", windowText(m.MaintenanceWindow), "mms"},
+		{"NotificationBudgetPerHour", n(m.NotificationBudgetPerHour), "mms"},
+		{"OrganizerMeetingsPerHour", n(m.OrganizerMeetingsPerHour), "mms"},
+		{"OrganizerRecipientsPerDay", fmt.Sprint(m.OrganizerRecipientsPerDay), "mms"},
 	} {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r[0], esc(r[1]), r[2])
 	}

@@ -39,6 +39,7 @@ func eventPostCommand() *cobra.Command {
 	var af apiFlags
 	var ev api.EventIn
 	var typ, file string
+	var preview bool
 	types := make([]string, len(rules.EventTypes))
 	for i, t := range rules.EventTypes {
 		types[i] = string(t)
@@ -48,6 +49,10 @@ func eventPostCommand() *cobra.Command {
 		Short: "Post one change event (from flags) or a batch (from a JSON file) and print the decisions",
 		Long: `Post a change event and print each decision: the user, whether it
 triggered a migration, why, and the migration's correlation ID.
+
+With --preview nothing is recorded or started: mms prints what the events
+would do, a summary line first, then each user, whether a migration would
+run and why, and the meetings and notifications it would send.
 
 The event comes from the flags, or with -f from a JSON file holding one event
 or an array of up to 1000 ("-" reads standard input); -f is not combined with
@@ -87,6 +92,9 @@ names the field) or is unreachable.`,
 			if err := af.check(); err != nil {
 				return err
 			}
+			if preview {
+				return printImpact(cmd, af, af.tenantPath("events")+"?preview=true", body)
+			}
 			var out struct {
 				Results []store.Event `json:"results"`
 			}
@@ -106,6 +114,7 @@ names the field) or is unreachable.`,
 	af.register(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&file, "file", "f", "", `JSON file with one event or an array ("-": standard input)`)
+	f.BoolVar(&preview, "preview", false, "print the impact (users, meetings, notifications) without recording or starting anything")
 	f.StringVar(&typ, "type", "", "event type (required without -f)")
 	f.StringVar(&ev.User, "user", "", "the user concerned (none for tenant-wide and bridge events)")
 	f.StringVar(&ev.ID, "id", "", "event ID, making a retry safe (generated when left out)")

@@ -35,6 +35,34 @@ type Event struct {
 // nothing changes. ErrUnavailable means events before the failing one may be
 // recorded: posting the batch again with the same IDs is safe.
 func (s *Service) PostEvents(ctx context.Context, tenantID, requester string, events []Event) ([]store.Event, error) {
+	events, err := s.checkEvents(ctx, tenantID, events)
+	if err != nil {
+		return nil, err
+	}
+	tenant, err := s.tenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	results := []store.Event{}
+	for _, e := range events {
+		out, err := s.takeEvent(ctx, tenant, requester, e)
+		if err != nil {
+			// The batch stops at the first event it could not take;
+			// whatever failed, retrying is the caller's remedy.
+			var known *Error
+			if !errors.As(err, &known) {
+				err = unavailable("store", err.Error(), err)
+			}
+			return nil, err
+		}
+		results = append(results, out...)
+	}
+	return results, nil
+}
+
+// checkEvents validates a batch and makes its users canonical (in a copy):
+// one bad event (ErrInvalid) or unknown user (ErrNotFound) rejects it all.
+func (s *Service) checkEvents(ctx context.Context, tenantID string, events []Event) ([]Event, error) {
 	events = slices.Clone(events) // the users are made canonical below, not in the caller's slice
 	for i, e := range events {
 		if len(e.ID) > MaxEventIDLength {
@@ -54,8 +82,7 @@ func (s *Service) PostEvents(ctx context.Context, tenantID, requester string, ev
 			return nil, invalidErr(at(i, len(events), "event"), err)
 		}
 	}
-	tenant, err := s.tenant(ctx, tenantID)
-	if err != nil {
+	if _, err := s.tenant(ctx, tenantID); err != nil {
 		return nil, err
 	}
 	for i, e := range events {
@@ -69,21 +96,7 @@ func (s *Service) PostEvents(ctx context.Context, tenantID, requester string, ev
 			return nil, internal("user lookup", err)
 		}
 	}
-	results := []store.Event{}
-	for _, e := range events {
-		out, err := s.takeEvent(ctx, tenant, requester, e)
-		if err != nil {
-			// The batch stops at the first event it could not take;
-			// whatever failed, retrying is the caller's remedy.
-			var known *Error
-			if !errors.As(err, &known) {
-				err = unavailable("store", err.Error(), err)
-			}
-			return nil, err
-		}
-		results = append(results, out...)
-	}
-	return results, nil
+	return events, nil
 }
 
 func (s *Service) tenant(ctx context.Context, id string) (store.Tenant, error) {

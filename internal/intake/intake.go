@@ -15,9 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/internal/telemetry"
@@ -32,6 +34,10 @@ type Service struct {
 	// syncFanOutLimit and fanOutBatch: SyncFanOutLimit and the fan-out's
 	// batch size (0: workflows.DefaultFanOutBatch); tests make them small.
 	syncFanOutLimit, fanOutBatch int
+	// calendar, horizon and impactBudget serve impact previews (WithCalendar).
+	calendar     calendar.Backend
+	horizon      time.Duration
+	impactBudget time.Duration
 }
 
 // New returns a service on the store and the Temporal client. instruments

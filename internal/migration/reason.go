@@ -24,18 +24,19 @@ const (
 	ReasonConflict         Reason = "conflict"            // the organizer kept editing it
 	ReasonUnsupported      Reason = "unsupported"         // the back end cannot do what the run needs
 	ReasonBlockNotReplaced Reason = "block-not-replaced"  // the block engine found nothing it may replace
+	ReasonOverBudget       Reason = "over-budget"         // alone it needs more than a flood-control budget allows
 )
 
 // Reasons lists every reason but ReasonNone.
 var Reasons = []Reason{ReasonNotOrganizer, ReasonPast, ReasonNotOnline, ReasonThirdParty, ReasonParticipantLimit,
-	ReasonSourceNotChosen, ReasonDeleted, ReasonConflict, ReasonUnsupported, ReasonBlockNotReplaced}
+	ReasonSourceNotChosen, ReasonDeleted, ReasonConflict, ReasonUnsupported, ReasonBlockNotReplaced, ReasonOverBudget}
 
 // Category is the reason's metrics label: a bounded set of values, never
 // free text. "" for ReasonNone and for a value that is not a reason.
 func (r Reason) Category() string {
 	switch r {
 	case ReasonNotOrganizer, ReasonPast, ReasonNotOnline, ReasonThirdParty, ReasonParticipantLimit,
-		ReasonSourceNotChosen, ReasonDeleted, ReasonConflict, ReasonUnsupported, ReasonBlockNotReplaced:
+		ReasonSourceNotChosen, ReasonDeleted, ReasonConflict, ReasonUnsupported, ReasonBlockNotReplaced, ReasonOverBudget:
 		return string(r)
 	}
 	return ""
@@ -98,4 +99,11 @@ func BlockNotReplaced(why string) Skip { return Skip{ReasonBlockNotReplaced, why
 // would replace them.
 func ThirdPartyKept() Skip {
 	return Skip{ReasonThirdParty, "third-party provider block kept: AutomaticallyReplaceAcpProvider is off"}
+}
+
+// OverBudget: the meeting alone would send more than a whole period of a
+// flood-control budget allows, so waiting cannot help; raising the budget
+// (or updating it by hand) can.
+func OverBudget(needs int, budget string) Skip {
+	return Skip{ReasonOverBudget, fmt.Sprintf("needs %d notifications, more than the %s allows", needs, budget)}
 }

@@ -15,6 +15,14 @@ type Settings struct {
 	// profile has no locale and whose old block names no language mms has
 	// a catalog for; empty means en-US.
 	DefaultLanguage string `json:"defaultLanguage,omitempty"`
+
+	// Flood control (docs/WORKFLOWS.md, "Flood control"): a maintenance
+	// window outside which no update is sent, and budgets; nil and 0 mean
+	// none. OrganizerRecipientsPerDay defaults to Exchange Online's limit.
+	MaintenanceWindow         *Window `json:"maintenanceWindow,omitempty"`
+	NotificationBudgetPerHour int     `json:"notificationBudgetPerHour,omitempty"`
+	OrganizerMeetingsPerHour  int     `json:"organizerMeetingsPerHour,omitempty"`
+	OrganizerRecipientsPerDay int     `json:"organizerRecipientsPerDay,omitempty"`
 }
 
 // DefaultSettings are the settings of a new tenant.
@@ -25,6 +33,7 @@ func DefaultSettings() Settings {
 		AutomaticallyReplaceAcpProvider:  false,
 		QuietPeriodSeconds:               600,
 		ParticipantLimit:                 250,
+		OrganizerRecipientsPerDay:        DefaultOrganizerRecipientsPerDay,
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package retention purges status records and events older than the
-// retention period, once at start and then daily, for as long as the
-// process runs. Several processes may run it: the deletes are idempotent.
+// retention period, and flood-control counters older than a week, once at
+// start and then daily, for as long as the process runs. Several processes may run it: the deletes are idempotent.
 package retention
 
 import (
@@ -20,6 +20,11 @@ func Run(ctx context.Context, db *store.DB, keep time.Duration, log *slog.Logger
 	defer t.Stop()
 	for {
 		p, err := db.Purge(ctx, time.Now().Add(-keep))
+		// Flood control reads only the current hour's and day's counters;
+		// a week back covers any time zone and clock skew.
+		if _, ferr := db.DeleteFloodCountersBefore(ctx, time.Now().Add(-7*24*time.Hour).UnixMilli()); ferr != nil && err == nil {
+			err = ferr
+		}
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Error("retention purge failed", "error", err)

@@ -101,6 +101,11 @@ type Config struct {
 	// WrapCalendar, when set, wraps the back end the activities use (the
 	// benchmarks' latency decorator).
 	WrapCalendar func(calendar.Backend) calendar.Backend
+	// Clock and FloodHour, when set, replace the activities' clock and the
+	// period of flood control's hourly budgets (tests shorten both; a
+	// deployment has no reason to).
+	Clock     func() time.Time
+	FloodHour time.Duration
 }
 
 // Runs are the defaults of the migration runs the API starts. They live in
@@ -229,14 +234,19 @@ func Build(ctx context.Context, cfg Config) (s *Service, err error) {
 		}
 	}
 	if cfg.API {
-		if err := s.buildAPI(); err != nil {
+		if err := s.buildAPI(ctx); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-func (s *Service) buildWorker(ctx context.Context) (err error) {
+// calendarRouter builds the calendar back ends once: the worker's
+// activities and the API's impact previews share them.
+func (s *Service) calendarRouter(ctx context.Context) (err error) {
+	if s.Calendar != nil {
+		return nil
+	}
 	cfg, tel := s.Config, s.Telemetry
 	routes := router.Config{Default: router.Sandbox}
 	switch {
@@ -252,8 +262,14 @@ func (s *Service) buildWorker(ctx context.Context) (err error) {
 		return err
 	}
 	s.closers = append(s.closers, func() { _ = sb.Close() })
-	if s.Calendar, err = router.New(routes, sb, router.Options{Logger: s.Logger,
-		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider}); err != nil {
+	s.Calendar, err = router.New(routes, sb, router.Options{Logger: s.Logger,
+		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider})
+	return err
+}
+
+func (s *Service) buildWorker(ctx context.Context) (err error) {
+	cfg := s.Config
+	if err := s.calendarRouter(ctx); err != nil {
 		return err
 	}
 	var cal calendar.Backend = s.Calendar
@@ -261,7 +277,8 @@ func (s *Service) buildWorker(ctx context.Context) (err error) {
 		cal = cfg.WrapCalendar(cal)
 	}
 	s.Activities = &activities.Activities{DB: s.DB, Calendar: cal, PageSize: cfg.PageSize, Concurrency: cfg.Concurrency,
-		Horizon: time.Duration(cfg.HorizonDays) * 24 * time.Hour, Logger: s.Logger, Instruments: s.Instruments}
+		Horizon: time.Duration(cfg.HorizonDays) * 24 * time.Hour, Logger: s.Logger, Instruments: s.Instruments,
+		Now: cfg.Clock, FloodHour: cfg.FloodHour}
 	// A bridge fan-out hands users off as the API would; the run defaults
 	// are the API's, carried in the fan-out's input (FanOutInput.Runs).
 	fanOut := intake.New(s.DB, s.Temporal, s.Logger, s.Instruments)
@@ -270,8 +287,12 @@ func (s *Service) buildWorker(ctx context.Context) (err error) {
 	return nil
 }
 
-func (s *Service) buildAPI() error {
+func (s *Service) buildAPI(ctx context.Context) error {
 	cfg, tel := s.Config, s.Telemetry
+	// Impact previews count meetings in the same back ends the worker uses.
+	if err := s.calendarRouter(ctx); err != nil {
+		return err
+	}
 	// The API process reports the store's gauges (records by state, queue
 	// depth): one process per database is enough.
 	if err := telemetry.RegisterStoreGauges(tel.MeterProvider, s.DB); err != nil {
@@ -280,7 +301,8 @@ func (s *Service) buildAPI() error {
 	// The one place the API is put together.
 	// The service hands runs to Temporal with the run knobs filled in.
 	runs := withRuns(s.Temporal, cfg.Runs)
-	s.intake = intake.New(s.DB, runs, s.Logger, s.Instruments)
+	s.intake = intake.New(s.DB, runs, s.Logger, s.Instruments).
+		WithCalendar(s.Calendar, time.Duration(cfg.HorizonDays)*24*time.Hour, 0)
 	// The web console (and /docs) is served by the API process, on the
 	// same store and service.
 	con, err := console.New(s.DB, s.intake, s.Logger)

@@ -92,6 +92,7 @@ func init() {
 		sfbJoinTexts = addHeading(sfbJoinTexts, c.s(kSfBJoin))
 	}
 	matcher = language.NewMatcher(catalogTags)
+	indexHeadings()
 }
 
 func loadCatalogs() ([]*catalog, error) {
@@ -168,12 +169,18 @@ func addUnique(set []string, s string) []string {
 	return append(set, s)
 }
 
+// asciiLower lowers ASCII letters only, copying s only when it has one.
 func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		b[i] = lower(c)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = lower(b[j])
+			}
+			return string(b)
+		}
 	}
-	return string(b)
+	return s
 }
 
 // isMainVariant reports whether tag is its language's most likely form

@@ -1,7 +1,6 @@
 package meetingblock
 
 import (
-	"bytes"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -52,7 +51,7 @@ func scanHTML(body string) *htmlDoc {
 	d := &htmlDoc{body: body, layout: layout{body: body}}
 	// Elements are at most half the '<' (start and end tags): size once.
 	d.els = make([]hElem, 0, 16+strings.Count(body, "<")/2)
-	z := html.NewTokenizer(strings.NewReader(body))
+	z := newLexer(body)
 	var stack []int32
 	// Open elements per name, so that a stray end tag costs no stack walk.
 	openAtom := map[atom.Atom]int32{}
@@ -65,7 +64,6 @@ func scanHTML(body string) *htmlDoc {
 		}
 	}
 	var sig int32
-	pos := 0
 	invisible := 0 // open script/style/title/... elements
 
 	closeTop := func(end int) {
@@ -106,10 +104,9 @@ func scanHTML(body string) *htmlDoc {
 	var anchorBuf [2]anchor
 
 	for {
-		tt := z.Next()
-		raw := z.Raw()
-		start := pos
-		pos += len(raw)
+		tt := z.next()
+		raw := z.raw()
+		start, pos := z.start, z.pos
 		switch tt {
 		case html.ErrorToken:
 			for len(stack) > 0 {
@@ -127,7 +124,7 @@ func scanHTML(body string) *htmlDoc {
 			// as visible content, which needs no copy.
 			t := body[start:pos]
 			if len(t) <= 512 && (strings.IndexByte(t, '&') >= 0 || strings.IndexByte(t, 0) >= 0) {
-				t = string(z.Text())
+				t = z.text()
 			}
 			if t = trimSpace(t); len(t) == 0 {
 				continue
@@ -200,7 +197,7 @@ func scanHTML(body string) *htmlDoc {
 			// The tokenizer copies every attribute it returns: read them
 			// only where one can matter.
 			var n []anchor
-			if a == atom.A || a == atom.Meta || bytes.Contains(raw, []byte("me-email-")) || bytes.Contains(raw, []byte("meet_invite_block")) {
+			if a == atom.A || a == atom.Meta || strings.Contains(raw, "me-email-") || strings.Contains(raw, "meet_invite_block") {
 				n = d.attrs(z, &e, start, anchorBuf[:0])
 			}
 			idx := int32(len(d.els))
@@ -249,7 +246,7 @@ const maxTagName = 64
 
 // tagName returns the lower-case name of the start or end tag raw, read the
 // way the tokenizer reads it, into buf: TagName would copy it.
-func tagName(raw []byte, buf *[maxTagName]byte) []byte {
+func tagName[T string | []byte](raw T, buf *[maxTagName]byte) []byte {
 	i := 1
 	if i < len(raw) && raw[i] == '/' {
 		i++
@@ -267,48 +264,48 @@ func tagName(raw []byte, buf *[maxTagName]byte) []byte {
 }
 
 // attrs reads the attributes that matter: ids and classes of Teams blocks,
-// Skype bookmarks, links, and meta charset declarations.
-func (d *htmlDoc) attrs(z *html.Tokenizer, e *hElem, pos int, out []anchor) []anchor {
+// Skype bookmarks, links, and meta charset declarations. Values are decoded
+// (a copy) only for the attributes read.
+func (d *htmlDoc) attrs(z *lexer, e *hElem, pos int, out []anchor) []anchor {
 	var href, httpEquiv, content string
-	for more := true; more; {
-		var k, v []byte
-		k, v, more = z.TagAttr()
-		switch string(k) {
-		case "id":
-			if id := stripX(string(v)); strings.HasPrefix(id, "meet_invite_block.") {
+	for _, a := range z.attributes() {
+		switch k := z.s[a.k0:a.k1]; {
+		case equalFoldASCII(k, "id"):
+			if id := stripX(z.attrVal(a)); strings.HasPrefix(id, "meet_invite_block.") {
 				out = append(out, anchor{pos: pos, kind: KindTeams, strong: true})
 			}
-		case "class":
-			if !bytes.Contains(v, []byte("me-email-")) {
+		case equalFoldASCII(k, "class"):
+			v := z.attrVal(a)
+			if !strings.Contains(v, "me-email-") {
 				continue
 			}
-			for _, c := range bytes.Fields(v) {
-				switch stripX(string(c)) {
+			for c := range strings.FieldsSeq(v) {
+				switch stripX(c) {
 				case "me-email-text":
 					e.container = true
 				case "me-email-headline":
 					out = append(out, anchor{pos: pos, kind: KindTeams, strong: true})
 				}
 			}
-		case "name":
+		case equalFoldASCII(k, "name"):
 			if e.tag == atom.A {
-				switch strings.ToLower(stripX(string(v))) {
+				switch strings.ToLower(stripX(z.attrVal(a))) {
 				case "outjoinlink", "outsharednoteborder", "outsharednotelink":
 					out = append(out, anchor{pos: pos, kind: KindSfB, strong: true})
 				}
 			}
-		case "href":
+		case equalFoldASCII(k, "href"):
 			if e.tag == atom.A {
-				href = string(v)
+				href = z.attrVal(a)
 			}
-		case "charset":
+		case equalFoldASCII(k, "charset"):
 			if e.tag == atom.Meta && d.charset == "" {
-				d.charset = strings.ToLower(strings.TrimSpace(string(v)))
+				d.charset = strings.ToLower(strings.TrimSpace(z.attrVal(a)))
 			}
-		case "http-equiv":
-			httpEquiv = string(v)
-		case "content":
-			content = string(v)
+		case equalFoldASCII(k, "http-equiv"):
+			httpEquiv = z.attrVal(a)
+		case equalFoldASCII(k, "content"):
+			content = z.attrVal(a)
 		}
 	}
 	if e.tag == atom.Meta && d.charset == "" && strings.EqualFold(strings.TrimSpace(httpEquiv), "content-type") {

@@ -65,20 +65,41 @@ func scanTextLine(l *layout, pos int, t string) {
 // heading, and of which kind.
 func heading(t string) (Kind, bool) {
 	// The longest heading is a few dozen characters, up to 4 bytes each.
-	if len(t) > 256 {
+	if len(t) > 256 || len(t) == 0 {
 		return "", false
 	}
-	for _, h := range teamsHeadings {
-		if equalFoldCollapsed(t, h) {
-			return KindTeams, true
-		}
-	}
-	for _, h := range sfbHeadings {
-		if equalFoldCollapsed(t, h) {
-			return KindSfB, true
+	// Every text node of an HTML body and every line of a text body comes
+	// here, and almost none starts like a heading: the index by first byte
+	// spares comparing each with all the headings of every catalog.
+	for _, h := range headingsByFirst[lower(t[0])] {
+		if equalFoldCollapsed(t, h.text) {
+			return h.kind, true
 		}
 	}
 	return "", false
+}
+
+type indexedHeading struct {
+	text string
+	kind Kind
+}
+
+// headingsByFirst indexes the headings (Teams' first, in the order they
+// were searched) by their first byte; indexHeadings fills it once the
+// catalogs have added theirs, at start-up.
+var headingsByFirst [256][]indexedHeading
+
+func indexHeadings() {
+	for _, hs := range []struct {
+		list []string
+		kind Kind
+	}{{teamsHeadings, KindTeams}, {sfbHeadings, KindSfB}} {
+		for _, h := range hs.list {
+			if h != "" {
+				headingsByFirst[h[0]] = append(headingsByFirst[h[0]], indexedHeading{h, hs.kind})
+			}
+		}
+	}
 }
 
 // equalFoldCollapsed compares s, ignoring ASCII case and treating any run of

@@ -99,12 +99,11 @@ func (b *Block) fill(links []link, text string) {
 }
 
 func isSfBJoinText(s string) bool {
-	s = asciiLower(s)
-	if s == "join skype meeting" || s == "join lync meeting" || s == "join online meeting" {
+	if equalFoldASCII(s, "join skype meeting") || equalFoldASCII(s, "join lync meeting") || equalFoldASCII(s, "join online meeting") {
 		return true
 	}
 	for _, t := range sfbJoinTexts {
-		if s == t {
+		if equalFoldASCII(s, t) {
 			return true
 		}
 	}
@@ -267,7 +266,7 @@ func firstField(s string) string {
 
 // trimSpace trims ASCII white space and no-break spaces (U+00A0), which
 // Outlook uses for layout.
-func trimSpace(s string) string {
+func trimSpace[T string | []byte](s T) T {
 	for {
 		switch {
 		case len(s) > 0 && isASCIISpace(s[0]):
@@ -292,6 +291,7 @@ func isASCIISpace(c byte) bool {
 // (Teams shows "123 456 789"), followed by suffix.
 func groupDigits(s string, n int, suffix string) string {
 	var b strings.Builder
+	b.Grow(len(s) + len(s)/n + len(suffix))
 	k := 0
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= '0' && c <= '9' {

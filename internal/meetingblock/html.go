@@ -38,6 +38,7 @@ type htmlDoc struct {
 	layout  layout
 	charset string // first declared charset, lower case
 	names   map[string]string
+	links   linkMemo
 }
 
 // Maximum number of open elements searched for an end tag or an implied
@@ -48,10 +49,11 @@ const maxScopeWalk = 256
 // scanHTML tokenizes body once and records elements, separators and
 // anchors with their byte offsets.
 func scanHTML(body string) *htmlDoc {
-	d := &htmlDoc{body: body, layout: layout{body: body}}
+	d := &htmlDoc{body: body, layout: layout{body: body, anchors: make([]anchor, 0, 8)}}
 	// Elements are at most half the '<' (start and end tags): size once.
 	d.els = make([]hElem, 0, 16+strings.Count(body, "<")/2)
-	z := newLexer(body)
+	var z lexer
+	z.init(body)
 	var stack []int32
 	// Open elements per name, so that a stray end tag costs no stack walk.
 	openAtom := map[atom.Atom]int32{}
@@ -102,6 +104,7 @@ func scanHTML(body string) *htmlDoc {
 		return -1
 	}
 	var anchorBuf [2]anchor
+	scratch := make([]byte, 0, 512) // decoded text nodes: only those up to 512 bytes are decoded
 
 	for {
 		tt := z.next()
@@ -123,20 +126,35 @@ func scanHTML(body string) *htmlDoc {
 			// heading and with an entity hardly a separator: it only counts
 			// as visible content, which needs no copy.
 			t := body[start:pos]
+			var sk sepKind
+			var hk Kind
+			var isSep, isHeading, blank bool
 			if len(t) <= 512 && (strings.IndexByte(t, '&') >= 0 || strings.IndexByte(t, 0) >= 0) {
-				t = z.text()
+				// Decoded into a buffer reused from node to node when its
+				// references are the common ones: no copy per node.
+				var ok bool
+				if !z.rawText && !z.convertNUL && strings.IndexByte(t, 0) < 0 {
+					scratch, ok = appendUnescaped(scratch[:0], t)
+				}
+				if ok {
+					sk, isSep, hk, isHeading, blank = classifyText(scratch)
+				} else {
+					sk, isSep, hk, isHeading, blank = classifyText(z.text())
+				}
+			} else {
+				sk, isSep, hk, isHeading, blank = classifyText(t)
 			}
-			if t = trimSpace(t); len(t) == 0 {
+			if blank {
 				continue
 			}
 			parent := int32(-1)
 			if len(stack) > 0 {
 				parent = stack[len(stack)-1]
 			}
-			if k, ok := sepLine(t); ok {
-				d.seps[k] = append(d.seps[k], hSep{start: start, end: pos, parent: parent, sig: sig})
-			} else if k, ok := heading(t); ok {
-				d.layout.anchors = append(d.layout.anchors, anchor{pos: start, kind: k, elem: parent})
+			if isSep {
+				d.seps[sk] = append(d.seps[sk], hSep{start: start, end: pos, parent: parent, sig: sig})
+			} else if isHeading {
+				d.layout.anchors = append(d.layout.anchors, anchor{pos: start, kind: hk, elem: parent})
 			}
 			sig++
 		case html.StartTagToken, html.SelfClosingTagToken:
@@ -198,7 +216,7 @@ func scanHTML(body string) *htmlDoc {
 			// only where one can matter.
 			var n []anchor
 			if a == atom.A || a == atom.Meta || strings.Contains(raw, "me-email-") || strings.Contains(raw, "meet_invite_block") {
-				n = d.attrs(z, &e, start, anchorBuf[:0])
+				n = d.attrs(&z, &e, start, anchorBuf[:0])
 			}
 			idx := int32(len(d.els))
 			for _, an := range n {
@@ -238,6 +256,19 @@ func scanHTML(body string) *htmlDoc {
 			}
 		}
 	}
+}
+
+// classifyText says whether a text node (trimmed) is blank, a separator
+// line or a block heading.
+func classifyText[T string | []byte](t T) (sk sepKind, isSep bool, hk Kind, isHeading, blank bool) {
+	if t = trimSpace(t); len(t) == 0 {
+		return 0, false, "", false, true
+	}
+	if sk, isSep = sepLine(t); isSep {
+		return sk, true, "", false, false
+	}
+	hk, isHeading = heading(t)
+	return 0, false, hk, isHeading, false
 }
 
 // maxTagName bounds the tag names read; longer ones are cut (and so never
@@ -312,7 +343,7 @@ func (d *htmlDoc) attrs(z *lexer, e *hElem, pos int, out []anchor) []anchor {
 		d.charset = charsetFromContentType(content)
 	}
 	if href != "" {
-		switch classifyLink(unwrapSafeLinks(href)) {
+		switch d.links.classify(unwrapSafeLinks(href)) {
 		case linkTeamsJoin, linkTeamsMeet:
 			out = append(out, anchor{pos: pos, kind: KindTeams})
 		case linkSfBJoin:
@@ -341,6 +372,7 @@ func charsetFromContentType(ct string) string {
 // finish sorts the scan results into the layout used by choose.
 func (d *htmlDoc) finish() {
 	for k := range d.seps {
+		d.layout.seps[k] = make([]int, 0, len(d.seps[k]))
 		for _, s := range d.seps[k] {
 			d.layout.seps[k] = append(d.layout.seps[k], s.start)
 		}

@@ -32,6 +32,7 @@ type lexer struct {
 	attrs      []attrSpan
 	attrsValid bool // attrs holds the current tag's attributes, duplicates removed
 	tagStart   int  // the start of the last start tag: where a script's content is read from
+	attrBuf    [16]attrSpan
 }
 
 // Elements whose content is raw text (or RCDATA) for the Tokenizer.
@@ -51,10 +52,68 @@ func equalFoldASCII(s, t string) bool {
 	return true
 }
 
+// simpleRefs are the character references decoded here rather than by the
+// Tokenizer: each is a named reference with its semicolon (or a numeric
+// one) that the Tokenizer decodes alike in text and in attribute values.
+var simpleRefs = [...]struct{ ref, val string }{
+	{"&amp;", "&"}, {"&nbsp;", "\u00a0"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", `"`}, {"&#39;", "'"},
+}
+
+// appendUnescaped appends s to dst as the Tokenizer reads it (CR LF and CR
+// as LF, references decoded) when s holds no other reference than
+// simpleRefs and a '&' that starts none; else it reports false. A '&'
+// followed by neither a letter, a digit nor '#' is literal in any mode.
+func appendUnescaped(dst []byte, s string) ([]byte, bool) {
+	for len(s) > 0 {
+		i := strings.IndexAny(s, "&\r")
+		if i < 0 {
+			return append(dst, s...), true
+		}
+		dst = append(dst, s[:i]...)
+		s = s[i:]
+		if s[0] == '\r' {
+			dst = append(dst, '\n')
+			s = s[1:]
+			if len(s) > 0 && s[0] == '\n' {
+				s = s[1:]
+			}
+			continue
+		}
+		if len(s) == 1 || !isAlnum(s[1]) && s[1] != '#' {
+			dst = append(dst, '&')
+			s = s[1:]
+			continue
+		}
+		ok := false
+		for _, r := range simpleRefs {
+			if strings.HasPrefix(s, r.ref) {
+				dst = append(dst, r.val...)
+				s = s[len(r.ref):]
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return dst, false
+		}
+	}
+	return dst, true
+}
+
 // attrSpan is an attribute's key and (raw, still escaped) value.
 type attrSpan struct{ k0, k1, v0, v1 int }
 
-func newLexer(s string) *lexer { return &lexer{s: s} }
+func newLexer(s string) *lexer {
+	z := &lexer{}
+	z.init(s)
+	return z
+}
+
+// init makes z a lexer of s: a lexer declared as a value stays on the stack.
+func (z *lexer) init(s string) {
+	*z = lexer{s: s}
+	z.attrs = z.attrBuf[:0]
+}
 
 func (z *lexer) raw() string { return z.s[z.start:z.pos] }
 
@@ -359,9 +418,20 @@ func (z *lexer) attrKey(a attrSpan) string {
 // needs a copy only when it has a '&' or a CR.
 func (z *lexer) attrVal(a attrSpan) string {
 	v := z.s[a.v0:a.v1]
-	if strings.IndexByte(v, '&') < 0 && strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, 0) < 0 {
+	if strings.IndexByte(v, 0) >= 0 {
+		return z.attrValTokenizer(a)
+	}
+	if strings.IndexByte(v, '&') < 0 && strings.IndexByte(v, '\r') < 0 {
 		return v
 	}
+	if b, ok := appendUnescaped(make([]byte, 0, len(v)), v); ok {
+		return string(b)
+	}
+	return z.attrValTokenizer(a)
+}
+
+func (z *lexer) attrValTokenizer(a attrSpan) string {
+	v := z.s[a.v0:a.v1]
 	// The attribute rules for references (no decoding of "&amp=" or
 	// "&copy2") are the Tokenizer's own: let it read the tag.
 	t := html.NewTokenizer(strings.NewReader(z.s[z.start:z.pos]))

@@ -37,8 +37,14 @@ func checkLexer(t *testing.T, body string) {
 		pos += len(raw)
 		switch want {
 		case html.TextToken:
-			if g, w := l.text(), string(z.Text()); g != w {
+			w := string(z.Text())
+			if g := l.text(); g != w {
 				t.Fatalf("token %d text: lexer %q, Tokenizer %q", n, g, w)
+			}
+			if !l.rawText && !l.convertNUL {
+				if b, ok := appendUnescaped(nil, raw); ok && string(b) != w {
+					t.Fatalf("token %d text: appendUnescaped %q, Tokenizer %q", n, b, w)
+				}
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			as := l.attributes()
@@ -77,7 +83,7 @@ var lexCases = []string{
 	"<script>", "<script></script>", "<SCRIPT>x</Script >y", "<style>p{}</style>", "<style>a</stylex></style >b",
 	"<title>a&amp;b<i></title>", "<textarea>&lt;</textarea/>", "<xmp><b></xmp>", "<plaintext><b>&amp;</b>",
 	"<iframe src=x>a</iframe>", "<noscript><p></noscript>", "<style/>a</style>", "<style>", "<title>x",
-	"a&amp;b&lt;c&#x41;&#65;&nbsp;&copy;&copyx&notin;&zz;&", "a\r\nb\rc\x00d", "<a href='x&amp;y&copy=1&notit;'>",
+	"a&amp;b&lt;c&#x41;&#65;&nbsp;&copy;&copyx&notin;&zz;&", "a&amp;b&lt;&gt;&quot;&#39;&nbsp;& &; &\r\n&", "&amp", "&ampx;", "&#39", "<a href='&amp;&#39;&nbsp;\r\n'>", "a\r\nb\rc\x00d", "<a href='x&amp;y&copy=1&notit;'>",
 	"<a\x00b c\x00=d\x00>", "<a b=\"c\r\nd\">", "<a b=c\td>", "<a b='c'd>", "<a b=c\"d>", "<a b= >", "<a b=>",
 	"<a b=c>d</a b=c>", "<ſcript>x</script>", "<a b=x/ >", "<a/>", "<a//>", "<a / / />", "<a b='/'/>",
 	"<a " + strings.Repeat("x ", 100) + "x/>", "<a " + strings.Repeat("k=v ", 70) + "K=w/>",

@@ -161,6 +161,7 @@ func telNumber(u string) string {
 // phoneDigits keeps a leading + and the digits.
 func phoneDigits(s string) string {
 	var b strings.Builder
+	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= '0' && c <= '9' || c == '+' && b.Len() == 0 {

@@ -63,7 +63,7 @@ func scanTextLine(l *layout, pos int, t string) {
 
 // heading reports whether the trimmed, whitespace-collapsed text is a block
 // heading, and of which kind.
-func heading(t string) (Kind, bool) {
+func heading[T string | []byte](t T) (Kind, bool) {
 	// The longest heading is a few dozen characters, up to 4 bytes each.
 	if len(t) > 256 || len(t) == 0 {
 		return "", false
@@ -104,7 +104,7 @@ func indexHeadings() {
 
 // equalFoldCollapsed compares s, ignoring ASCII case and treating any run of
 // white space (NBSP included) as one space, with the lower-case want.
-func equalFoldCollapsed(s, want string) bool {
+func equalFoldCollapsed[T string | []byte](s T, want string) bool {
 	j := 0
 	for i := 0; i < len(s); {
 		if sp := spaceLen(s, i); sp > 0 {
@@ -126,7 +126,7 @@ func equalFoldCollapsed(s, want string) bool {
 	return j == len(want)
 }
 
-func spaceLen(s string, i int) int {
+func spaceLen[T string | []byte](s T, i int) int {
 	if isASCIISpace(s[i]) {
 		return 1
 	}
@@ -179,6 +179,34 @@ func textLinks(line string) []link {
 func newLink(href, id, text string) link {
 	u := unwrapSafeLinks(href)
 	return link{href: u, kind: classifyLink(u), id: stripX(id), text: text}
+}
+
+// linkMemo remembers the kinds of the links that needed a URL parse to
+// classify (the conferencing ones), so that the HTML scan and the block's
+// extraction parse each only once.
+type linkMemo struct {
+	n int
+	e [8]struct {
+		u string
+		k linkKind
+	}
+}
+
+func (m *linkMemo) classify(u string) linkKind {
+	if a, ok := authority(u); !ok || !interestingHost(a) {
+		return classifyLink(u)
+	}
+	for _, e := range m.e[:m.n] {
+		if e.u == u {
+			return e.k
+		}
+	}
+	k := classifyLink(u)
+	if m.n < len(m.e) {
+		m.e[m.n].u, m.e[m.n].k = u, k
+		m.n++
+	}
+	return k
 }
 
 // findText finds the block of a plain-text body.

@@ -54,16 +54,12 @@ func scanHTML(body string) *htmlDoc {
 	d.els = make([]hElem, 0, 16+strings.Count(body, "<")/2)
 	var z lexer
 	z.init(body)
-	var stack []int32
-	// Open elements per name, so that a stray end tag costs no stack walk.
-	openAtom := map[atom.Atom]int32{}
-	openName := map[string]int32{}
+	stack := make([]int32, 0, 64) // open elements: real documents nest a few dozen deep
+	// Open elements per name (hashed: a collision only costs a stack walk
+	// that finds nothing), so that a stray end tag costs no stack walk.
+	var open [openSlots]int32
 	count := func(e *hElem, delta int32) {
-		if e.tag != 0 {
-			openAtom[e.tag] += delta
-		} else {
-			openName[e.name] += delta
-		}
+		open[openSlot(e.tag, e.name)] += delta
 	}
 	var sig int32
 	invisible := 0 // open script/style/title/... elements
@@ -89,7 +85,7 @@ func scanHTML(body string) *htmlDoc {
 	// name, for unknown elements), not looking past a boundary of the given
 	// scope, or -1.
 	find := func(a atom.Atom, name string, sc scopeKind) int {
-		if a != 0 && openAtom[a] == 0 || a == 0 && openName[name] == 0 {
+		if open[openSlot(a, name)] == 0 {
 			return -1
 		}
 		for k, n := len(stack)-1, 0; k >= 0 && n < maxScopeWalk; k, n = k-1, n+1 {
@@ -152,6 +148,9 @@ func scanHTML(body string) *htmlDoc {
 				parent = stack[len(stack)-1]
 			}
 			if isSep {
+				if d.seps[sk] == nil {
+					d.seps[sk] = make([]hSep, 0, 4) // a block's two, and a few more
+				}
 				d.seps[sk] = append(d.seps[sk], hSep{start: start, end: pos, parent: parent, sig: sig})
 			} else if isHeading {
 				d.layout.anchors = append(d.layout.anchors, anchor{pos: start, kind: hk, elem: parent})
@@ -215,7 +214,7 @@ func scanHTML(body string) *htmlDoc {
 			// The tokenizer copies every attribute it returns: read them
 			// only where one can matter.
 			var n []anchor
-			if a == atom.A || a == atom.Meta || strings.Contains(raw, "me-email-") || strings.Contains(raw, "meet_invite_block") {
+			if a == atom.A || a == atom.Meta || len(z.attrs) > 0 && (strings.Contains(raw, "me-email-") || strings.Contains(raw, "meet_invite_block")) {
 				n = d.attrs(&z, &e, start, anchorBuf[:0])
 			}
 			idx := int32(len(d.els))
@@ -269,6 +268,21 @@ func classifyText[T string | []byte](t T) (sk sepKind, isSep bool, hk Kind, isHe
 	}
 	hk, isHeading = heading(t)
 	return 0, false, hk, isHeading, false
+}
+
+const openSlots = 512
+
+// openSlot hashes an element's name (its atom, or its name when it has
+// none) to a counter of open elements.
+func openSlot(a atom.Atom, name string) uint32 {
+	h := uint32(a)
+	if a == 0 {
+		h = 2166136261
+		for i := 0; i < len(name); i++ {
+			h = (h ^ uint32(name[i])) * 16777619
+		}
+	}
+	return (h * 2654435761) >> (32 - 9) // 9 bits: openSlots
 }
 
 // maxTagName bounds the tag names read; longer ones are cut (and so never
@@ -342,7 +356,9 @@ func (d *htmlDoc) attrs(z *lexer, e *hElem, pos int, out []anchor) []anchor {
 	if e.tag == atom.Meta && d.charset == "" && strings.EqualFold(strings.TrimSpace(httpEquiv), "content-type") {
 		d.charset = charsetFromContentType(content)
 	}
-	if href != "" {
+	// Only an http(s) link to a conferencing host, or one wrapped by
+	// SafeLinks, can be a join link: the agenda's others are not parsed.
+	if a, ok := authority(href); ok && (interestingHost(a) || containsFold(a, "safelinks.protection.")) {
 		switch d.links.classify(unwrapSafeLinks(href)) {
 		case linkTeamsJoin, linkTeamsMeet:
 			out = append(out, anchor{pos: pos, kind: KindTeams})

@@ -71,7 +71,19 @@ func heading[T string | []byte](t T) (Kind, bool) {
 	// Every text node of an HTML body and every line of a text body comes
 	// here, and almost none starts like a heading: the index by first byte
 	// spares comparing each with all the headings of every catalog.
+	// What equalFoldCollapsed compares with a heading's second byte (a
+	// space for a run of white space) rules out most of the rest.
+	var second byte
+	if len(t) > 1 {
+		second = lower(t[1])
+		if spaceLen(t, 1) > 0 {
+			second = ' '
+		}
+	}
 	for _, h := range headingsByFirst[lower(t[0])] {
+		if len(t) > 1 && len(h.text) > 1 && h.text[1] != second {
+			continue
+		}
 		if equalFoldCollapsed(t, h.text) {
 			return h.kind, true
 		}

@@ -236,6 +236,13 @@ func ParseLocale(s string) (language.Tag, error) {
 	if s == "" || len(s) > 35 || strings.ContainsRune(s, '_') {
 		return language.Und, fmt.Errorf("must be a language tag such as %q", defaultTag)
 	}
+	// A catalog's own tag (what profiles and blocks mostly carry) was
+	// parsed once at start-up: parsing allocates.
+	for i, c := range catalogs {
+		if c.Tag == s {
+			return catalogTags[i], nil
+		}
+	}
 	t, err := language.Parse(s)
 	if err != nil {
 		return language.Und, fmt.Errorf("must be a language tag such as %q (%v)", defaultTag, err)

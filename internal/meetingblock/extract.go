@@ -3,6 +3,7 @@ package meetingblock
 import (
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // link is a link found inside a block, in document order.
@@ -234,6 +235,11 @@ func (b *Block) scanPhones(line string) {
 // "ID de conférence téléphonique :".
 func cutAnyLabel(line string, stems []string) (string, bool) {
 	for _, st := range stems {
+		// Two ASCII first bytes fold alike only as ASCII letters do: most
+		// stems of most lines are ruled out without EqualFold.
+		if st != "" && line != "" && st[0] < utf8.RuneSelf && line[0] < utf8.RuneSelf && lower(st[0]) != lower(line[0]) {
+			continue
+		}
 		if !hasPrefixFold(line, st) {
 			continue
 		}

@@ -214,7 +214,7 @@ func scanHTML(body string) *htmlDoc {
 			// The tokenizer copies every attribute it returns: read them
 			// only where one can matter.
 			var n []anchor
-			if a == atom.A || a == atom.Meta || len(z.attrs) > 0 && (strings.Contains(raw, "me-email-") || strings.Contains(raw, "meet_invite_block")) {
+			if a == atom.A || a == atom.Meta || len(z.attrs) > 0 && hasBlockMarkup(raw) {
 				n = d.attrs(&z, &e, start, anchorBuf[:0])
 			}
 			idx := int32(len(d.els))
@@ -268,6 +268,23 @@ func classifyText[T string | []byte](t T) (sk sepKind, isSep bool, hk Kind, isHe
 	}
 	hk, isHeading = heading(t)
 	return 0, false, hk, isHeading, false
+}
+
+// hasBlockMarkup reports whether a tag mentions a Teams block's classes or
+// ids (strings.Contains of "me-email-" or "meet_invite_block", in one pass).
+func hasBlockMarkup(raw string) bool {
+	for i := strings.IndexByte(raw, 'm'); i >= 0; {
+		r := raw[i:]
+		if strings.HasPrefix(r, "me-email-") || strings.HasPrefix(r, "meet_invite_block") {
+			return true
+		}
+		j := strings.IndexByte(r[1:], 'm')
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+	}
+	return false
 }
 
 const openSlots = 512

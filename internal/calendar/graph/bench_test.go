@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,16 +14,6 @@ import (
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/migration"
 )
-
-// cpuTime is the process's user + system CPU time (getrusage): what the
-// benchmark costs whatever else the machine runs, unlike its wall time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkMigratePage is what the worker does to a mailbox, per Graph
 // request: list a page (calendarView), replace each meeting's block

@@ -68,15 +68,20 @@ fuzz:
 		done; \
 	done
 
-## bench: Go benchmarks of the hot pure code, the store and the console's pages, then `mms bench`:
+## bench: Go benchmarks of the hot pure code (the block engine, CPU per Graph
+## request against the emulator, the rules), the store and the console's pages, then `mms bench`:
 ## the whole service end to end (throughput, scaling, orchestration overhead,
 ## Graph-limit efficiency, event intake), figures to bench.json. About 10
 ## minutes; docs/PERFORMANCE.md has the figures and what bounds them.
-## Medians: BENCHCOUNT=5 (and benchstat), BENCHRUNS=3.
+## Medians: BENCHCOUNT=5 (benchstat summarises bin/bench-go.txt), BENCHRUNS=3.
 BENCHCOUNT ?= 1
 BENCHRUNS ?= 1
+BENCHSTAT ?= golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./internal/meetingblock ./internal/rules ./internal/store ./internal/console
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./internal/meetingblock ./internal/calendar/graph \
+		./internal/rules ./internal/store ./internal/console > bin/bench-go.txt || { cat bin/bench-go.txt; exit 1; }
+	cat bin/bench-go.txt
+	$(GO) run $(BENCHSTAT) bin/bench-go.txt
 	./bin/mms bench --runs $(BENCHRUNS) --out bench.json
 
 ## sizes: print both binaries' sizes (the README quotes them)

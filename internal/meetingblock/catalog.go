@@ -92,6 +92,7 @@ func init() {
 		sfbJoinTexts = addHeading(sfbJoinTexts, c.s(kSfBJoin))
 	}
 	matcher = language.NewMatcher(catalogTags)
+	indexHeadings()
 }
 
 func loadCatalogs() ([]*catalog, error) {
@@ -168,12 +169,18 @@ func addUnique(set []string, s string) []string {
 	return append(set, s)
 }
 
+// asciiLower lowers ASCII letters only, copying s only when it has one.
 func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		b[i] = lower(c)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = lower(b[j])
+			}
+			return string(b)
+		}
 	}
-	return string(b)
+	return s
 }
 
 // isMainVariant reports whether tag is its language's most likely form
@@ -228,6 +235,13 @@ func Languages() []string {
 func ParseLocale(s string) (language.Tag, error) {
 	if s == "" || len(s) > 35 || strings.ContainsRune(s, '_') {
 		return language.Und, fmt.Errorf("must be a language tag such as %q", defaultTag)
+	}
+	// A catalog's own tag (what profiles and blocks mostly carry) was
+	// parsed once at start-up: parsing allocates.
+	for i, c := range catalogs {
+		if c.Tag == s {
+			return catalogTags[i], nil
+		}
 	}
 	t, err := language.Parse(s)
 	if err != nil {

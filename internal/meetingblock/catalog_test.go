@@ -6,6 +6,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"golang.org/x/text/language"
+
 	"github.com/openmms/mms/internal/migration"
 )
 
@@ -275,5 +277,16 @@ func TestLocalizedBlockWithForeignEdits(t *testing.T) {
 	res := Replace("Agenda\r\n"+edited, FormatText, p, migration.TargetCurrent)
 	if res.Outcome != Replaced || res.Body != "Agenda\r\n"+fr+"\r\n" {
 		t.Fatalf("%s (%s): %q", res.Outcome, res.Reason, res.Body)
+	}
+}
+
+// ParseLocale's shortcut for catalog tags gives what language.Parse gives.
+func TestParseLocaleCatalogTags(t *testing.T) {
+	for _, c := range catalogs {
+		got, err := ParseLocale(c.Tag)
+		want, werr := language.Parse(c.Tag)
+		if err != nil || werr != nil || got != want {
+			t.Errorf("%s: %v %v, language.Parse %v %v", c.Tag, got, err, want, werr)
+		}
 	}
 }

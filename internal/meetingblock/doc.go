@@ -2,9 +2,10 @@
 // (the Teams or Skype for Business join information) inside a meeting body.
 //
 // The package is pure: no I/O, no clocks, no mutable globals. Everything
-// outside the block is kept byte for byte: HTML is read with
-// golang.org/x/net/html's tokenizer to locate the block, and the result is
-// spliced by byte offsets, never re-serialised. Rendered HTML is ASCII-only
+// outside the block is kept byte for byte: HTML is read as
+// golang.org/x/net/html's tokenizer reads it (a lexer returning its exact
+// tokens by offsets, without copying) to locate the block, and the result
+// is spliced by byte offsets, never re-serialised. Rendered HTML is ASCII-only
 // (non-ASCII is written as character references) so that it reads the same
 // whatever ASCII-compatible charset the surrounding document declares.
 //

@@ -3,6 +3,7 @@ package meetingblock
 import (
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // link is a link found inside a block, in document order.
@@ -99,12 +100,11 @@ func (b *Block) fill(links []link, text string) {
 }
 
 func isSfBJoinText(s string) bool {
-	s = asciiLower(s)
-	if s == "join skype meeting" || s == "join lync meeting" || s == "join online meeting" {
+	if equalFoldASCII(s, "join skype meeting") || equalFoldASCII(s, "join lync meeting") || equalFoldASCII(s, "join online meeting") {
 		return true
 	}
 	for _, t := range sfbJoinTexts {
-		if s == t {
+		if equalFoldASCII(s, t) {
 			return true
 		}
 	}
@@ -235,6 +235,11 @@ func (b *Block) scanPhones(line string) {
 // "ID de conférence téléphonique :".
 func cutAnyLabel(line string, stems []string) (string, bool) {
 	for _, st := range stems {
+		// Two ASCII first bytes fold alike only as ASCII letters do: most
+		// stems of most lines are ruled out without EqualFold.
+		if st != "" && line != "" && st[0] < utf8.RuneSelf && line[0] < utf8.RuneSelf && lower(st[0]) != lower(line[0]) {
+			continue
+		}
 		if !hasPrefixFold(line, st) {
 			continue
 		}
@@ -267,7 +272,7 @@ func firstField(s string) string {
 
 // trimSpace trims ASCII white space and no-break spaces (U+00A0), which
 // Outlook uses for layout.
-func trimSpace(s string) string {
+func trimSpace[T string | []byte](s T) T {
 	for {
 		switch {
 		case len(s) > 0 && isASCIISpace(s[0]):
@@ -292,6 +297,7 @@ func isASCIISpace(c byte) bool {
 // (Teams shows "123 456 789"), followed by suffix.
 func groupDigits(s string, n int, suffix string) string {
 	var b strings.Builder
+	b.Grow(len(s) + len(s)/n + len(suffix))
 	k := 0
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= '0' && c <= '9' {

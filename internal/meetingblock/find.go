@@ -104,7 +104,7 @@ func sepFor(k Kind) sepKind {
 const minSepLen = 40
 
 // sepLine reports whether the trimmed text t is a separator line.
-func sepLine(t string) (sepKind, bool) {
+func sepLine[T string | []byte](t T) (sepKind, bool) {
 	if len(t) < minSepLen {
 		return 0, false
 	}

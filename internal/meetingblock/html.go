@@ -1,7 +1,6 @@
 package meetingblock
 
 import (
-	"bytes"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -39,6 +38,7 @@ type htmlDoc struct {
 	layout  layout
 	charset string // first declared charset, lower case
 	names   map[string]string
+	links   linkMemo
 }
 
 // Maximum number of open elements searched for an end tag or an implied
@@ -49,23 +49,19 @@ const maxScopeWalk = 256
 // scanHTML tokenizes body once and records elements, separators and
 // anchors with their byte offsets.
 func scanHTML(body string) *htmlDoc {
-	d := &htmlDoc{body: body, layout: layout{body: body}}
+	d := &htmlDoc{body: body, layout: layout{body: body, anchors: make([]anchor, 0, 8)}}
 	// Elements are at most half the '<' (start and end tags): size once.
 	d.els = make([]hElem, 0, 16+strings.Count(body, "<")/2)
-	z := html.NewTokenizer(strings.NewReader(body))
-	var stack []int32
-	// Open elements per name, so that a stray end tag costs no stack walk.
-	openAtom := map[atom.Atom]int32{}
-	openName := map[string]int32{}
+	var z lexer
+	z.init(body)
+	stack := make([]int32, 0, 64) // open elements: real documents nest a few dozen deep
+	// Open elements per name (hashed: a collision only costs a stack walk
+	// that finds nothing), so that a stray end tag costs no stack walk.
+	var open [openSlots]int32
 	count := func(e *hElem, delta int32) {
-		if e.tag != 0 {
-			openAtom[e.tag] += delta
-		} else {
-			openName[e.name] += delta
-		}
+		open[openSlot(e.tag, e.name)] += delta
 	}
 	var sig int32
-	pos := 0
 	invisible := 0 // open script/style/title/... elements
 
 	closeTop := func(end int) {
@@ -89,7 +85,7 @@ func scanHTML(body string) *htmlDoc {
 	// name, for unknown elements), not looking past a boundary of the given
 	// scope, or -1.
 	find := func(a atom.Atom, name string, sc scopeKind) int {
-		if a != 0 && openAtom[a] == 0 || a == 0 && openName[name] == 0 {
+		if open[openSlot(a, name)] == 0 {
 			return -1
 		}
 		for k, n := len(stack)-1, 0; k >= 0 && n < maxScopeWalk; k, n = k-1, n+1 {
@@ -104,12 +100,12 @@ func scanHTML(body string) *htmlDoc {
 		return -1
 	}
 	var anchorBuf [2]anchor
+	scratch := make([]byte, 0, 512) // decoded text nodes: only those up to 512 bytes are decoded
 
 	for {
-		tt := z.Next()
-		raw := z.Raw()
-		start := pos
-		pos += len(raw)
+		tt := z.next()
+		raw := z.raw()
+		start, pos := z.start, z.pos
 		switch tt {
 		case html.ErrorToken:
 			for len(stack) > 0 {
@@ -126,20 +122,38 @@ func scanHTML(body string) *htmlDoc {
 			// heading and with an entity hardly a separator: it only counts
 			// as visible content, which needs no copy.
 			t := body[start:pos]
+			var sk sepKind
+			var hk Kind
+			var isSep, isHeading, blank bool
 			if len(t) <= 512 && (strings.IndexByte(t, '&') >= 0 || strings.IndexByte(t, 0) >= 0) {
-				t = string(z.Text())
+				// Decoded into a buffer reused from node to node when its
+				// references are the common ones: no copy per node.
+				var ok bool
+				if !z.rawText && !z.convertNUL && strings.IndexByte(t, 0) < 0 {
+					scratch, ok = appendUnescaped(scratch[:0], t)
+				}
+				if ok {
+					sk, isSep, hk, isHeading, blank = classifyText(scratch)
+				} else {
+					sk, isSep, hk, isHeading, blank = classifyText(z.text())
+				}
+			} else {
+				sk, isSep, hk, isHeading, blank = classifyText(t)
 			}
-			if t = trimSpace(t); len(t) == 0 {
+			if blank {
 				continue
 			}
 			parent := int32(-1)
 			if len(stack) > 0 {
 				parent = stack[len(stack)-1]
 			}
-			if k, ok := sepLine(t); ok {
-				d.seps[k] = append(d.seps[k], hSep{start: start, end: pos, parent: parent, sig: sig})
-			} else if k, ok := heading(t); ok {
-				d.layout.anchors = append(d.layout.anchors, anchor{pos: start, kind: k, elem: parent})
+			if isSep {
+				if d.seps[sk] == nil {
+					d.seps[sk] = make([]hSep, 0, 4) // a block's two, and a few more
+				}
+				d.seps[sk] = append(d.seps[sk], hSep{start: start, end: pos, parent: parent, sig: sig})
+			} else if isHeading {
+				d.layout.anchors = append(d.layout.anchors, anchor{pos: start, kind: hk, elem: parent})
 			}
 			sig++
 		case html.StartTagToken, html.SelfClosingTagToken:
@@ -200,8 +214,8 @@ func scanHTML(body string) *htmlDoc {
 			// The tokenizer copies every attribute it returns: read them
 			// only where one can matter.
 			var n []anchor
-			if a == atom.A || a == atom.Meta || bytes.Contains(raw, []byte("me-email-")) || bytes.Contains(raw, []byte("meet_invite_block")) {
-				n = d.attrs(z, &e, start, anchorBuf[:0])
+			if a == atom.A || a == atom.Meta || len(z.attrs) > 0 && hasBlockMarkup(raw) {
+				n = d.attrs(&z, &e, start, anchorBuf[:0])
 			}
 			idx := int32(len(d.els))
 			for _, an := range n {
@@ -243,13 +257,58 @@ func scanHTML(body string) *htmlDoc {
 	}
 }
 
+// classifyText says whether a text node (trimmed) is blank, a separator
+// line or a block heading.
+func classifyText[T string | []byte](t T) (sk sepKind, isSep bool, hk Kind, isHeading, blank bool) {
+	if t = trimSpace(t); len(t) == 0 {
+		return 0, false, "", false, true
+	}
+	if sk, isSep = sepLine(t); isSep {
+		return sk, true, "", false, false
+	}
+	hk, isHeading = heading(t)
+	return 0, false, hk, isHeading, false
+}
+
+// hasBlockMarkup reports whether a tag mentions a Teams block's classes or
+// ids (strings.Contains of "me-email-" or "meet_invite_block", in one pass).
+func hasBlockMarkup(raw string) bool {
+	for i := strings.IndexByte(raw, 'm'); i >= 0; {
+		r := raw[i:]
+		if strings.HasPrefix(r, "me-email-") || strings.HasPrefix(r, "meet_invite_block") {
+			return true
+		}
+		j := strings.IndexByte(r[1:], 'm')
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+	}
+	return false
+}
+
+const openSlots = 512
+
+// openSlot hashes an element's name (its atom, or its name when it has
+// none) to a counter of open elements.
+func openSlot(a atom.Atom, name string) uint32 {
+	h := uint32(a)
+	if a == 0 {
+		h = 2166136261
+		for i := 0; i < len(name); i++ {
+			h = (h ^ uint32(name[i])) * 16777619
+		}
+	}
+	return (h * 2654435761) >> (32 - 9) // 9 bits: openSlots
+}
+
 // maxTagName bounds the tag names read; longer ones are cut (and so never
 // match a known element, which is what they are).
 const maxTagName = 64
 
 // tagName returns the lower-case name of the start or end tag raw, read the
 // way the tokenizer reads it, into buf: TagName would copy it.
-func tagName(raw []byte, buf *[maxTagName]byte) []byte {
+func tagName[T string | []byte](raw T, buf *[maxTagName]byte) []byte {
 	i := 1
 	if i < len(raw) && raw[i] == '/' {
 		i++
@@ -267,55 +326,57 @@ func tagName(raw []byte, buf *[maxTagName]byte) []byte {
 }
 
 // attrs reads the attributes that matter: ids and classes of Teams blocks,
-// Skype bookmarks, links, and meta charset declarations.
-func (d *htmlDoc) attrs(z *html.Tokenizer, e *hElem, pos int, out []anchor) []anchor {
+// Skype bookmarks, links, and meta charset declarations. Values are decoded
+// (a copy) only for the attributes read.
+func (d *htmlDoc) attrs(z *lexer, e *hElem, pos int, out []anchor) []anchor {
 	var href, httpEquiv, content string
-	for more := true; more; {
-		var k, v []byte
-		k, v, more = z.TagAttr()
-		switch string(k) {
-		case "id":
-			if id := stripX(string(v)); strings.HasPrefix(id, "meet_invite_block.") {
+	for _, a := range z.attributes() {
+		switch k := z.s[a.k0:a.k1]; {
+		case equalFoldASCII(k, "id"):
+			if id := stripX(z.attrVal(a)); strings.HasPrefix(id, "meet_invite_block.") {
 				out = append(out, anchor{pos: pos, kind: KindTeams, strong: true})
 			}
-		case "class":
-			if !bytes.Contains(v, []byte("me-email-")) {
+		case equalFoldASCII(k, "class"):
+			v := z.attrVal(a)
+			if !strings.Contains(v, "me-email-") {
 				continue
 			}
-			for _, c := range bytes.Fields(v) {
-				switch stripX(string(c)) {
+			for c := range strings.FieldsSeq(v) {
+				switch stripX(c) {
 				case "me-email-text":
 					e.container = true
 				case "me-email-headline":
 					out = append(out, anchor{pos: pos, kind: KindTeams, strong: true})
 				}
 			}
-		case "name":
+		case equalFoldASCII(k, "name"):
 			if e.tag == atom.A {
-				switch strings.ToLower(stripX(string(v))) {
+				switch strings.ToLower(stripX(z.attrVal(a))) {
 				case "outjoinlink", "outsharednoteborder", "outsharednotelink":
 					out = append(out, anchor{pos: pos, kind: KindSfB, strong: true})
 				}
 			}
-		case "href":
+		case equalFoldASCII(k, "href"):
 			if e.tag == atom.A {
-				href = string(v)
+				href = z.attrVal(a)
 			}
-		case "charset":
+		case equalFoldASCII(k, "charset"):
 			if e.tag == atom.Meta && d.charset == "" {
-				d.charset = strings.ToLower(strings.TrimSpace(string(v)))
+				d.charset = strings.ToLower(strings.TrimSpace(z.attrVal(a)))
 			}
-		case "http-equiv":
-			httpEquiv = string(v)
-		case "content":
-			content = string(v)
+		case equalFoldASCII(k, "http-equiv"):
+			httpEquiv = z.attrVal(a)
+		case equalFoldASCII(k, "content"):
+			content = z.attrVal(a)
 		}
 	}
 	if e.tag == atom.Meta && d.charset == "" && strings.EqualFold(strings.TrimSpace(httpEquiv), "content-type") {
 		d.charset = charsetFromContentType(content)
 	}
-	if href != "" {
-		switch classifyLink(unwrapSafeLinks(href)) {
+	// Only an http(s) link to a conferencing host, or one wrapped by
+	// SafeLinks, can be a join link: the agenda's others are not parsed.
+	if a, ok := authority(href); ok && (interestingHost(a) || containsFold(a, "safelinks.protection.")) {
+		switch d.links.classify(unwrapSafeLinks(href)) {
 		case linkTeamsJoin, linkTeamsMeet:
 			out = append(out, anchor{pos: pos, kind: KindTeams})
 		case linkSfBJoin:
@@ -344,6 +405,7 @@ func charsetFromContentType(ct string) string {
 // finish sorts the scan results into the layout used by choose.
 func (d *htmlDoc) finish() {
 	for k := range d.seps {
+		d.layout.seps[k] = make([]int, 0, len(d.seps[k]))
 		for _, s := range d.seps[k] {
 			d.layout.seps[k] = append(d.layout.seps[k], s.start)
 		}

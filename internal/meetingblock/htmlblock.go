@@ -120,7 +120,7 @@ func findHTML(body string) (Block, *htmlDoc, error) {
 		}
 	}
 	b := Block{Kind: c.kind, Start: start, End: end, Spans: []Span{{start, end}}}
-	links, text := extractHTML(body[start:end])
+	links, text := extractHTML(body[start:end], &d.links)
 	b.fill(links, text)
 	b.detectLanguage(body[start:end], text)
 	return b, d, nil
@@ -128,62 +128,83 @@ func findHTML(body string) (Block, *htmlDoc, error) {
 
 // extractHTML reads the links and the visible text (one line per block-level
 // element or <br>, white space collapsed) of a block's markup.
-func extractHTML(s string) ([]link, string) {
-	z := html.NewTokenizer(strings.NewReader(s))
-	var links []link
-	var text, atext strings.Builder
+// Links already classified by the scan are looked up in m.
+func extractHTML(s string, m *linkMemo) ([]link, string) {
+	var z lexer
+	z.init(s)
+	links := make([]link, 0, 8)
+	// The visible text is a fraction of the markup: one buffer, sized once.
+	text := make([]byte, 0, len(s)/4)
+	// The links' texts, one after the other, made strings once at the end.
+	atext := make([]byte, 0, 256)
+	var scratch []byte
+	type span struct{ link, start, end int }
+	atexts := make([]span, 0, 8)
+	aStart := 0
 	inA, hidden, bookmark := -1, 0, false
-	space := false
-	write := func(b *strings.Builder, t string) {
-		for i := 0; i < len(t); {
-			if n := spaceLen(t, i); n > 0 {
-				space = true
-				i += n
-				continue
-			}
-			if space && b.Len() > 0 {
-				if last := b.String()[b.Len()-1]; last != '\n' && last != ' ' {
-					b.WriteByte(' ')
-				}
-			}
-			space = false
-			b.WriteByte(t[i])
-			i++
-		}
-	}
+	var c collapser
 	newline := func() {
-		space = false
-		if text.Len() > 0 && text.String()[text.Len()-1] != '\n' {
-			text.WriteByte('\n')
+		c.space = false
+		if len(text) > 0 && text[len(text)-1] != '\n' {
+			text = append(text, '\n')
 		}
 	}
 	endA := func() {
 		if inA >= 0 {
-			links[inA].text = trimSpace(atext.String())
-			atext.Reset()
+			// A run of space written at the start of the link's text
+			// (after the previous one's) is trimmed away here. The
+			// trimmed text is a sub-slice: its start is where its
+			// capacity says.
+			seg := atext[aStart:]
+			t := trimSpace(seg)
+			off := aStart + cap(seg) - cap(t)
+			atexts = append(atexts, span{inA, off, off + len(t)})
+			aStart = len(atext)
 			inA = -1
 		}
 	}
 	for {
-		switch tt := z.Next(); tt {
+		switch tt := z.next(); tt {
 		case html.ErrorToken:
 			endA()
-			return links, text.String()
+			all := string(atext)
+			for _, sp := range atexts {
+				links[sp.link].text = all[sp.start:sp.end]
+			}
+			return links, string(text)
 		case html.TextToken:
 			if hidden > 0 {
 				continue
 			}
-			t := string(z.Text())
-			sp := space
-			write(&text, t)
+			// Line breaks are white space here, so only references need
+			// decoding, into a buffer reused from node to node.
+			t := z.raw()
+			var dec []byte
+			ok := !(z.convertNUL && strings.IndexByte(t, 0) >= 0) && (z.rawText || strings.IndexByte(t, '&') < 0)
+			if !ok && !z.convertNUL {
+				scratch, ok = appendUnescaped(scratch[:0], t)
+				dec = scratch
+			}
+			if !ok {
+				t, dec, ok = z.text(), nil, true
+			}
+			sp := c.space
+			if dec != nil {
+				collapseTo(&c, &text, dec)
+			} else {
+				collapseTo(&c, &text, t)
+			}
 			if inA >= 0 {
-				space = sp
-				write(&atext, t)
+				c.space = sp
+				if dec != nil {
+					collapseTo(&c, &atext, dec)
+				} else {
+					collapseTo(&c, &atext, t)
+				}
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
 			var nb [maxTagName]byte
-			a := atom.Lookup(tagName(z.Raw(), &nb))
-			more := true
+			a := atom.Lookup(tagName(z.raw(), &nb))
 			if lineBreaking(a) {
 				newline()
 			}
@@ -195,16 +216,14 @@ func extractHTML(s string) ([]link, string) {
 			}
 			endA()
 			var href, id, bm string
-			for more {
-				var k, v []byte
-				k, v, more = z.TagAttr()
-				switch string(k) {
-				case "href":
-					href = string(v)
-				case "id":
-					id = string(v)
-				case "name":
-					bm = string(v)
+			for _, at := range z.attributes() {
+				switch k := s[at.k0:at.k1]; {
+				case equalFoldASCII(k, "href"):
+					href = z.attrVal(at)
+				case equalFoldASCII(k, "id"):
+					id = z.attrVal(at)
+				case equalFoldASCII(k, "name"):
+					bm = z.attrVal(at)
 				}
 			}
 			if strings.EqualFold(stripX(bm), "OutJoinLink") {
@@ -213,7 +232,8 @@ func extractHTML(s string) ([]link, string) {
 			if href == "" {
 				continue
 			}
-			l := newLink(strings.TrimSpace(href), id, "")
+			u := unwrapSafeLinks(strings.TrimSpace(href))
+			l := link{href: u, kind: m.classify(u), id: stripX(id)}
 			if l.kind != linkTel && bookmark {
 				l.afterJoinBookmark, bookmark = true, false
 			}
@@ -223,7 +243,7 @@ func extractHTML(s string) ([]link, string) {
 			}
 		case html.EndTagToken:
 			var nb [maxTagName]byte
-			a := atom.Lookup(tagName(z.Raw(), &nb))
+			a := atom.Lookup(tagName(z.raw(), &nb))
 			if a == atom.A {
 				endA()
 			}
@@ -234,6 +254,29 @@ func extractHTML(s string) ([]link, string) {
 				newline()
 			}
 		}
+	}
+}
+
+// collapser writes text with each run of white space (NBSP included) as
+// one space, none at the start of a line; space is a run seen and not yet
+// written.
+type collapser struct{ space bool }
+
+func collapseTo[T string | []byte](c *collapser, b *[]byte, t T) {
+	for i := 0; i < len(t); {
+		if n := spaceLen(t, i); n > 0 {
+			c.space = true
+			i += n
+			continue
+		}
+		if c.space && len(*b) > 0 {
+			if last := (*b)[len(*b)-1]; last != '\n' && last != ' ' {
+				*b = append(*b, ' ')
+			}
+		}
+		c.space = false
+		*b = append(*b, t[i])
+		i++
 	}
 }
 

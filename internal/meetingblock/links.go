@@ -117,8 +117,11 @@ func authority(u string) (string, bool) {
 	default:
 		return "", false
 	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; c == '/' || c == '?' || c == '#' {
+			rest = rest[:i]
+			break
+		}
 	}
 	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
 		rest = rest[i+1:]
@@ -161,6 +164,7 @@ func telNumber(u string) string {
 // phoneDigits keeps a leading + and the digits.
 func phoneDigits(s string) string {
 	var b strings.Builder
+	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= '0' && c <= '9' || c == '+' && b.Len() == 0 {

@@ -378,6 +378,9 @@ func (r renderer) dir() string {
 
 // htmlAttr escapes s for an attribute value, ASCII-only.
 func htmlAttr(s string) string {
+	if !needsEscape(s) {
+		return s
+	}
 	var b strings.Builder
 	escapeHTML(&b, s)
 	return b.String()
@@ -409,7 +412,32 @@ func escapeHTML(b *strings.Builder, s string) {
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
-		fmt.Fprintf(b, "&#x%X;", r)
+		// "&#x%X;" without fmt, which allocates per character.
+		var buf [16]byte
+		k := len(buf)
+		buf[k-1] = ';'
+		k--
+		for v := uint32(r); ; v >>= 4 {
+			k--
+			buf[k] = "0123456789ABCDEF"[v&15]
+			if v < 16 {
+				break
+			}
+		}
+		k -= 3
+		copy(buf[k:], "&#x")
+		b.Write(buf[k:])
 		i += n
 	}
+}
+
+// needsEscape reports whether escapeHTML changes s.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf, c == '&', c == '<', c == '>', c == '"', c == '\'':
+			return true
+		}
+	}
+	return false
 }

@@ -63,27 +63,60 @@ func scanTextLine(l *layout, pos int, t string) {
 
 // heading reports whether the trimmed, whitespace-collapsed text is a block
 // heading, and of which kind.
-func heading(t string) (Kind, bool) {
+func heading[T string | []byte](t T) (Kind, bool) {
 	// The longest heading is a few dozen characters, up to 4 bytes each.
-	if len(t) > 256 {
+	if len(t) > 256 || len(t) == 0 {
 		return "", false
 	}
-	for _, h := range teamsHeadings {
-		if equalFoldCollapsed(t, h) {
-			return KindTeams, true
+	// Every text node of an HTML body and every line of a text body comes
+	// here, and almost none starts like a heading: the index by first byte
+	// spares comparing each with all the headings of every catalog.
+	// What equalFoldCollapsed compares with a heading's second byte (a
+	// space for a run of white space) rules out most of the rest.
+	var second byte
+	if len(t) > 1 {
+		second = lower(t[1])
+		if spaceLen(t, 1) > 0 {
+			second = ' '
 		}
 	}
-	for _, h := range sfbHeadings {
-		if equalFoldCollapsed(t, h) {
-			return KindSfB, true
+	for _, h := range headingsByFirst[lower(t[0])] {
+		if len(t) > 1 && len(h.text) > 1 && h.text[1] != second {
+			continue
+		}
+		if equalFoldCollapsed(t, h.text) {
+			return h.kind, true
 		}
 	}
 	return "", false
 }
 
+type indexedHeading struct {
+	text string
+	kind Kind
+}
+
+// headingsByFirst indexes the headings (Teams' first, in the order they
+// were searched) by their first byte; indexHeadings fills it once the
+// catalogs have added theirs, at start-up.
+var headingsByFirst [256][]indexedHeading
+
+func indexHeadings() {
+	for _, hs := range []struct {
+		list []string
+		kind Kind
+	}{{teamsHeadings, KindTeams}, {sfbHeadings, KindSfB}} {
+		for _, h := range hs.list {
+			if h != "" {
+				headingsByFirst[h[0]] = append(headingsByFirst[h[0]], indexedHeading{h, hs.kind})
+			}
+		}
+	}
+}
+
 // equalFoldCollapsed compares s, ignoring ASCII case and treating any run of
 // white space (NBSP included) as one space, with the lower-case want.
-func equalFoldCollapsed(s, want string) bool {
+func equalFoldCollapsed[T string | []byte](s T, want string) bool {
 	j := 0
 	for i := 0; i < len(s); {
 		if sp := spaceLen(s, i); sp > 0 {
@@ -105,7 +138,7 @@ func equalFoldCollapsed(s, want string) bool {
 	return j == len(want)
 }
 
-func spaceLen(s string, i int) int {
+func spaceLen[T string | []byte](s T, i int) int {
 	if isASCIISpace(s[i]) {
 		return 1
 	}
@@ -158,6 +191,34 @@ func textLinks(line string) []link {
 func newLink(href, id, text string) link {
 	u := unwrapSafeLinks(href)
 	return link{href: u, kind: classifyLink(u), id: stripX(id), text: text}
+}
+
+// linkMemo remembers the kinds of the links that needed a URL parse to
+// classify (the conferencing ones), so that the HTML scan and the block's
+// extraction parse each only once.
+type linkMemo struct {
+	n int
+	e [8]struct {
+		u string
+		k linkKind
+	}
+}
+
+func (m *linkMemo) classify(u string) linkKind {
+	if a, ok := authority(u); !ok || !interestingHost(a) {
+		return classifyLink(u)
+	}
+	for _, e := range m.e[:m.n] {
+		if e.u == u {
+			return e.k
+		}
+	}
+	k := classifyLink(u)
+	if m.n < len(m.e) {
+		m.e[m.n].u, m.e[m.n].k = u, k
+		m.n++
+	}
+	return k
 }
 
 // findText finds the block of a plain-text body.

@@ -279,7 +279,7 @@ func (b *Backend) do(ctx context.Context, t *tenant, r request, out any) (http.H
 	}
 	var payload []byte
 	if r.body != nil {
-		if payload, err = json.Marshal(r.body); err != nil {
+		if payload, err = encodeBody(r.body); err != nil {
 			return nil, err
 		}
 	}
@@ -302,8 +302,14 @@ func (b *Backend) do(ctx context.Context, t *tenant, r request, out any) (http.H
 			release()
 			return nil, err
 		}
-		status, header, body, err := b.send(ctx, r, target, payload, token)
+		status, header, buf, err := b.send(ctx, r, target, payload, token)
 		release()
+		var body []byte
+		if buf != nil {
+			body = buf.Bytes()
+			// Decoding copies what it keeps: the buffer serves the next answer.
+			defer putBuffer(buf)
+		}
 		b.countRequest(status)
 		attempt++
 		if err != nil {
@@ -409,7 +415,36 @@ func encodeQuery(q url.Values) string {
 	return strings.ReplaceAll(q.Encode(), "%24", "$")
 }
 
-func (b *Backend) send(ctx context.Context, r request, target string, payload []byte, token string) (int, http.Header, []byte, error) {
+// encodeBody encodes a request body as JSON without json.Marshal's HTML
+// escaping: a meeting body's every '<', '>' and '&' would otherwise travel
+// as six bytes (\u003c) for Graph to decode again.
+func encodeBody(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Answers are read into pooled buffers: a listing of a page of meetings is
+// megabytes, which io.ReadAll would grow (and drop) answer after answer.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooled bounds the buffers kept for reuse.
+const maxPooled = 8 << 20
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooled {
+		b.Reset()
+		buffers.Put(b)
+	}
+}
+
+// send sends one request and reads its answer into a pooled buffer, which
+// the caller returns with putBuffer.
+func (b *Backend) send(ctx context.Context, r request, target string, payload []byte, token string) (int, http.Header, *bytes.Buffer, error) {
 	var body io.Reader
 	if payload != nil {
 		body = bytes.NewReader(payload)
@@ -436,11 +471,12 @@ func (b *Backend) send(ctx context.Context, r request, target string, payload []
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
+	buf := buffers.Get().(*bytes.Buffer)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponse)); err != nil {
+		putBuffer(buf)
 		return 0, nil, nil, fmt.Errorf("graph: %s %s: read answer: %w", r.method, redactPath(target), err)
 	}
-	return resp.StatusCode, resp.Header, data, nil
+	return resp.StatusCode, resp.Header, buf, nil
 }
 
 // redactPath keeps a URL's path for error messages.

@@ -302,25 +302,27 @@ func (b *Backend) UpdateMeeting(ctx context.Context, tenantID string, u calendar
 				u.MeetingID, u.Mailbox, u.ETag, known.etag, calendar.ErrConflict)
 		}
 	}
-	patch := map[string]any{"body": map[string]string{"contentType": "html", "content": u.Body}}
-	var props []map[string]string
+	patch := eventPatch{Body: itemBody{ContentType: "html", Content: u.Body}}
 	if u.IdempotencyKey != "" {
-		props = append(props, map[string]string{"id": UpdateKeyProperty, "value": u.IdempotencyKey})
+		patch.ExtendedProperties = append(patch.ExtendedProperties, extendedString{ID: UpdateKeyProperty, Value: u.IdempotencyKey})
 	}
 	if u.OnlineMeeting != nil && u.OnlineMeeting.JoinURL != "" {
 		// event.onlineMeeting is read-only: the new join URL lives in the
 		// body (the caller put it there) and in mms's own property.
-		props = append(props, map[string]string{"id": TeamsJoinURLProperty, "value": u.OnlineMeeting.JoinURL})
+		patch.ExtendedProperties = append(patch.ExtendedProperties, extendedString{ID: TeamsJoinURLProperty, Value: u.OnlineMeeting.JoinURL})
 	}
-	if len(props) > 0 {
-		patch["singleValueExtendedProperties"] = props
+	// Graph answers with the whole event, body included: the body is the
+	// one just sent, so it is skipped rather than decoded and copied.
+	var answer struct {
+		event
+		Body skipped `json:"body"`
 	}
-	var ev event
 	_, err = b.do(ctx, t, request{method: http.MethodPatch,
 		path:   userPath(u.Mailbox) + "/events/" + url.PathEscape(u.MeetingID),
 		header: http.Header{"If-Match": {u.ETag}}, body: patch, mailbox: u.Mailbox,
 		// If-Match makes a repeat harmless: it fails with 412, handled below.
-		idempotent: u.ETag != ""}, &ev)
+		idempotent: u.ETag != ""}, &answer)
+	ev := answer.event
 	if errors.Is(err, calendar.ErrConflict) && u.IdempotencyKey != "" {
 		cur, gerr := b.getEvent(ctx, t, u.Mailbox, u.MeetingID)
 		if gerr != nil {
@@ -346,6 +348,17 @@ func (b *Backend) UpdateMeeting(ctx context.Context, tenantID string, u calendar
 	b.remember(t, u.Mailbox, m, ev)
 	return calendar.UpdateResult{ETag: m.ETag, InvitesSent: invitees(ev, m.IsOrganizer, b.ownerAddresses(t, u.Mailbox))}, nil
 }
+
+// eventPatch is the PATCH of a migrated event.
+type eventPatch struct {
+	Body               itemBody         `json:"body"`
+	ExtendedProperties []extendedString `json:"singleValueExtendedProperties,omitempty"`
+}
+
+// skipped is a JSON value read past without decoding it.
+type skipped struct{}
+
+func (*skipped) UnmarshalJSON([]byte) error { return nil }
 
 // EnsureTeamsMeeting implements calendar.Backend with
 // onlineMeetings/createOrGet keyed by an externalId derived from the item.

@@ -49,14 +49,14 @@ var day0 = time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 var aliceID string
 
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	srv *graphtest.Server
 	ts  *httptest.Server
 	cfg graph.TenantConfig
 	b   *graph.Backend
 }
 
-func newEnv(t *testing.T, opts graphtest.Options, bopts ...graph.Option) *env {
+func newEnv(t testing.TB, opts graphtest.Options, bopts ...graph.Option) *env {
 	t.Helper()
 	srv := graphtest.New(opts)
 	ts := httptest.NewServer(srv)

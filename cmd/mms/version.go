@@ -75,5 +75,5 @@ func trustRoots() (int, string, error) {
 	if sys.Equal(embedded) {
 		return n, "embedded: golang.org/x/crypto/x509roots/fallback", nil
 	}
-	return n, "the host's certificate files (SSL_CERT_FILE, SSL_CERT_DIR, /etc/ssl...)", nil
+	return n, "host: SSL_CERT_FILE, SSL_CERT_DIR or the system bundle", nil
 }

@@ -101,6 +101,17 @@ func bindAPI(cmd *cobra.Command, c *service.Config) {
 	withEnv(cmd, "body-timeout", "MMS_BODY_TIMEOUT")
 }
 
+// bindMetrics: where /metrics is served and the token it requires; the
+// worker always has its own listener, the API may move it off its address.
+func bindMetrics(cmd *cobra.Command, c *service.Config, addr, usage string) {
+	f := cmd.Flags()
+	f.StringVar(&c.MetricsAddr, "metrics-addr", addr, usage)
+	withEnv(cmd, "metrics-addr", "MMS_METRICS_ADDR")
+	f.StringVar(&c.MetricsToken, "metrics-token", "",
+		`bearer token /metrics requires ("": none); prefer the variable, a flag shows in the process list`)
+	withEnv(cmd, "metrics-token", "MMS_METRICS_TOKEN")
+}
+
 // bindUI: the guards of the embedded Temporal Web UI (`mms dev`, `mms temporal`).
 // The UI has no sign-in, so it is read-only unless asked otherwise.
 func bindUI(cmd *cobra.Command, writes *bool, hosts *[]string) {

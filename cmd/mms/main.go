@@ -46,7 +46,7 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().String("log-format", env("MMS_LOG_FORMAT", "text"), "log format: text or json (MMS_LOG_FORMAT)")
 	root.AddCommand(serviceCommands()...)
 	root.AddCommand(adminCommands()...)
-	root.AddCommand(sandboxCommand(), previewCommand())
+	root.AddCommand(sandboxCommand(), previewCommand(), versionCommand())
 	return root
 }
 

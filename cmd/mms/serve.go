@@ -40,8 +40,7 @@ func workerCommand() *cobra.Command {
 	withEnv(cmd, "calendars", "MMS_CALENDARS")
 	f.BoolVar(&cfg.Temporal.RegisterSearchAttributes, "register-search-attributes", true,
 		"register the MmsTenant/MmsUser/MmsState search attributes if missing")
-	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "127.0.0.1:9464", `address of the worker's Prometheus /metrics listener, "" for none`)
-	withEnv(cmd, "metrics-addr", "MMS_METRICS_ADDR")
+	bindMetrics(cmd, &cfg, "127.0.0.1:9464", `address of the worker's Prometheus /metrics listener, "" for none`)
 	return cmd
 }
 
@@ -55,6 +54,7 @@ func apiCommand() *cobra.Command {
 	}
 	bindCluster(cmd, &cfg)
 	bindAPI(cmd, &cfg)
+	bindMetrics(cmd, &cfg, "", `a separate listener for /metrics, which the API's address then no longer serves ("": on the API's address)`)
 	cmd.Flags().StringVar(&cfg.APIAddr, "addr", "127.0.0.1:8080", "listen address")
 	withEnv(cmd, "addr", "MMS_API_ADDR")
 	return cmd

@@ -14,8 +14,10 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -66,9 +68,14 @@ type Config struct {
 	MaxConcurrentActivities int
 	// HorizonDays is how far ahead meetings are migrated (0: two years).
 	HorizonDays int
-	// MetricsAddr is the worker's Prometheus /metrics listener ("": none;
-	// the API serves /metrics on its own address).
+	// MetricsAddr is a separate Prometheus /metrics listener. The worker
+	// has no other ("": none). The API serves /metrics on its own address
+	// when this is "", and only here when it is set, so the API's port can
+	// face users while the metrics stay on a private one (issue 19).
 	MetricsAddr string
+	// MetricsToken, when set, is the bearer token /metrics requires,
+	// wherever it is served (telemetry.RequireToken).
+	MetricsToken string
 
 	// APIAddr is the HTTP API's listen address (unless Start is given a
 	// listener).
@@ -309,7 +316,12 @@ func (s *Service) buildAPI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := &api.Server{Console: con, DB: s.DB, Temporal: runs, Logger: s.Logger, Metrics: tel.Metrics,
+	metrics := telemetry.RequireToken(tel.Metrics, cfg.MetricsToken)
+	if cfg.MetricsAddr != "" {
+		// Served on its own listener (Start): the API's address has none.
+		metrics = http.NotFoundHandler()
+	}
+	srv := &api.Server{Console: con, DB: s.DB, Temporal: runs, Logger: s.Logger, Metrics: metrics,
 		TracerProvider: tel.TracerProvider, MeterProvider: tel.MeterProvider, Instruments: s.Instruments,
 		Intake: s.intake, MaxRequestsPerClient: cfg.MaxRequestsPerClient, BodyTimeout: cfg.BodyTimeout}
 	// ReadHeaderTimeout bounds the headers; the body's deadline is set per
@@ -339,13 +351,13 @@ func (s *Service) Start(ln net.Listener) (err error) {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	s.stopBg = cancel
-	if s.Worker != nil {
-		if cfg.MetricsAddr != "" {
-			if err := serveMetrics(bg, cfg.MetricsAddr, s.Telemetry.Metrics, s.Logger); err != nil {
-				closeListener(ln)
-				return err
-			}
+	if cfg.MetricsAddr != "" {
+		if err := s.serveMetrics(bg, cfg.MetricsAddr, telemetry.RequireToken(s.Telemetry.Metrics, cfg.MetricsToken)); err != nil {
+			closeListener(ln)
+			return err
 		}
+	}
+	if s.Worker != nil {
 		if err := s.Worker.Start(); err != nil {
 			s.Worker = nil // nothing to stop
 			closeListener(ln)
@@ -405,17 +417,44 @@ func closeListener(ln net.Listener) {
 	}
 }
 
-// serveMetrics serves GET /metrics on addr until ctx ends.
-func serveMetrics(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+// serveMetrics serves GET /metrics on addr until ctx ends, and the probes
+// an orchestrator needs for a worker, which has no other port: /healthz
+// (the process answers) and /readyz (its database and Temporal answer, as
+// the API's /readyz checks). The probes need no token: kubelets send none,
+// and they say nothing but "ok" or which dependency is down.
+func (s *Service) serveMetrics(ctx context.Context, addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("metrics address %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	context.AfterFunc(ctx, func() { _ = srv.Close() })
-	log.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
+	s.Logger.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
 	return nil
+}
+
+// ready answers /readyz on the metrics listener: 503 naming each
+// dependency that does not answer within two seconds.
+func (s *Service) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "temporal": "ok"}
+	status := http.StatusOK
+	if err := s.DB.Ping(ctx); err != nil {
+		checks["database"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(checks)
 }

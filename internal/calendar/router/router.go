@@ -1,7 +1,8 @@
 // Package router picks each tenant's calendar back end: the sandbox kept
 // in the service database by default, Microsoft Graph or a CalDAV server
 // where the calendars file says so. The worker reads the file once; secrets
-// stay out of it as ${VARIABLE} references to the environment.
+// stay out of it as ${VARIABLE} references to the environment, or as
+// clientSecretFile / passwordFile paths of mounted secret files.
 package router
 
 import (
@@ -15,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,10 +96,18 @@ func (g GraphTenant) config() (graph.TenantConfig, error) {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
+// secretFiles are the keys whose value is the path of a file holding the
+// secret of the key they name (issue 19): a Kubernetes or Docker secret
+// mounted as a file need not pass through the environment at all.
+var secretFiles = map[string]string{"clientSecretFile": "clientSecret", "passwordFile": "password"}
+
 // Load reads a calendars file (YAML or JSON). ${NAME} in a value is
 // replaced by the environment variable NAME, which must be set; nothing
-// else is expanded, so a literal $ in a value stays. Errors name the line
-// of the file, and show no password of a URL.
+// else is expanded, so a literal $ in a value stays. clientSecretFile and
+// passwordFile give clientSecret and password the content of a file
+// (without its final line break), read once here: restart the worker after
+// rotating one. Errors name the line of the file, and show no password of
+// a URL.
 func Load(path string) (Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -112,48 +122,38 @@ func Load(path string) (Config, error) {
 
 // Parse decodes a calendars document (YAML, of which JSON is a subset) and
 // validates it. Unknown fields are errors: a misspelt setting must not be
-// silently ignored. ${NAME} references are left as they are.
+// silently ignored. ${NAME} references are left as they are; the files of
+// *File keys are read.
 func Parse(raw []byte) (Config, error) { return parse(raw, false) }
 
 // parse decodes the document into a node tree first, so that:
-//   - ${NAME} is expanded in the values of the tree, not in the text: a
-//     value with a line break or a colon (a PEM key, a password) can no
-//     longer shift every later line number, which is how YAML errors came
-//     to name the wrong line (issue 18, finding 7), nor change the
-//     document's structure;
+//   - ${NAME} is expanded in the values of the tree, never in the text
+//     (issue 19): a secret holding `"`, `#`, `: ` or a line break is a value,
+//     and cannot end a quoted string, start a comment, add a key or shift
+//     the line numbers of later errors;
 //   - an unknown field or a wrong type, found by the strict JSON decoder,
 //     is reported with the line of its key in the file;
 //   - an empty document (nothing, or only comments) is an error: it was
 //     accepted silently and meant "every tenant in the sandbox".
 func parse(raw []byte, expand bool) (Config, error) {
+	// "${" may not start a plain value inside a flow mapping ({port:
+	// ${PORT}}), so each reference is first swapped for a word YAML reads
+	// as plain text anywhere; the words become values in the tree.
+	text, refs := protect(raw)
 	var root yaml.Node
-	if err := yaml.Unmarshal(raw, &root); err != nil {
-		if !expand || !envRef.Match(raw) {
-			return Config{}, err
-		}
-		// A reference where YAML does not allow a plain "${" (inside a
-		// flow mapping: {port: ${PORT}}) parses only once expanded, as
-		// files were read before; lines are then off only where a value
-		// holds a line break.
-		expanded, missing := expandText(raw)
-		if len(missing) > 0 {
-			return Config{}, fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
-		}
-		root = yaml.Node{}
-		if err := yaml.Unmarshal(expanded, &root); err != nil {
-			return Config{}, err
-		}
-		expand = false
+	if err := yaml.Unmarshal(text, &root); err != nil {
+		return Config{}, err
 	}
 	if len(root.Content) == 0 || root.Content[0].ShortTag() == "!!null" {
 		return Config{}, errors.New("empty: it must name a default or tenants (leave --calendars out to use the sandbox for every tenant)")
 	}
-	if expand {
-		var missing []string
-		expandNode(&root, &missing)
-		if len(missing) > 0 {
-			return Config{}, fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
-		}
+	var missing []string
+	refs.expand(&root, expand, &missing)
+	if len(missing) > 0 {
+		return Config{}, fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
+	}
+	if err := readSecretFiles(&root); err != nil {
+		return Config{}, err
 	}
 	var doc any
 	if err := root.Decode(&doc); err != nil {
@@ -175,28 +175,43 @@ func parse(raw []byte, expand bool) (Config, error) {
 	return c, c.Validate()
 }
 
-// expandText replaces ${NAME} in the text, returning the names not set.
-func expandText(raw []byte) ([]byte, []string) {
-	var missing []string
-	out := envRef.ReplaceAllStringFunc(string(raw), func(ref string) string {
-		name := envRef.FindStringSubmatch(ref)[1]
-		v, ok := os.LookupEnv(name)
-		if !ok && !slices.Contains(missing, name) {
-			missing = append(missing, name)
-		}
-		return v
-	})
-	return []byte(out), missing
+// refs are the ${NAME} references of a document, in order, and the word
+// standing for each in the text given to the YAML parser: prefix, the
+// reference's index, "_". The prefix is one the document does not contain.
+type refs struct {
+	prefix string
+	names  []string
+	word   *regexp.Regexp
 }
 
-// expandNode replaces ${NAME} in every scalar value below n, collecting
-// the names that are not set. A plain scalar gets its tag resolved again,
-// so "port: ${PORT}" is a number once expanded, as it was when the text
-// was expanded; a quoted one stays a string.
-func expandNode(n *yaml.Node, missing *[]string) {
-	if n.Kind == yaml.ScalarNode && envRef.MatchString(n.Value) {
-		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
-			name := envRef.FindStringSubmatch(ref)[1]
+func protect(raw []byte) ([]byte, refs) {
+	r := refs{prefix: "mmsref"}
+	for n := 0; strings.Contains(string(raw), r.prefix); n++ {
+		r.prefix = "mmsref" + strconv.Itoa(n) + "x"
+	}
+	r.word = regexp.MustCompile(r.prefix + `([0-9]+)_`)
+	out := envRef.ReplaceAllFunc(raw, func(ref []byte) []byte {
+		r.names = append(r.names, string(envRef.FindSubmatch(ref)[1]))
+		return []byte(r.prefix + strconv.Itoa(len(r.names)-1) + "_")
+	})
+	return out, r
+}
+
+// expand puts back into every scalar below n what its words stand for:
+// the variable's value when env is true (collecting the names not set),
+// the reference itself otherwise. A plain scalar that is a whole number
+// once expanded (in canonical form: "587", not "0587") is an integer, so
+// "port: ${PORT}" is a number; any other
+// expanded value is a string, whatever it holds (a secret "true" or "~"
+// stays a string). A quoted scalar is always a string.
+func (r refs) expand(n *yaml.Node, env bool, missing *[]string) {
+	if n.Kind == yaml.ScalarNode && len(r.names) > 0 && r.word.MatchString(n.Value) {
+		n.Value = r.word.ReplaceAllStringFunc(n.Value, func(w string) string {
+			i, _ := strconv.Atoi(r.word.FindStringSubmatch(w)[1])
+			name := r.names[i]
+			if !env {
+				return "${" + name + "}"
+			}
 			v, ok := os.LookupEnv(name)
 			if !ok && !slices.Contains(*missing, name) {
 				*missing = append(*missing, name)
@@ -204,12 +219,52 @@ func expandNode(n *yaml.Node, missing *[]string) {
 			return v
 		})
 		if n.Style&(yaml.TaggedStyle|yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
-			n.Tag = ""
+			n.Tag = "!!str"
+			if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil && strconv.FormatInt(i, 10) == n.Value {
+				n.Tag = "!!int"
+			}
 		}
 	}
 	for _, c := range n.Content {
-		expandNode(c, missing)
+		r.expand(c, env, missing)
 	}
+}
+
+// readSecretFiles replaces each "<key>File: path" of secretFiles below n
+// by "<key>: <the file's content>". A trailing line break is dropped:
+// `kubectl create secret --from-file` and editors keep the one a file
+// ends with, and no password or client secret ends with one.
+func readSecretFiles(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			base, ok := secretFiles[k.Value]
+			if !ok || v.Kind != yaml.ScalarNode {
+				continue
+			}
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if n.Content[j].Value == base {
+					return fmt.Errorf("line %d: %s and %s: give one of them, not both", k.Line, base, k.Value)
+				}
+			}
+			if v.Value == "" {
+				return fmt.Errorf("line %d: %s: a file path is required", k.Line, k.Value)
+			}
+			raw, err := os.ReadFile(v.Value)
+			if err != nil {
+				return fmt.Errorf("line %d: %s: %w", k.Line, k.Value, err)
+			}
+			k.Value = base
+			*v = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Style: yaml.DoubleQuotedStyle, Line: v.Line, Column: v.Column,
+				Value: strings.TrimRight(string(raw), "\r\n")}
+		}
+	}
+	for _, c := range n.Content {
+		if err := readSecretFiles(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // located adds the line of the offending key to a decoding error: the

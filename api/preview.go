@@ -155,10 +155,17 @@ func (s *Server) preview(c *gin.Context) {
 func writePreview(c *gin.Context, res *meetingblock.PreviewResult) {
 	// The rest of the result: a field of the outer struct hides the
 	// embedded one of the same JSON name, and omitempty drops it.
+	// Old is left out when no block was found: a zero block has no kind,
+	// which the document's Block does not allow.
+	var old *meetingblock.Block
+	if res.Old.Kind != "" {
+		old = &res.Old
+	}
 	rest, err := json.Marshal(struct {
 		*meetingblock.PreviewResult
-		Body string `json:"body,omitempty"`
-	}{PreviewResult: res})
+		Body string              `json:"body,omitempty"`
+		Old  *meetingblock.Block `json:"old,omitempty"`
+	}{PreviewResult: res, Old: old})
 	if err != nil {
 		abort(c, http.StatusInternalServerError, "internal", "encoding the preview failed")
 		return

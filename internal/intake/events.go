@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -42,6 +44,15 @@ func (s *Service) PostEvents(ctx context.Context, tenantID, requester string, ev
 	for i, e := range events {
 		if len(e.ID) > MaxEventIDLength {
 			return nil, invalid(at(i, len(events), "id"), "at most %d characters", MaxEventIDLength)
+		}
+		// An event ID names a fan-out workflow and goes into Temporal's
+		// headers, which refuse control characters with a retryable error
+		// (issue 18, finding 3, for user IDs): refused here, as a 400.
+		if !utf8.ValidString(e.ID) {
+			return nil, invalid(at(i, len(events), "id"), "must be valid UTF-8")
+		}
+		if j := strings.IndexFunc(e.ID, func(r rune) bool { return !unicode.IsGraphic(r) }); j >= 0 {
+			return nil, invalid(at(i, len(events), "id"), "must be printable: %U at byte %d", []rune(e.ID[j:])[0], j)
 		}
 		if e.User != "" { // "" is a tenant-wide or bridge event
 			u, err := canonicalUser(at(i, len(events), "user"), e.User)

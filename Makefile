@@ -77,6 +77,7 @@ BENCHCOUNT ?= 1
 BENCHRUNS ?= 1
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./internal/meetingblock ./internal/rules ./internal/store
+	$(GO) test -run '^$$' -bench BenchmarkPreviewPeakMemory -benchtime 1x -count $(BENCHCOUNT) ./api
 	./bin/mms bench --runs $(BENCHRUNS) --out bench.json
 
 ## sizes: print both binaries' sizes (the README quotes them)

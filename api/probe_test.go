@@ -96,6 +96,7 @@ func probeSlots() []probeSlot {
 		{name: "PUT {tenant}/migration-configuration", field: "tenant", build: func(p string) (string, string, string) {
 			return "PUT", "/v1/tenants/" + pathEscape(p) + "/migration-configuration", `{"quietPeriodSeconds":5}`
 		}},
+		{name: "GET migrations?user", field: "user", build: query(c+"/migrations", "user"), accepts: validUser},
 		{name: "GET migrations?state", field: "state", build: query(c+"/migrations", "state"), accepts: func(p string) bool { return p == "" }},
 		{name: "GET migrations?type", field: "type", build: query(c+"/migrations", "type"), accepts: func(p string) bool { return p == "" }},
 		{name: "GET migrations?start", field: "start", build: query(c+"/migrations", "start"), accepts: func(p string) bool { return p == "" }},
@@ -106,6 +107,7 @@ func probeSlots() []probeSlot {
 		{name: "GET migrations?format", field: "format", build: query(c+"/migrations", "format"), accepts: func(p string) bool { return p == "" }},
 		{name: "GET migrations?dryRun", field: "dryRun", build: query(c+"/migrations", "dryRun"), accepts: func(p string) bool { return p == "" }},
 		{name: "GET summary?state", field: "state", build: query(c+"/migrations/summary", "state"), accepts: func(p string) bool { return p == "" }},
+		{name: "GET summary?start", field: "start", build: query(c+"/migrations/summary", "start")},
 		{name: "GET summary?end", field: "end", build: query(c+"/migrations/summary", "end"), accepts: func(p string) bool { return p == "" }},
 		{name: "GET migrations/{user}?meetings", field: "meetings", build: query(c+"/migrations/admin@contoso.com", "meetings"), accepts: func(p string) bool { return p == "" }, needsPending: true},
 		{name: "GET migrations/{user}?correlationId", field: "correlationId", build: query(c+"/migrations/admin@contoso.com", "correlationId"), accepts: func(p string) bool { return p == "" }, needsPending: true},

@@ -82,6 +82,7 @@ bench: build
 		./internal/rules ./internal/store ./internal/console > bin/bench-go.txt || { cat bin/bench-go.txt; exit 1; }
 	cat bin/bench-go.txt
 	$(GO) run $(BENCHSTAT) bin/bench-go.txt
+	$(GO) test -run '^$$' -bench BenchmarkPreviewPeakMemory -benchtime 1x -count $(BENCHCOUNT) ./api
 	./bin/mms bench --runs $(BENCHRUNS) --out bench.json
 
 ## sizes: print both binaries' sizes (the README quotes them)

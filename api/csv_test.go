@@ -17,7 +17,8 @@ var formulaPayloads = []string{"=1+2", "+1", "-1", "@SUM(A1)", "|calc", `=HYPERL
 
 func TestSafeCSVCell(t *testing.T) {
 	for in, want := range map[string]string{"=1+2": "'=1+2", "+": "'+", "-": "'-", "@": "'@", "\tx": "'\tx",
-		"\rx": "'\rx", "|calc": "|calc", "alice@contoso.com": "alice@contoso.com", "": "", "'=1": "'=1", "12": "12"} {
+		"\rx": "'\rx", "|calc": "|calc", "alice@contoso.com": "alice@contoso.com", "": "", "'=1": "'=1", "12": "12",
+		"\x1b[2J": `\x1b[2J`, "a\x00b\x7f\u009b": `a\x00b\x7f\u009b`, "-\x1b": `'-\x1b`, "a\tb\r\nc": "a\tb\r\nc"} {
 		if got := SafeCSVCell(in); got != want {
 			t.Errorf("SafeCSVCell(%q) = %q, want %q", in, got, want)
 		}

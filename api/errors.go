@@ -37,7 +37,13 @@ func abort(c *gin.Context, status int, code, msg string) {
 // strings), so the lines are the errors: beyond MaxListedErrors they are
 // counted, not listed.
 func badRequest(c *gin.Context, msg string) {
-	e := Error{Code: "invalid_request", Message: msg}
+	abortList(c, http.StatusBadRequest, "invalid_request", msg)
+}
+
+// abortList answers an error whose message may list several errors, one a
+// line, listing at most MaxListedErrors and counting them all.
+func abortList(c *gin.Context, status int, code, msg string) {
+	e := Error{Code: code, Message: msg}
 	if n := strings.Count(msg, "\n") + 1; n > 1 {
 		e.Count = n
 		if n > MaxListedErrors {
@@ -48,7 +54,7 @@ func badRequest(c *gin.Context, msg string) {
 			e.Message = fmt.Sprintf("%s(%d more errors not listed; %d in all)", msg[:cut], n-MaxListedErrors, n)
 		}
 	}
-	c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": e})
+	c.AbortWithStatusJSON(status, gin.H{"error": e})
 }
 
 // bindJSON decodes and validates a request body; on failure it has already
@@ -89,7 +95,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case intake.ErrNotFound:
 		abort(c, http.StatusNotFound, "not_found", e.Message)
 	case intake.ErrConflict:
-		abort(c, http.StatusConflict, e.Code, e.Message)
+		abortList(c, http.StatusConflict, e.Code, e.Message)
 	case intake.ErrUnavailable:
 		abort(c, http.StatusServiceUnavailable, "unavailable", e.Message)
 	default:

@@ -47,8 +47,9 @@ func TestEventsIgnoredAreRecordedAndBadOnesChangeNothing(t *testing.T) {
 	if !strings.Contains(string(u.Profile), `"conferenceId":"987654321"`) {
 		t.Fatalf("profile after conferenceIdChanged = %s", u.Profile)
 	}
-	// The same ID again returns the recorded decision and changes nothing.
-	code, again := post(t, url, tok, `{"id":"e2","type":"conferenceIdChanged","user":"admin@contoso.com","conferenceId":"5555555"}`)
+	// The same ID and body again (keys in another order) returns the
+	// recorded decision and changes nothing.
+	code, again := post(t, url, tok, `{"conferenceId":"987654321", "user":"admin@contoso.com", "type":"conferenceIdChanged","id":"e2"}`)
 	if code != 202 || !strings.Contains(again, "AutomaticallyMigrateUserMeetings is off") {
 		t.Fatalf("repeat = %d %s", code, again)
 	}

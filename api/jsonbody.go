@@ -37,6 +37,11 @@ func readBody(c *gin.Context, limit int64) ([]byte, error) {
 // fields, duplicate keys and trailing data are refused, with messages
 // that name the field.
 func decodeBytes(buf []byte, v any) error {
+	// encoding/json takes null for any object and leaves it as it was: a
+	// body of null would be an empty update, answered 200.
+	if bytes.Equal(bytes.TrimSpace(buf), []byte("null")) {
+		return errorString("body: must be a JSON object, not null")
+	}
 	if json.Valid(buf) {
 		if err := walkJSON(buf, nil); err != nil {
 			return err

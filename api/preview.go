@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -26,11 +28,13 @@ import (
 const MaxPreviewBytes = 36 << 20
 
 // DefaultMaxPreviews is how many previews may run at once in the process.
-// A maximum-size preview holds a few times its body (the decoder's buffer,
-// the body, the new body), about 150 MB at the peak; the bound keeps a
-// burst of previews, from a reader token, well under a gigabyte in a
-// process that in `mms dev` also runs Temporal and the worker.
-const DefaultMaxPreviews = 4
+// A maximum-size preview holds about three times its body at the peak (the
+// request's buffer, the body, the block engine's elements and the new
+// body): 8 at once peak at 870 to 980 MiB of heap above idle
+// (BenchmarkPreviewPeakMemory), under the 1 GiB issue 18 allows in a
+// process that in `mms dev` also runs Temporal and the worker. Beyond the
+// cap the answer is 429.
+const DefaultMaxPreviews = 8
 
 // PreviewRequest is the body of POST /v1/preview.
 type PreviewRequest struct {
@@ -105,10 +109,94 @@ func decodePreview(c *gin.Context, req *PreviewRequest) error {
 	if err := decodeBytes(rest, req); err != nil {
 		return err
 	}
-	if err := json.Unmarshal(buf[start:end], &req.Body); err != nil {
-		return explainJSON(err)
+	if buf[start] != '"' { // not a string: encoding/json says what it is
+		return explainJSON(json.Unmarshal(buf[start:end], &req.Body))
 	}
+	req.Body = unquoteJSON(buf[start:end])
 	return nil
+}
+
+// unquoteJSON decodes a JSON string that json.Valid has accepted, as
+// encoding/json would (invalid UTF-8 and lone surrogates become U+FFFD),
+// into a string allocated once: json.Unmarshal unquotes into a buffer and
+// then copies it into the string, two copies of a body of up to 36 MiB at
+// once (issue 18, finding 2).
+func unquoteJSON(q []byte) string {
+	q = q[1 : len(q)-1]
+	var b strings.Builder
+	b.Grow(len(q)) // the decoded string is shorter, but for U+FFFD replacing single bytes
+	for i := 0; i < len(q); {
+		// Copy the plain run up to the next escape or non-ASCII byte.
+		j := i
+		for j < len(q) && q[j] != '\\' && q[j] < utf8.RuneSelf {
+			j++
+		}
+		b.Write(q[i:j])
+		if i = j; i == len(q) {
+			break
+		}
+		if q[i] != '\\' {
+			r, size := utf8.DecodeRune(q[i:])
+			b.WriteRune(r) // RuneError for an invalid byte, as encoding/json writes
+			i += size
+			continue
+		}
+		i++
+		switch c := q[i]; c {
+		case 'u':
+			r := hex4(q[i+1:])
+			i += 5
+			if utf16.IsSurrogate(r) {
+				if i+6 <= len(q) && q[i] == '\\' && q[i+1] == 'u' {
+					if pair := utf16.DecodeRune(r, hex4(q[i+2:])); pair != utf8.RuneError {
+						b.WriteRune(pair)
+						i += 6
+						continue
+					}
+				}
+				r = utf8.RuneError
+			}
+			b.WriteRune(r)
+		default:
+			b.WriteByte(unescape(c))
+			i++
+		}
+	}
+	return b.String()
+}
+
+// unescape is the byte a one-letter JSON escape stands for.
+func unescape(c byte) byte {
+	switch c {
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	}
+	return c // '"', '\\' and '/' stand for themselves
+}
+
+// hex4 reads the four hex digits of a \u escape that json.Valid accepted.
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c <= 'F':
+			c -= 'A' - 10
+		default:
+			c -= 'a' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 // previewSlots admits at most MaxPreviews previews at once and answers 429
@@ -155,10 +243,17 @@ func (s *Server) preview(c *gin.Context) {
 func writePreview(c *gin.Context, res *meetingblock.PreviewResult) {
 	// The rest of the result: a field of the outer struct hides the
 	// embedded one of the same JSON name, and omitempty drops it.
+	// Old is left out when no block was found: a zero block has no kind,
+	// which the document's Block does not allow.
+	var old *meetingblock.Block
+	if res.Old.Kind != "" {
+		old = &res.Old
+	}
 	rest, err := json.Marshal(struct {
 		*meetingblock.PreviewResult
-		Body string `json:"body,omitempty"`
-	}{PreviewResult: res})
+		Body string              `json:"body,omitempty"`
+		Old  *meetingblock.Block `json:"old,omitempty"`
+	}{PreviewResult: res, Old: old})
 	if err != nil {
 		abort(c, http.StatusInternalServerError, "internal", "encoding the preview failed")
 		return

@@ -88,6 +88,14 @@ func (s *Server) Handler() http.Handler {
 	r.Use(newClientLimiter(perClient).handle, bodyDeadline(orDefault(s.BodyTimeout, DefaultBodyTimeout),
 		orDefault(s.PreviewBodyTimeout, DefaultPreviewBodyTimeout)))
 	r.HandleMethodNotAllowed = true
+	// A path that differs by a trailing slash is another route, answered
+	// 404: a redirect would make a client send a POST's body again, and
+	// no route is documented with the slash.
+	r.RedirectTrailingSlash = false
+	// Routes match on the path as sent, so a user ID holding "/" (which
+	// the grammar allows: "a/b@contoso.com") is one {user} when escaped as
+	// %2F; the parameter is unescaped for the handler.
+	r.UseRawPath = true
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, "not_found", "no such route: "+c.Request.URL.Path) })
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, "method_not_allowed", c.Request.Method+" is not allowed on "+c.Request.URL.Path)
@@ -106,7 +114,7 @@ func (s *Server) Handler() http.Handler {
 		r.Any("/console/*path", console)
 	}
 
-	v1 := r.Group("/v1", s.authenticate)
+	v1 := r.Group("/v1", s.authenticate, noEmptyQuery)
 	v1.POST("/preview", allow(readers), s.previewSlots(), s.preview) // has its own, larger body limit
 	v1.GET("/tenants", allow(readers), limitBody, s.listTenants)
 	t := v1.Group("/tenants/:tenant", limitBody, s.tenantAccess)
@@ -177,6 +185,22 @@ func userParam(c *gin.Context) {
 			return
 		}
 		c.Params[i].Value = canon
+	}
+	c.Next()
+}
+
+// noEmptyQuery refuses a query parameter given with an empty value
+// ("?state="): the handlers read an empty value as a missing one, which
+// the OpenAPI document does not allow, and a client that sends one most
+// likely meant something it did not say.
+func noEmptyQuery(c *gin.Context) {
+	for key, values := range c.Request.URL.Query() {
+		for _, v := range values {
+			if v == "" {
+				badRequest(c, key+": empty; leave the parameter out for its default")
+				return
+			}
+		}
 	}
 	c.Next()
 }

@@ -10,6 +10,8 @@ package changes
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 
@@ -41,7 +43,7 @@ func UntilStored[T any](attempt func() (T, error)) (T, error) {
 // profile, and records the decision with the new profile.
 func Record(ctx context.Context, db *store.DB, tenant store.Tenant, id string, e rules.Event, user string, payload []byte) (store.Event, error) {
 	return UntilStored(func() (store.Event, error) {
-		ev := store.Event{ID: id, UserID: user, Type: string(e.Type), Payload: payload}
+		ev := store.Event{ID: id, UserID: user, Type: string(e.Type), Payload: payload, BodyHash: BodyHash(e)}
 		var before, after json.RawMessage
 		switch {
 		case user == "" && e.BridgeID != "":
@@ -72,6 +74,18 @@ func Record(ctx context.Context, db *store.DB, tenant store.Tenant, id string, e
 		}
 		return db.RecordEvent(ctx, tenant.ID, ev, before, after)
 	})
+}
+
+// BodyHash is the hex SHA-256 of an event's canonical body: the event as
+// decoded, encoded again by encoding/json, which writes a struct's fields in
+// one order and drops the empty ones, so whitespace, key order and an
+// explicit empty value do not change it. The ID is not part of the body: it
+// is the key the body is recorded under. A retry under a recorded ID must
+// have the same hash (internal/intake refuses it otherwise).
+func BodyHash(e rules.Event) string {
+	body, _ := json.Marshal(e) // a struct of strings, string slices and bools always encodes
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
 }
 
 // ProfilesEqual compares profiles as they are stored.

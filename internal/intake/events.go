@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -31,12 +35,17 @@ type Event struct {
 // PostEvents decides each event for the users it concerns, records the
 // decisions with the new profiles and hands the triggering ones to the
 // users' workflows, in order. The whole batch is checked first: one bad
-// event (ErrInvalid) or unknown user (ErrNotFound) rejects it all, and
-// nothing changes. ErrUnavailable means events before the failing one may be
+// event (ErrInvalid), unknown user (ErrNotFound) or event ID reused with
+// another body (ErrConflict, code CodeEventIDReused) rejects it all, and
+// nothing changes. An event ID reused with another body (ErrConflict, code
+// CodeEventIDReused) rejects it all too. ErrUnavailable means events before the failing one may be
 // recorded: posting the batch again with the same IDs is safe.
 func (s *Service) PostEvents(ctx context.Context, tenantID, requester string, events []Event) ([]store.Event, error) {
 	events, err := s.checkEvents(ctx, tenantID, events)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkEventIDs(ctx, tenantID, events); err != nil {
 		return nil, err
 	}
 	tenant, err := s.tenant(ctx, tenantID)
@@ -67,6 +76,15 @@ func (s *Service) checkEvents(ctx context.Context, tenantID string, events []Eve
 	for i, e := range events {
 		if len(e.ID) > MaxEventIDLength {
 			return nil, invalid(at(i, len(events), "id"), "at most %d characters", MaxEventIDLength)
+		}
+		// An event ID names a fan-out workflow and goes into Temporal's
+		// headers, which refuse control characters with a retryable error
+		// (issue 18, finding 3, for user IDs): refused here, as a 400.
+		if !utf8.ValidString(e.ID) {
+			return nil, invalid(at(i, len(events), "id"), "must be valid UTF-8")
+		}
+		if j := strings.IndexFunc(e.ID, func(r rune) bool { return !unicode.IsGraphic(r) }); j >= 0 {
+			return nil, invalid(at(i, len(events), "id"), "must be printable: %U at byte %d", []rune(e.ID[j:])[0], j)
 		}
 		if e.User != "" { // "" is a tenant-wide or bridge event
 			u, err := canonicalUser(at(i, len(events), "user"), e.User)
@@ -109,6 +127,64 @@ func (s *Service) tenant(ctx context.Context, id string) (store.Tenant, error) {
 	return t, nil
 }
 
+// CodeEventIDReused is the code of the conflict that refuses an event ID
+// reused with a different body.
+const CodeEventIDReused = "event_id_reused"
+
+// checkEventIDs refuses a batch in which an event ID comes with a body other
+// than the one it was first given, in the batch or in a recorded event: an
+// ID makes a retry safe only if it stands for one change, and answering a
+// second change with the first one's decision lost it (issue 18, finding 5).
+// Every such ID is named, and nothing of the batch is recorded: the caller
+// fixes its IDs and posts again. A recorded event without a hash (recorded
+// before hashes were kept) is replayed without comparison.
+func (s *Service) checkEventIDs(ctx context.Context, tenantID string, events []Event) error {
+	type first struct {
+		at   int
+		hash string
+	}
+	seen := map[string]first{}
+	var conflicts []string
+	for i, e := range events {
+		if e.ID == "" {
+			continue
+		}
+		hash := changes.BodyHash(e.Event)
+		field := at(i, len(events), "id")
+		if f, ok := seen[e.ID]; ok {
+			if f.hash != hash {
+				conflicts = append(conflicts, fmt.Sprintf("%s: event ID %s is also events[%d].id, with a different body",
+					field, quote(e.ID), f.at))
+			}
+			continue
+		}
+		seen[e.ID] = first{i, hash}
+		done, err := s.db.EventsByID(ctx, tenantID, e.ID)
+		if err != nil {
+			return internal("event lookup", err)
+		}
+		if rec, ok := otherBody(done, hash); ok {
+			conflicts = append(conflicts, fmt.Sprintf("%s: event ID %s was recorded at %s with a different body",
+				field, quote(e.ID), rec.ReceivedAt.UTC().Format(time.RFC3339)))
+		}
+	}
+	if len(conflicts) > 0 {
+		return &Error{Kind: ErrConflict, Subject: "event", Code: CodeEventIDReused, Message: strings.Join(conflicts, "\n")}
+	}
+	return nil
+}
+
+// otherBody returns a recorded decision of an event whose body hash is
+// known and is not hash.
+func otherBody(recs []store.Event, hash string) (store.Event, bool) {
+	for _, r := range recs {
+		if r.BodyHash != "" && r.BodyHash != hash {
+			return r, true
+		}
+	}
+	return store.Event{}, false
+}
+
 // at names a field of the i-th of n events: a lone event's field by itself.
 func at(i, n int, field string) string {
 	if n == 1 {
@@ -129,6 +205,13 @@ func (s *Service) takeEvent(ctx context.Context, tenant store.Tenant, requester 
 			return nil, err
 		}
 		if len(done) > 0 {
+			// Checked for the whole batch before; checked again, as a
+			// concurrent request may have recorded the ID since.
+			if rec, ok := otherBody(done, changes.BodyHash(e.Event)); ok {
+				return nil, &Error{Kind: ErrConflict, Subject: "event", Code: CodeEventIDReused,
+					Message: fmt.Sprintf("id: event ID %s was recorded at %s with a different body", quote(e.ID),
+						rec.ReceivedAt.UTC().Format(time.RFC3339))}
+			}
 			if fanOutRecord(done) {
 				// The fan-out hands the users off; the retry only makes
 				// sure it runs (a fan-out that failed starts again).

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/openmms/mms/internal/changes"
 	"github.com/openmms/mms/internal/store"
 	"github.com/openmms/mms/workflows"
 )
@@ -54,7 +55,7 @@ func fanOutRecord(recs []store.Event) bool {
 // "handed off 0 of N users", which the fan-out updates as it goes.
 func (s *Service) fanOut(ctx context.Context, tenant store.Tenant, requester string, e Event, payload []byte, users int) ([]store.Event, error) {
 	rec, err := s.db.RecordEvent(ctx, tenant.ID, store.Event{ID: e.ID, Type: string(e.Type), Payload: payload,
-		Reason: fanOutReason(e.BridgeID, 0, users)}, nil, nil)
+		Reason: fanOutReason(e.BridgeID, 0, users), BodyHash: changes.BodyHash(e.Event)}, nil, nil)
 	if err != nil {
 		return nil, err
 	}

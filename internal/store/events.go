@@ -22,6 +22,10 @@ type Event struct {
 	TargetMeetingType migration.Target `json:"targetMeetingType,omitempty"`
 	CorrelationID     string           `json:"correlationId,omitempty"`
 	ReceivedAt        time.Time        `json:"receivedAt"`
+	// BodyHash is the hex SHA-256 of the event's canonical body, which a
+	// retry under the same ID must match; "" for events recorded before
+	// it was kept (migration 00011).
+	BodyHash string `json:"-"`
 }
 
 // RecordEvent stores an event's decision and, for a user's event, the
@@ -31,7 +35,9 @@ type Event struct {
 // since, nothing is written and ErrConflict says to decide again, so two
 // concurrent events for one user never lose an update.
 func (s *DB) RecordEvent(ctx context.Context, tenantID string, ev Event, before, after json.RawMessage) (Event, error) {
-	ev.ReceivedAt = s.now()
+	// At the stored precision, so the first answer and a replay of it say
+	// the same time.
+	ev.ReceivedAt, _ = ParseTime(FormatTime(s.now()))
 	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
 		if before != nil {
 			if after == nil {
@@ -42,9 +48,9 @@ func (s *DB) RecordEvent(ctx context.Context, tenantID string, ev Event, before,
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO events (tenant_id, id, user_id, type, payload, triggered, reason,
-			source_meeting_type, target_meeting_type, correlation_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			source_meeting_type, target_meeting_type, correlation_id, received_at, body_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			tenantID, ev.ID, ev.UserID, ev.Type, string(ev.Payload), ev.Triggered, ev.Reason, ev.SourceMeetingType,
-			ev.TargetMeetingType, ev.CorrelationID, FormatTime(ev.ReceivedAt))
+			ev.TargetMeetingType, ev.CorrelationID, FormatTime(ev.ReceivedAt), ev.BodyHash)
 		return err
 	})
 	return ev, err
@@ -76,7 +82,7 @@ func (s *DB) Events(ctx context.Context, tenantID, userID string, limit int) ([]
 
 func (s *DB) queryEvents(ctx context.Context, where string, args ...any) ([]Event, error) {
 	rows, err := s.sql.QueryContext(ctx, `SELECT id, user_id, type, payload, triggered, reason, source_meeting_type,
-		target_meeting_type, correlation_id, received_at FROM events `+where, args...)
+		target_meeting_type, correlation_id, received_at, body_sha256 FROM events `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +92,7 @@ func (s *DB) queryEvents(ctx context.Context, where string, args ...any) ([]Even
 		var ev Event
 		var payload, received string
 		if err := rows.Scan(&ev.ID, &ev.UserID, &ev.Type, &payload, &ev.Triggered, &ev.Reason, &ev.SourceMeetingType,
-			&ev.TargetMeetingType, &ev.CorrelationID, &received); err != nil {
+			&ev.TargetMeetingType, &ev.CorrelationID, &received, &ev.BodyHash); err != nil {
 			return nil, err
 		}
 		ev.Payload = json.RawMessage(payload)

@@ -53,9 +53,11 @@ test-server:
 	$(GO) test -count=1 -timeout 15m $(SERVER_PKGS)
 
 ## test-fault: the container fault suite (docs/RELIABILITY.md): FROM scratch
-## images of mms on a private Docker network, workers SIGKILLed, Temporal
-## restarted, a worker cut off, Graph failing; nothing lost or done twice.
-## Needs Docker; skips without it unless CI is set. About 4 minutes.
+## images of mms on a private Docker network (Temporal, 3 workers, 2 API
+## replicas, no shared volume, state in a PostgreSQL on the host), workers
+## SIGKILLed, Temporal and PostgreSQL restarted, a worker cut off, an API
+## replica killed, Graph failing; nothing lost or done twice. Needs Docker
+## and Debian's postgresql; skips without them unless CI is set.
 test-fault:
 	$(GO) test -count=1 -timeout 20m ./internal/faulttest
 

@@ -27,7 +27,7 @@ build-slim:
 	$(GO) build -tags nodevserver -ldflags '$(LDFLAGS)' -o bin/mms-slim ./cmd/mms
 
 ## test: formatting, vet, staticcheck, then every test (race detector where concurrency runs)
-test: fmt-check vet lint test-race test-server test-fault fuzz
+test: fmt-check vet lint test-race test-postgres test-server test-fault fuzz
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -42,13 +42,22 @@ lint:
 test-race:
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
 
+## test-postgres: the packages that use the store, again with their database
+## on PostgreSQL (MMS_TEST_POSTGRES; the store's and the sandbox's own suites
+## run on both engines in test-race). Same flags as test-race: no rebuild.
+PG_PKGS := ./internal/intake ./api ./activities ./workflows
+test-postgres:
+	CGO_ENABLED=1 MMS_TEST_ENGINE=postgres $(GO) test -race -count=1 $(PG_PKGS)
+
 test-server:
 	$(GO) test -count=1 -timeout 15m $(SERVER_PKGS)
 
 ## test-fault: the container fault suite (docs/RELIABILITY.md): FROM scratch
-## images of mms on a private Docker network, workers SIGKILLed, Temporal
-## restarted, a worker cut off, Graph failing; nothing lost or done twice.
-## Needs Docker; skips without it unless CI is set. About 4 minutes.
+## images of mms on a private Docker network (Temporal, 3 workers, 2 API
+## replicas, no shared volume, state in a PostgreSQL on the host), workers
+## SIGKILLed, Temporal and PostgreSQL restarted, a worker cut off, an API
+## replica killed, Graph failing; nothing lost or done twice. Needs Docker
+## and Debian's postgresql; skips without them unless CI is set.
 test-fault:
 	$(GO) test -count=1 -timeout 20m ./internal/faulttest
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 	icaledit "github.com/openmms/mms/internal/meetingblock/ical"
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/store/storetest"
 )
 
 // caldavWorld is alice's calendar in a real Radicale, notified by iMIP
@@ -37,7 +37,7 @@ func newCalDAVWorld(t *testing.T, actual meetingblock.Profile) *caldavWorld {
 	url := caldavtest.StartRadicale(t, map[string]string{"alice": "alicepw"})
 	w := &caldavWorld{dav: caldavtest.DAV{URL: url, User: "alice", Password: "alicepw"}, smtp: caldavtest.StartSMTP(t)}
 	w.cal = w.dav.MkCalendar(t, "calendar")
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mms.db"))
+	db, err := store.Open(ctx, storetest.Default(t))
 	if err != nil {
 		t.Fatal(err)
 	}

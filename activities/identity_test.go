@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/store/storetest"
 )
 
 // run runs one whole migration of user (BeginRun and every page) and
@@ -56,7 +56,7 @@ func run(t *testing.T, a *Activities, tenant, user string, src migration.Source,
 func demo(t *testing.T) (*store.DB, *sandbox.Backend) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mms.db"))
+	db, err := store.Open(ctx, storetest.Default(t))
 	if err != nil {
 		t.Fatal(err)
 	}

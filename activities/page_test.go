@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/store/storetest"
 )
 
 // editingBackend is the real sandbox, plus an organizer who edits the agenda
@@ -50,7 +50,7 @@ func (e *editingBackend) UpdateMeeting(ctx context.Context, tenant string, u cal
 // seeded opens a real database holding one user with n future meetings.
 func seeded(t *testing.T, n int) (*store.DB, string) {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "mms.db"))
+	db, err := store.Open(context.Background(), storetest.Default(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/store/storetest"
 )
 
 // newAPI serves the API over real HTTP on a real database. Routes that reach
@@ -27,7 +27,7 @@ func newAPI(t *testing.T) (*httptest.Server, *store.DB) {
 func newAPIWith(t testing.TB, set func(*Server)) (*httptest.Server, *store.DB) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mms.db"))
+	db, err := store.Open(ctx, storetest.Default(t))
 	if err != nil {
 		t.Fatal(err)
 	}

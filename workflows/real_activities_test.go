@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/openmms/mms/internal/calendar/sandbox"
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/store/storetest"
 )
 
 // realEnv runs the workflow in the SDK's test environment with the real
@@ -21,7 +21,7 @@ import (
 func realEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *store.DB, *sandbox.Backend) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mms.db"))
+	db, err := store.Open(ctx, storetest.Default(t))
 	if err != nil {
 		t.Fatal(err)
 	}

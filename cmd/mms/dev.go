@@ -82,6 +82,8 @@ func devCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.DataDir, "data-dir", env("MMS_DATA_DIR", ".mms"), "directory for the databases and the admin token (MMS_DATA_DIR)")
+	f.StringVar(&cfg.Database, "database", env("MMS_DATABASE", ""),
+		"service database: a SQLite file path or a postgres:// URL (default <data-dir>/mms.db) (MMS_DATABASE)")
 	f.StringVar(&cfg.APIAddr, "api-addr", env("MMS_API_ADDR", "127.0.0.1:8080"), "HTTP API address (MMS_API_ADDR)")
 	f.StringVar(&cfg.TemporalAddr, "temporal-addr", env("MMS_TEMPORAL_ADDR", "127.0.0.1:7233"), "Temporal frontend address (MMS_TEMPORAL_ADDR)")
 	f.StringVar(&cfg.UIAddr, "ui-addr", env("MMS_UI_ADDR", "127.0.0.1:8233"), `Temporal Web UI address, "-" for none (MMS_UI_ADDR)`)

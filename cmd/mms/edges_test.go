@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -132,5 +135,41 @@ func TestTokenRevokeNeedsAScopeAndAName(t *testing.T) {
 	}
 	if out, err := run("--name", "dup", "--all-tenants"); err != nil || !strings.Contains(out, "revoked 2 token") {
 		t.Fatalf("--all-tenants: %v %s", err, out)
+	}
+}
+
+// Issue 19, bad input: a postgres:// URL that cannot connect ends every
+// command that opens the database with one line naming the host and the
+// cause, never the password, and a non-zero exit.
+func TestUnreachablePostgresIsOneLine(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: the connection is refused
+	url := "postgres://mms:pa55-w0rd@" + addr + "/mms?sslmode=disable"
+	for _, args := range [][]string{
+		{"worker", "--database", url, "--temporal-address", addr},
+		{"api", "--database", url, "--temporal-address", addr, "--addr", "127.0.0.1:0"},
+		{"token", "create", "--database", url, "--name", "x"},
+	} {
+		root := newRoot()
+		root.SetArgs(args)
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := root.ExecuteContext(ctx)
+		cancel()
+		if err == nil {
+			t.Fatalf("mms %s: no error", args[0])
+		}
+		line := "mms: " + err.Error()
+		t.Log(line)
+		if exitCode(err) == 0 || strings.ContainsAny(line, "\n\r") || strings.Contains(line, "pa55") ||
+			!strings.Contains(line, addr) || !strings.Contains(line, "refused") {
+			t.Errorf("mms %s: exit %d, %q; want one line naming %s and the refusal, without the password",
+				args[0], exitCode(err), line, addr)
+		}
 	}
 }

@@ -62,7 +62,7 @@ func applyEnv(cmd *cobra.Command) error {
 // bindCluster: the database and Temporal of `mms worker` and `mms api`.
 func bindCluster(cmd *cobra.Command, c *service.Config) {
 	f := cmd.Flags()
-	f.StringVar(&c.Database, "database", ".mms/mms.db", "service database: a SQLite file path")
+	f.StringVar(&c.Database, "database", ".mms/mms.db", "service database: a SQLite file path or a postgres:// URL (docs/POSTGRESQL.md)")
 	withEnv(cmd, "database", "MMS_DATABASE")
 	f.StringVar(&c.Temporal.Address, "temporal-address", "", "Temporal frontend host:port (default: TEMPORAL_ADDRESS, then 127.0.0.1:7233)")
 	f.StringVar(&c.Temporal.Namespace, "namespace", "", "Temporal namespace (default: TEMPORAL_NAMESPACE, then default)")

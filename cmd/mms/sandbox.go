@@ -40,7 +40,7 @@ func sandboxCommand() *cobra.Command {
 			return nil
 		},
 	}
-	seed.Flags().StringVar(&database, "database", env("MMS_DATABASE", ".mms/mms.db"), "service database (MMS_DATABASE)")
+	seed.Flags().StringVar(&database, "database", env("MMS_DATABASE", ".mms/mms.db"), "service database: a SQLite file path or a postgres:// URL (MMS_DATABASE)")
 	seed.Flags().StringVar(&opts.Tenant, "tenant", sandbox.DemoTenant, "tenant to add the users to (created if missing)")
 	seed.Flags().IntVar(&opts.Users, "users", 10, "number of users")
 	seed.Flags().IntVar(&opts.Meetings, "meetings", 20, "future meetings each user organizes")

@@ -148,7 +148,7 @@ func tokenCommand() *cobra.Command {
 		}),
 	}
 	for _, c := range []*cobra.Command{create, revoke} {
-		c.Flags().StringVar(&database, "database", env("MMS_DATABASE", ".mms/mms.db"), "service database (MMS_DATABASE)")
+		c.Flags().StringVar(&database, "database", env("MMS_DATABASE", ".mms/mms.db"), "service database: a SQLite file path or a postgres:// URL (MMS_DATABASE)")
 		c.Flags().StringVar(&tenant, "tenant", "", "one tenant (default: a token for every tenant)")
 		cmd.AddCommand(c)
 	}

@@ -36,7 +36,11 @@ const Namespace = "default"
 
 // Config says where everything listens and lives.
 type Config struct {
-	DataDir      string // default ./.mms
+	DataDir string // default ./.mms
+	// Database is the service database: a SQLite path or a postgres://
+	// URL (store.Open); default <DataDir>/mms.db. Temporal's own state
+	// stays in DataDir either way.
+	Database     string
 	APIAddr      string // default 127.0.0.1:8080
 	TemporalAddr string // default 127.0.0.1:7233
 	UIAddr       string // default 127.0.0.1:8233; "-" for no UI
@@ -124,6 +128,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			s.Stop(context.Background())
 		}
 	}()
+	// The service database first: a PostgreSQL URL that cannot connect is
+	// the likeliest mistake, and it is told before a server starts.
+	if s.DB, err = store.Open(ctx, cfg.Database); err != nil {
+		return nil, err
+	}
 	uiAddr := cfg.UIAddr
 	if uiAddr == "-" {
 		uiAddr = ""
@@ -134,9 +143,6 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		return nil, err
 	}
 	s.UIURL = s.Temporal.UIURL()
-	if s.DB, err = store.Open(ctx, filepath.Join(cfg.DataDir, "mms.db")); err != nil {
-		return nil, err
-	}
 	if s.Sandbox, err = sandbox.In(ctx, s.DB); err != nil {
 		return nil, err
 	}
@@ -235,6 +241,9 @@ func (s *Stack) routes(ctx context.Context, cfg Config) (router.Config, error) {
 func withDefaults(c Config) Config {
 	if c.DataDir == "" {
 		c.DataDir = ".mms"
+	}
+	if c.Database == "" {
+		c.Database = filepath.Join(c.DataDir, "mms.db")
 	}
 	if c.APIAddr == "" {
 		c.APIAddr = "127.0.0.1:8080"

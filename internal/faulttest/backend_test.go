@@ -126,6 +126,7 @@ func TestOrganizersEditDuringMigration(t *testing.T) {
 // beside itself, and nothing may be written or notified twice.
 func TestGraphSlow(t *testing.T) {
 	c := newCluster(t, size)
+	c.abandons = true
 	c.startAll()
 	c.waitWrites(c.total()/4, 2*time.Minute)
 	for _, u := range c.selected {

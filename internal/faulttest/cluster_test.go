@@ -142,27 +142,33 @@ type Size struct {
 }
 
 // cluster is one scenario's deployment: a network, the Temporal container
-// (its data on a bind mount that survives restarts), two worker containers
-// and the API container, sharing the SQLite database on another bind mount
-// with the test; the Graph emulator runs in the test process, served on the
-// network's gateway address.
+// (its data on a bind mount of its own that survives restarts), three
+// worker containers and two API replicas, each in its own container with
+// nothing in common but the network: mms's state is in PostgreSQL on the
+// host, and each container gets its own copy of the calendars file. The
+// Graph emulator runs in the test process and PostgreSQL beside it, both
+// served on the network's gateway address.
 type cluster struct {
 	t       *testing.T
 	pool    *dockertest.Pool
 	id      string
 	net     *dockertest.Network
 	gateway string
-	dataDir string
+	baseDir string
 	tempDir string
+	pg      *pgServer
+	dsn     string // the service database, as the containers reach it
 	db      *store.DB
 	token   string
+	cal     []byte // the calendars file
 
 	emu     *graphtest.Server
 	emuHTTP *http.Server
 
 	temporal *dockertest.Resource
 	workers  []*dockertest.Resource
-	api      *dockertest.Resource
+	apis     []*dockertest.Resource // the replicas
+	api      *dockertest.Resource   // the replica the test talks to
 	apiURL   string
 
 	selected []string // organizers migrated
@@ -170,6 +176,7 @@ type cluster struct {
 	target   string   // the conference ID the migrated blocks must show
 	before   map[string]graphtest.EventState
 	perUser  map[string][]string // event IDs by organizer
+	abandons bool                // the scenario makes the client give up on requests Graph still holds
 	started  time.Time
 }
 
@@ -192,18 +199,24 @@ func newCluster(t *testing.T, size Size) *cluster {
 	if cfg := c.net.Network.IPAM.Config; len(cfg) > 0 {
 		c.gateway = cfg[0].Gateway
 	}
-	if c.gateway == "" {
-		t.Fatalf("network %s has no gateway", c.net.Network.Name)
+	var subnet string
+	if cfg := c.net.Network.IPAM.Config; len(cfg) > 0 {
+		subnet = cfg[0].Subnet
 	}
-	base := t.TempDir()
-	c.dataDir, c.tempDir = filepath.Join(base, "mms"), filepath.Join(base, "temporal")
-	for _, d := range []string{c.dataDir, c.tempDir} {
-		if err := os.MkdirAll(d, 0o777); err != nil {
-			t.Fatal(err)
-		}
+	if c.gateway == "" || subnet == "" {
+		t.Fatalf("network %s has no gateway or subnet", c.net.Network.Name)
 	}
+	c.baseDir = t.TempDir()
+	c.tempDir = filepath.Join(c.baseDir, "temporal")
+	if err := os.MkdirAll(c.tempDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	c.pg = startPostgres(t, c.gateway, subnet)
+	// Pools of 5: 3 workers x 2 pools x 5 + 2 APIs x 5 = 40 connections at
+	// most (docs/POSTGRESQL.md), well within the server's 200.
+	c.dsn = c.pg.DSN(c.gateway, "mms") + "&pool_max_conns=5"
 	ctx := context.Background()
-	if c.db, err = store.Open(ctx, filepath.Join(c.dataDir, "mms.db")); err != nil {
+	if c.db, err = store.Open(ctx, c.pg.DSN("127.0.0.1", "mms")); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.db.Close() })
@@ -217,8 +230,12 @@ func newCluster(t *testing.T, size Size) *cluster {
 	c.selected, c.control = users[:size.Users], users[size.Users]
 	c.startEmulator(size)
 	c.startTemporal()
-	c.workers = []*dockertest.Resource{c.startWorker(1), c.startWorker(2)}
-	c.startAPI()
+	c.workers = []*dockertest.Resource{c.startWorker(1), c.startWorker(2), c.startWorker(3)}
+	c.apis = []*dockertest.Resource{c.startAPI(1), c.startAPI(2)}
+	for _, r := range []*dockertest.Resource{c.apis[1], c.apis[0]} { // both ready; the first talked to
+		c.api = r
+		c.refreshAPI()
+	}
 	return c
 }
 
@@ -264,10 +281,20 @@ func (c *cluster) startEmulator(size Size) {
 	cal := map[string]any{"default": "none", "tenants": map[string]any{tenant: map[string]any{
 		"backend": "graph", "graph": map[string]any{"azureTenantId": azure, "clientId": appID, "clientSecret": appKey,
 			"baseUrl": graphtest.GraphURL(root), "tokenUrl": graphtest.TokenURL(root, azure)}}}}
-	raw, _ := json.MarshalIndent(cal, "", "  ")
-	if err := os.WriteFile(filepath.Join(c.dataDir, "calendars.json"), raw, 0o644); err != nil {
-		t.Fatal(err)
+	c.cal, _ = json.MarshalIndent(cal, "", "  ")
+}
+
+// ownDir is a directory for one container alone, holding its copy of the
+// calendars file: the containers share no file.
+func (c *cluster) ownDir(name string) string {
+	dir := filepath.Join(c.baseDir, name)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		c.t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "calendars.json"), c.cal, 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+	return dir
 }
 
 func emulatorEvent(m calendar.Meeting) graphtest.Event {
@@ -341,16 +368,16 @@ func (c *cluster) waitLog(r *dockertest.Resource, s string, n int, within time.D
 var clusterEnv = []string{"TEMPORAL_ADDRESS=temporal:7233", "TEMPORAL_NAMESPACE=default", "OTEL_SDK_DISABLED=true"}
 
 func (c *cluster) startWorker(i int) *dockertest.Resource {
-	w := c.run(fmt.Sprintf("worker%d", i), nil, []string{c.dataDir + ":/data"}, clusterEnv,
-		"worker", "--database", "/data/mms.db", "--calendars", "/data/calendars.json", "--metrics-addr", "",
+	name := fmt.Sprintf("worker%d", i)
+	w := c.run(name, nil, []string{c.ownDir(name) + ":/conf"}, clusterEnv,
+		"worker", "--database", c.dsn, "--calendars", "/conf/calendars.json", "--metrics-addr", "",
 		"--log-level", "warn")
 	return w
 }
 
-func (c *cluster) startAPI() {
-	c.api = c.run("api", []string{"8080/tcp"}, []string{c.dataDir + ":/data"}, clusterEnv,
-		"api", "--database", "/data/mms.db", "--addr", "0.0.0.0:8080", "--log-level", "warn")
-	c.refreshAPI()
+func (c *cluster) startAPI(i int) *dockertest.Resource {
+	return c.run(fmt.Sprintf("api%d", i), []string{"8080/tcp"}, nil, clusterEnv,
+		"api", "--database", c.dsn, "--addr", "0.0.0.0:8080", "--log-level", "warn")
 }
 
 // hostAddr is the loopback address a container's port is published on

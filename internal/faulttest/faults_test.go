@@ -47,10 +47,10 @@ func (c *cluster) start(name, id string) {
 	}
 }
 
-// TestWorkersSIGKILLed: one of the two workers is SIGKILLed every few
-// seconds, alternately, and started again a second later, for as long as
+// TestWorkersSIGKILLed: one of the three workers is SIGKILLed every few
+// seconds, each in turn, and started again a second later, for as long as
 // the migration runs; pages in flight on the killed worker are retried
-// after their heartbeat timeout on either worker.
+// after their heartbeat timeout on another worker.
 func TestWorkersSIGKILLed(t *testing.T) {
 	c := newCluster(t, size)
 	c.startAll()
@@ -60,7 +60,7 @@ func TestWorkersSIGKILLed(t *testing.T) {
 		if w := c.writes(); w >= c.total()*9/10 || kills >= 4 {
 			break
 		}
-		w := c.workers[i%2]
+		w := c.workers[i%len(c.workers)]
 		c.kill(w.Container.Name, w.Container.ID)
 		kills++
 		t.Logf("SIGKILL #%d %s at %d/%d meetings written", kills, w.Container.Name, c.writes(), c.total())
@@ -137,7 +137,7 @@ func TestGraphFaults(t *testing.T) {
 // TestWorkerPartitioned: worker1 is disconnected from the network (from
 // Temporal and Graph alike) for 30 s mid-migration, longer than the page
 // activity's 30 s heartbeat timeout, then reconnected. Its pages in flight
-// time out and run again on worker2 (or on itself once back); its own late
+// time out and run again on another worker (or on itself once back); its own late
 // attempts must not write or notify a second time.
 func TestWorkerPartitioned(t *testing.T) {
 	c := newCluster(t, size)
@@ -288,7 +288,7 @@ func isClosed(ch chan struct{}) bool {
 // TestAPIRestartedDuringTriggers: with the tenant's quiet period at 0, four
 // upstream clients post a steady burst of change events, each with its own
 // id (single events and batches), among them one conferenceIdChanged per
-// organizer, which starts its migration at once. The API container is
+// organizer, which starts its migration at once. The first API replica is
 // restarted three times during the burst: stopped gracefully, SIGKILLed,
 // and `docker restart`ed. Clients retry a failed POST with the same body and
 // id until it is accepted. Every event must be recorded exactly once for

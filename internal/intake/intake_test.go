@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/rules"
 	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/store/storetest"
 	"github.com/openmms/mms/internal/temporalclient"
 	"github.com/openmms/mms/workflows"
 )
@@ -105,7 +105,7 @@ const tenant = "contoso"
 func newStore(t *testing.T) *store.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mms.db"))
+	db, err := store.Open(ctx, storetest.Default(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,8 @@ type Config struct {
 	// first, `mms api` the second, `mms dev` and the test stack both.
 	Worker, API bool
 
-	// Database is the service database, a SQLite file (unused when DB is set).
+	// Database is the service database, a SQLite file path or a
+	// postgres:// URL (unused when DB is set).
 	Database string
 	// Temporal is the connection; the TEMPORAL_* variables fill in what it
 	// leaves empty. Build sets its providers.
@@ -210,9 +211,15 @@ func Build(ctx context.Context, cfg Config) (s *Service, err error) {
 		cfg.Concurrency = activities.DefaultConcurrency
 	}
 	s = &Service{Logger: cfg.Logger, served: make(chan error, 1), stopBg: func() {}}
+	// `return nil, err` has set s to nil when this runs, and the closers
+	// refer to s: put it back to close what was opened, so that a failed
+	// start (a database that cannot connect, say) is an error, not a panic.
+	built := s
 	defer func() {
 		if err != nil {
+			s = built
 			s.Close(context.Background())
+			s = nil
 		}
 	}()
 	if s.Telemetry = cfg.Telemetry; s.Telemetry == nil {

@@ -2,9 +2,10 @@
 // directory of users with their conferencing profiles, migration status
 // records with per-meeting results, and API tokens.
 //
-// SQLite (modernc.org/sqlite, pure Go) is the default. Queries are portable
-// SQL with text keys and text timestamps so that PostgreSQL can follow with a
-// driver and placeholder rebinding, not a rewrite.
+// SQLite (modernc.org/sqlite, pure Go) is the default; a postgres:// URL
+// opens PostgreSQL through pgx instead (docs/POSTGRESQL.md). Queries are the
+// same portable SQL on both, with text keys and text timestamps and `?`
+// placeholders, rebound to $n on PostgreSQL's connections (Rebind).
 package store
 
 import (
@@ -14,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -42,7 +45,9 @@ type DB struct {
 }
 
 // Open opens (creating if needed) the database named by dsn and applies the
-// schema migrations. dsn is a file path or "sqlite://PATH" / "file:PATH".
+// schema migrations. dsn is a file path or "sqlite://PATH" / "file:PATH",
+// or a PostgreSQL URL (postgres://user:password@host:5432/db?...), whose
+// database must exist.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	db, err := OpenSQL(ctx, dsn)
 	if err != nil {
@@ -51,7 +56,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	s := &DB{sql: db, dsn: dsn, now: func() time.Time { return time.Now().UTC() }}
 	if err := Migrate(ctx, db, migrationsFS(), ""); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("database %s: schema migration: %w", dsn, err)
+		return nil, fmt.Errorf("database %s: schema migration: %w", RedactDSN(dsn), err)
 	}
 	return s, nil
 }
@@ -62,7 +67,13 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 // service database (the sandbox calendar back end): they share the file and
 // its settings but not a handle, so that each runs SQL on its own tables
 // only and writes to them in its own transactions.
+//
+// On PostgreSQL each pool is sized by the URL's pool_* parameters
+// (postgres.go); on SQLite it has one connection.
 func OpenSQL(ctx context.Context, dsn string) (*sql.DB, error) {
+	if IsPostgres(dsn) {
+		return openPostgres(ctx, dsn)
+	}
 	path, err := sqlitePath(dsn)
 	if err != nil {
 		return nil, err
@@ -116,8 +127,6 @@ func sqlitePath(dsn string) (string, error) {
 	switch {
 	case dsn == "":
 		return "", errors.New("database: empty DSN")
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return "", errors.New("database: PostgreSQL is not supported by this build yet; use a SQLite path")
 	case strings.HasPrefix(dsn, "sqlite://"):
 		return strings.TrimPrefix(dsn, "sqlite://"), nil
 	case strings.HasPrefix(dsn, "file:"):
@@ -130,12 +139,29 @@ func sqlitePath(dsn string) (string, error) {
 // recording them in versionTable ("" is the store's, goose_db_version). Each
 // package that owns tables in the service database keeps its own version
 // table, so that one package's history never hides or reorders another's.
+//
+// The same files serve both engines (they are portable SQL: see
+// docs/POSTGRESQL.md). On PostgreSQL, where several processes may start at
+// once on a new database (two API replicas, three workers), a session
+// advisory lock makes them migrate one at a time; on SQLite the write lock
+// does.
 func Migrate(ctx context.Context, db *sql.DB, fsys fs.FS, versionTable string) error {
 	var opts []goose.ProviderOption
 	if versionTable != "" {
 		opts = append(opts, goose.WithTableName(versionTable))
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, opts...)
+	dialect := goose.DialectSQLite3
+	if isPostgresDB(db) {
+		dialect = goose.DialectPostgres
+		// Polled every second (goose's default is 5 s): five processes
+		// starting together are all serving within seconds.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, db, fsys, opts...)
 	if err != nil {
 		return err
 	}
@@ -172,8 +198,41 @@ func ParseTime(s string) (time.Time, error) {
 }
 
 // InTx runs fn in a transaction, committing when fn returns nil.
+//
+// The store's transactions read, decide and write (is there a Pending
+// record? does the etag still match?), which is correct only if no other
+// transaction slips in between. SQLite serialises writers (immediate
+// transactions take the write lock at BEGIN). PostgreSQL's default, READ
+// COMMITTED, would let two such transactions both decide on the same
+// snapshot (two Pending records, two updates of one etag), so on PostgreSQL
+// they run SERIALIZABLE, and one that loses to another (serialization
+// failure, deadlock) runs again from the start: fn must only assign what it
+// returns, never accumulate across runs.
 func InTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
+	if !isPostgresDB(db) {
+		return inTx(ctx, db, nil, fn)
+	}
+	opts := &sql.TxOptions{Isolation: sql.LevelSerializable}
+	for attempt := 1; ; attempt++ {
+		err := inTx(ctx, db, opts, fn)
+		if err == nil || !retryable(err) || attempt == maxTxAttempts {
+			return err
+		}
+		// Jittered back-off, so that the two contenders do not collide again.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond):
+		}
+	}
+}
+
+// maxTxAttempts bounds the runs of one contended transaction; each rerun
+// follows a transaction that committed, so the contention is progress.
+const maxTxAttempts = 20
+
+func inTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func (s *DB) RecordEvent(ctx context.Context, tenantID string, ev Event, before,
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO events (tenant_id, id, user_id, type, payload, triggered, reason,
 			source_meeting_type, target_meeting_type, correlation_id, received_at, body_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			tenantID, ev.ID, ev.UserID, ev.Type, string(ev.Payload), ev.Triggered, ev.Reason, ev.SourceMeetingType,
+			tenantID, ev.ID, ev.UserID, ev.Type, string(ev.Payload), boolInt(ev.Triggered), ev.Reason, ev.SourceMeetingType,
 			ev.TargetMeetingType, ev.CorrelationID, FormatTime(ev.ReceivedAt), ev.BodyHash)
 		return err
 	})
@@ -112,4 +112,13 @@ func (s *DB) EventHandOffs(ctx context.Context, tenantID, id string) (int, error
 	err := s.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM events WHERE tenant_id = ? AND id = ? AND user_id <> ''
 		AND (triggered = 0 OR correlation_id <> '')`, tenantID, id).Scan(&n)
 	return n, err
+}
+
+// boolInt stores a flag as the portable schema does, an INTEGER 0 or 1:
+// SQLite takes a Go bool for one, PostgreSQL does not.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -4,12 +4,17 @@ import (
 	"context"
 	"sync"
 	"testing"
+
+	"github.com/openmms/mms/internal/store/storetest"
 )
 
 // Workers reserving at once never grant more than a budget between them,
 // and a refused reservation takes nothing (issue 21).
 func TestReserveNeverExceedsTheBudget(t *testing.T) {
-	db := open(t)
+	storetest.Run(t, func(t *testing.T, dsn string) { testReserveNeverExceedsTheBudget(t, open(t, dsn)) })
+}
+
+func testReserveNeverExceedsTheBudget(t *testing.T, db *DB) {
 	ctx := context.Background()
 	const limit, workers, each = 100, 8, 30
 	var mu sync.Mutex

@@ -5,14 +5,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openmms/mms/internal/store/storetest"
+
 	"github.com/openmms/mms/internal/migration"
 )
 
 // SummaryByType counts each user once, by their latest record's state and
 // type, so its cells add up to Summary's; dry runs stay out.
 func TestSummaryByTypeAddsUpToSummary(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, dsn string) { testSummaryByTypeAddsUpToSummary(t, open(t, dsn)) })
+}
+
+func testSummaryByTypeAddsUpToSummary(t *testing.T, db *DB) {
 	ctx := context.Background()
-	db := open(t)
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	db.now = func() time.Time { clock = clock.Add(time.Second); return clock }
 	run := func(user string, typ migration.Type, state migration.State, dry bool) {

@@ -10,6 +10,7 @@ import (
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/migration"
 	"github.com/openmms/mms/internal/store"
+	"github.com/openmms/mms/internal/store/storetest"
 )
 
 // benchMeetings adds n meetings to one mailbox and returns their IDs.
@@ -41,7 +42,7 @@ func update(ctx context.Context, be *Backend, id string, n int64) error {
 // BenchmarkUpdateMeeting is one meeting's read and update with its two
 // notifications: the sandbox's share of a migrated meeting.
 func BenchmarkUpdateMeeting(b *testing.B) {
-	be, _ := newBackend(b)
+	be, _ := newBackend(b, storetest.DSN(b, storetest.SQLite))
 	ids := benchMeetings(b, be, 1000)
 	ctx := context.Background()
 	var n int64
@@ -57,7 +58,7 @@ func BenchmarkUpdateMeeting(b *testing.B) {
 // result writes from parallel goroutines, as a worker's activities do: it
 // measures how the sandbox's and the store's writers share the database.
 func BenchmarkUpdateMeetingBesideStore(b *testing.B) {
-	be, db := newBackend(b)
+	be, db := newBackend(b, storetest.DSN(b, storetest.SQLite))
 	ctx := context.Background()
 	ids := benchMeetings(b, be, 1000)
 	if err := db.PutTenant(ctx, store.Tenant{ID: "t", DisplayName: "t", Settings: migration.DefaultSettings()}); err != nil {

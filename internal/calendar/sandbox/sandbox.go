@@ -7,8 +7,9 @@
 //
 // The sandbox owns its tables (sandbox_*) and their schema migrations, and
 // reaches them through a connection pool of its own on the service
-// database, opened with store.OpenSQL: it shares the store's file and
-// settings, not the store's handle, and never reads the store's tables.
+// database, opened with store.OpenSQL: it shares the store's database (a
+// SQLite file or PostgreSQL) and settings, not the store's handle, and never
+// reads the store's tables.
 package sandbox
 
 import (
@@ -58,7 +59,7 @@ func Open(ctx context.Context, dsn string) (*Backend, error) {
 	}
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sandbox: database %s: schema migration: %w", dsn, err)
+		return nil, fmt.Errorf("sandbox: database %s: schema migration: %w", store.RedactDSN(dsn), err)
 	}
 	return &Backend{db: db, now: func() time.Time { return time.Now().UTC() }}, nil
 }
@@ -173,6 +174,7 @@ func (b *Backend) GetMeeting(ctx context.Context, tenantID, mailbox, id string) 
 func (b *Backend) UpdateMeeting(ctx context.Context, tenantID string, u calendar.Update) (calendar.UpdateResult, error) {
 	var res calendar.UpdateResult
 	err := store.InTx(ctx, b.db, func(tx *sql.Tx) error {
+		res = calendar.UpdateResult{} // a rerun (store.InTx) starts afresh
 		var version int
 		var lastKey, organizer, subject, attendeesJSON string
 		err := tx.QueryRowContext(ctx, `SELECT version, last_update_key, organizer, subject, attendees

@@ -47,18 +47,21 @@ func settingRows(st migration.Settings) []settingRow {
 	v, t := reflect.ValueOf(st), reflect.TypeOf(st)
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "" || name == "-" || !f.IsExported() {
 			continue
 		}
 		raw, err := json.Marshal(v.Field(i).Interface())
 		value := string(raw)
-		if err != nil {
+		switch {
+		case err != nil:
 			value = "(unreadable)"
-		} else if s, ok := v.Field(i).Interface().(string); ok {
-			value = s
-			if s == "" {
-				value = "(not set)"
+		case strings.Contains(opts, "omitempty") && v.Field(i).IsZero():
+			// What the API leaves out: no window, no budget, no language.
+			value = "(not set)"
+		default:
+			if s, ok := v.Field(i).Interface().(string); ok {
+				value = s
 			}
 		}
 		rows = append(rows, settingRow{Name: name, Label: label(name), Value: value, Help: settingHelp[name]})

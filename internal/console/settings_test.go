@@ -114,6 +114,12 @@ func TestSettingsForm(t *testing.T) {
 		got.OrganizerRecipientsPerDay != migration.DefaultOrganizerRecipientsPerDay || !got.MeetingMigrationEnabled {
 		t.Errorf("after clearing: %+v", got)
 	}
+	cleared := b.do("GET", "/console/t/contoso/settings", nil).body
+	for _, name := range []string{"maintenanceWindow", "notificationBudgetPerHour", "organizerMeetingsPerHour", "defaultLanguage"} {
+		if !strings.Contains(cleared, `data-setting="`+name+`">(not set)<`) {
+			t.Errorf("after clearing, %s does not read (not set)", name)
+		}
+	}
 }
 
 // Operators and readers see the settings read-only, and a form they post

@@ -1,13 +1,11 @@
 package api
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/migration"
 )
@@ -60,75 +58,21 @@ type MigrationConfiguration struct {
 	OrganizerRecipientsPerDay Optional[int]              `json:"organizerRecipientsPerDay,omitzero"`
 }
 
-func (m *MigrationConfiguration) validate() error {
-	if m.QuietPeriodSeconds != nil && (*m.QuietPeriodSeconds < 0 || *m.QuietPeriodSeconds > 86400) {
-		return errors.New("quietPeriodSeconds: must be between 0 and 86400")
-	}
-	if m.ParticipantLimit != nil && (*m.ParticipantLimit < 1 || *m.ParticipantLimit > 100000) {
-		return errors.New("participantLimit: must be between 1 and 100000")
-	}
-	if m.DefaultLanguage != nil && *m.DefaultLanguage != "" {
-		if _, err := meetingblock.ParseLocale(*m.DefaultLanguage); err != nil {
-			return fmt.Errorf("defaultLanguage: %v", err)
-		}
-	}
-	// 0 would stop every update for good: the switch says so plainly.
-	if m.NotificationBudgetPerHour.Value != nil && *m.NotificationBudgetPerHour.Value < 1 {
-		return errors.New("notificationBudgetPerHour: must be at least 1; use meetingMigrationEnabled to stop migrations")
-	}
-	if m.OrganizerMeetingsPerHour.Value != nil && *m.OrganizerMeetingsPerHour.Value < 1 {
-		return errors.New("organizerMeetingsPerHour: must be at least 1; use meetingMigrationEnabled to stop migrations")
-	}
-	if m.OrganizerRecipientsPerDay.Value != nil && *m.OrganizerRecipientsPerDay.Value < 1 {
-		return errors.New("organizerRecipientsPerDay: must be at least 1; use meetingMigrationEnabled to stop migrations")
-	}
-	if m.MaintenanceWindow.Value != nil {
-		if err := m.MaintenanceWindow.Value.Validate(); err != nil {
-			return fmt.Errorf("maintenanceWindow.%w", err)
-		}
-	}
-	return nil
+// patch is the change the PUT asks for; the service checks and applies it.
+func (m *MigrationConfiguration) patch() intake.SettingsPatch {
+	return intake.SettingsPatch{MeetingMigrationEnabled: m.MeetingMigrationEnabled,
+		QuietPeriodSeconds: m.QuietPeriodSeconds, ParticipantLimit: m.ParticipantLimit,
+		DefaultLanguage: m.DefaultLanguage, MaintenanceWindow: m.MaintenanceWindow,
+		NotificationBudgetPerHour: m.NotificationBudgetPerHour, OrganizerMeetingsPerHour: m.OrganizerMeetingsPerHour,
+		OrganizerRecipientsPerDay: m.OrganizerRecipientsPerDay}
 }
 
-// Optional is a PUT field that may be left out (keep), null (remove) or set.
-type Optional[T any] struct {
-	Set   bool // present in the body, null included
-	Value *T   // nil: null
-}
+// Optional is a PUT field that may be left out (keep), null (remove) or
+// set: the service's type, under the name the API's clients know.
+type Optional[T any] = intake.Optional[T]
 
 // Set returns an Optional holding v.
-func Set[T any](v T) Optional[T] { return Optional[T]{Set: true, Value: &v} }
-
-// MarshalJSON writes null or the value; left out (omitzero) when not Set.
-func (o Optional[T]) MarshalJSON() ([]byte, error) { return json.Marshal(o.Value) }
-
-func (o *Optional[T]) UnmarshalJSON(raw []byte) error {
-	o.Set = true
-	if string(raw) == "null" {
-		o.Value = nil
-		return nil
-	}
-	o.Value = new(T)
-	return json.Unmarshal(raw, o.Value)
-}
-
-// applyPtr sets *dst from o when it was given (null: nil).
-func (o Optional[T]) applyPtr(dst **T) {
-	if o.Set {
-		*dst = o.Value
-	}
-}
-
-// apply sets *dst from o when it was given; null sets unset.
-func (o Optional[T]) apply(dst *T, unset T) {
-	switch {
-	case !o.Set:
-	case o.Value == nil:
-		*dst = unset
-	default:
-		*dst = *o.Value
-	}
-}
+func Set[T any](v T) Optional[T] { return intake.Set(v) }
 
 // FloodControlView is how the settings show flood control: a window or
 // budget that is not set is left out.
@@ -156,8 +100,6 @@ type DialInConferencingSettings struct {
 	AutomaticallyReplaceAcpProvider  *bool `json:"automaticallyReplaceAcpProvider"`
 }
 
-func (*DialInConferencingSettings) validate() error { return nil }
-
 // migrationConfiguration is the tenant's MigrationConfiguration; an unset
 // default language is left out, as before the setting existed.
 func migrationConfiguration(ts *migration.Settings) MigrationConfigurationView {
@@ -178,72 +120,52 @@ func migrationConfiguration(ts *migration.Settings) MigrationConfigurationView {
 }
 
 func (s *Server) getMigrationConfiguration(c *gin.Context) {
-	s.withSettings(c, false, func(ts *migration.Settings) any {
-		return migrationConfiguration(ts)
-	})
+	withSettings(s, c, migrationConfiguration)
 }
 
 func (s *Server) putMigrationConfiguration(c *gin.Context) {
 	var req MigrationConfiguration
-	if !bindJSON(c, &req) {
+	if !bind(c, &req) {
 		return
 	}
-	s.withSettings(c, true, func(ts *migration.Settings) any {
-		set(&ts.MeetingMigrationEnabled, req.MeetingMigrationEnabled)
-		set(&ts.QuietPeriodSeconds, req.QuietPeriodSeconds)
-		set(&ts.ParticipantLimit, req.ParticipantLimit)
-		set(&ts.DefaultLanguage, req.DefaultLanguage)
-		req.MaintenanceWindow.applyPtr(&ts.MaintenanceWindow)
-		req.NotificationBudgetPerHour.apply(&ts.NotificationBudgetPerHour, 0)
-		req.OrganizerMeetingsPerHour.apply(&ts.OrganizerMeetingsPerHour, 0)
-		req.OrganizerRecipientsPerDay.apply(&ts.OrganizerRecipientsPerDay, migration.DefaultOrganizerRecipientsPerDay)
-		return migrationConfiguration(ts)
-	})
+	updateSettings(s, c, req.patch(), migrationConfiguration)
 }
 
 func (s *Server) getDialInSettings(c *gin.Context) {
-	s.withSettings(c, false, func(ts *migration.Settings) any {
-		return DialInConferencingSettings{&ts.AutomaticallyMigrateUserMeetings, &ts.AutomaticallyReplaceAcpProvider}
-	})
+	withSettings(s, c, dialInSettings)
+}
+
+func dialInSettings(ts *migration.Settings) DialInConferencingSettings {
+	return DialInConferencingSettings{&ts.AutomaticallyMigrateUserMeetings, &ts.AutomaticallyReplaceAcpProvider}
 }
 
 func (s *Server) putDialInSettings(c *gin.Context) {
 	var req DialInConferencingSettings
-	if !bindJSON(c, &req) {
+	if !bind(c, &req) {
 		return
 	}
-	s.withSettings(c, true, func(ts *migration.Settings) any {
-		set(&ts.AutomaticallyMigrateUserMeetings, req.AutomaticallyMigrateUserMeetings)
-		set(&ts.AutomaticallyReplaceAcpProvider, req.AutomaticallyReplaceAcpProvider)
-		return DialInConferencingSettings{&ts.AutomaticallyMigrateUserMeetings, &ts.AutomaticallyReplaceAcpProvider}
-	})
+	updateSettings(s, c, intake.SettingsPatch{AutomaticallyMigrateUserMeetings: req.AutomaticallyMigrateUserMeetings,
+		AutomaticallyReplaceAcpProvider: req.AutomaticallyReplaceAcpProvider}, dialInSettings)
 }
 
-// withSettings reads the tenant's settings, lets fn change them (saved when
-// write is true; fields left out of a PUT keep their value) and answers
-// with fn's view of them. A write is a compare-and-set in the store, so a
-// concurrent PUT of another field is not lost.
-func (s *Server) withSettings(c *gin.Context, write bool, fn func(*migration.Settings) any) {
-	ctx := c.Request.Context()
-	if !write {
-		t, err := s.DB.Tenant(ctx, c.Param("tenant"))
-		if err != nil {
-			s.internal(c, "tenant lookup", err)
-			return
-		}
-		c.JSON(http.StatusOK, fn(&t.Settings))
+// withSettings answers with view of the tenant's settings.
+func withSettings[V any](s *Server, c *gin.Context, view func(*migration.Settings) V) {
+	t, err := s.DB.Tenant(c.Request.Context(), c.Param("tenant"))
+	if err != nil {
+		s.internal(c, "tenant lookup", err)
 		return
 	}
-	var view any
-	if _, err := s.DB.UpdateSettings(ctx, c.Param("tenant"), func(st *migration.Settings) { view = fn(st) }); err != nil {
-		s.internal(c, "store settings", err)
-		return
-	}
-	c.JSON(http.StatusOK, view)
+	c.JSON(http.StatusOK, view(&t.Settings))
 }
 
-func set[T any](dst *T, v *T) {
-	if v != nil {
-		*dst = *v
+// updateSettings has the service merge the patch into the stored settings
+// (fields left out keep their value; a compare-and-set, so a concurrent
+// PUT of another field is not lost) and answers with view of the result.
+func updateSettings[V any](s *Server, c *gin.Context, p intake.SettingsPatch, view func(*migration.Settings) V) {
+	st, err := s.Intake.UpdateSettings(c.Request.Context(), c.Param("tenant"), p)
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
+	c.JSON(http.StatusOK, view(&st))
 }

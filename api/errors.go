@@ -57,19 +57,6 @@ func abortList(c *gin.Context, status int, code, msg string) {
 	c.AbortWithStatusJSON(status, gin.H{"error": e})
 }
 
-// bindJSON decodes and validates a request body; on failure it has already
-// answered 400 with the message.
-func bindJSON(c *gin.Context, v interface{ validate() error }) bool {
-	if !bind(c, v) {
-		return false
-	}
-	if err := v.validate(); err != nil {
-		badRequest(c, err.Error())
-		return false
-	}
-	return true
-}
-
 // bind decodes a request body whose values the service checks; on failure
 // it has already answered 400 with the message.
 func bind(c *gin.Context, v any) bool {

@@ -54,6 +54,7 @@ func devCommand() *cobra.Command {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "mms dev is ready in %s\n\n", time.Since(start).Round(time.Millisecond))
 			fmt.Fprintf(out, "  API          %s   (health: %s/readyz, metrics: %s/metrics)\n", st.APIURL, st.APIURL, st.APIURL)
+			fmt.Fprintf(out, "  Console      %s/console/   (sign in with the admin token below)\n", st.APIURL)
 			if st.UIURL != "" {
 				fmt.Fprintf(out, "  Temporal UI  %s/namespaces/%s/workflows\n", st.UIURL, devstack.Namespace)
 			}

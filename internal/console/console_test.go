@@ -565,7 +565,7 @@ func TestEveryControlIsLabelled(t *testing.T) {
 	b.signIn(f.tokens["contoso-admin"])
 	pages := []string{signin.body}
 	for _, path := range []string{"/console/t/contoso/", "/console/t/contoso/migrations", "/console/t/contoso/failed",
-		"/console/t/contoso/events", "/console/t/contoso/settings", "/console/t/contoso/users/" + alice, "/docs"} {
+		"/console/t/contoso/events", "/console/t/contoso/settings", "/console/t/contoso/preview", "/console/t/contoso/users/" + alice, "/docs"} {
 		r := b.do("GET", path, nil)
 		if r.code != 200 {
 			t.Fatalf("%s: %d", path, r.code)

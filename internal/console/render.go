@@ -45,6 +45,8 @@ var funcs = template.FuncMap{
 	},
 	"targets": func() []migration.Target { return []migration.Target{migration.TargetCurrent, migration.TargetTeams} },
 	"lower":   func(s any) string { return strings.ToLower(fmt.Sprint(s)) },
+	// fieldIs: the refused field (a message's first word) is name or within it.
+	"fieldIs": func(field, name string) bool { return field == name || strings.HasPrefix(field, name+".") },
 	"add": func(ns ...int) int {
 		sum := 0
 		for _, n := range ns {

@@ -136,7 +136,8 @@ func (b *browserTab) open(path string) { b.do(chromedp.Navigate(b.base + path)) 
 // in headless chromium against the whole embedded stack: sign in, read the
 // summary, open a user, a dry run and its diffs, a migration watched to
 // Succeeded, a cancel, a retry of failed meetings, and every other page.
-// Screenshots go to $MMS_SCREENSHOTS (default: the test's temporary
+// Then an admin previews a bridge change and sets a notification budget
+// (consoleAdmin). Screenshots go to $MMS_SCREENSHOTS (default: the test's temporary
 // directory).
 func TestConsoleInABrowser(t *testing.T) {
 	chrome := chromium(t)
@@ -295,5 +296,117 @@ func TestConsoleInABrowser(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS(`.signout button`)), chromedp.WaitVisible(chromedp.CSS("#token")))
 	b.open("/console/t/contoso/")
 	b.do(chromedp.WaitVisible(chromedp.CSS("#token")))
+
+	consoleAdmin(t, b, st)
 	t.Logf("screenshots in %s", dir)
+}
+
+// consoleAdmin is the admin's part of the browser test, on a tenant whose
+// users are on one bridge: preview a change of the bridge's number and
+// read the counts the sandbox holds, then set a notification budget (0
+// refused on the form with the API's message) and see it stored.
+func consoleAdmin(t *testing.T, b *browserTab, st *Stack) {
+	ctx := context.Background()
+	const tenant, bridge, users, meetings, attendees = "northwind", "nw-bridge-1", 12, 3, 4
+	(&flood{t: t, st: st}).seedTenant(tenant, bridge, users, meetings, attendees, migration.DefaultSettings())
+	token, err := st.DB.CreateToken(ctx, "northwind-admin", tenant, store.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the sandbox holds: the users' future meetings and their
+	// attendees (the organizer is not notified).
+	wantMeetings, wantMails := 0, 0
+	users_, err := st.DB.Users(ctx, tenant)
+	if err != nil || len(users_) != users {
+		t.Fatalf("northwind's users: %d, %v", len(users_), err)
+	}
+	now := time.Now().UTC()
+	for _, u := range users_ {
+		mb, err := st.Sandbox.Mailbox(ctx, tenant, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := st.Sandbox.ListMeetings(ctx, tenant, mb.Key(), now, now.Add(2*365*24*time.Hour), "", 1000)
+		if err != nil || page.NextCursor != "" {
+			t.Fatalf("listing %s: %v (cursor %q)", u.ID, err, page.NextCursor)
+		}
+		for _, m := range page.Meetings {
+			wantMeetings++
+			wantMails += m.Participants() - 1
+		}
+	}
+	if wantMeetings != users*meetings || wantMails != users*meetings*attendees {
+		t.Fatalf("the sandbox holds %d meetings and %d attendees, seeded %d and %d", wantMeetings, wantMails, users*meetings, users*meetings*attendees)
+	}
+
+	b.do(chromedp.SendKeys(chromedp.CSS("#token"), token), chromedp.Click(chromedp.CSS(`form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#summary")))
+	before, err := st.DB.Events(ctx, tenant, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// An unknown bridge: the form names the field.
+	b.open("/console/t/" + tenant + "/preview")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#preview-form")),
+		chromedp.SendKeys(chromedp.CSS("#p-bridge"), "nowhere"), chromedp.SendKeys(chromedp.CSS("#p-old"), "+1 425-555-0100"),
+		chromedp.SendKeys(chromedp.CSS("#p-new"), "+1 425-555-0199"), chromedp.Click(chromedp.CSS("#preview")),
+		chromedp.WaitVisible(chromedp.CSS("#form-error")))
+	if got := b.text("#form-error"); !strings.HasPrefix(got, "bridgeId: ") {
+		t.Errorf("unknown bridge: %q", got)
+	}
+	if got := b.eval(`document.querySelector("#p-bridge").getAttribute("aria-invalid") || ""`); got != "true" {
+		t.Errorf("the bridge field is not marked invalid: %q", got)
+	}
+	b.shot("preview-unknown-bridge")
+
+	// The bridge's number changes: the summary line and the counts are
+	// what the sandbox holds, for each of the users on the bridge.
+	b.eval(`(document.querySelector("#p-bridge").value = "", "")`)
+	b.do(chromedp.SendKeys(chromedp.CSS("#p-bridge"), bridge), chromedp.Click(chromedp.CSS("#preview")),
+		chromedp.WaitVisible(chromedp.CSS("#impact-summary")))
+	wantLine := fmt.Sprintf("bridge change: %d users, %d meetings, %d update mails", users, wantMeetings, wantMails)
+	if got := b.text("#impact-summary"); got != wantLine {
+		t.Errorf("summary %q, want %q", got, wantLine)
+	}
+	for sel, want := range map[string]int{`[data-count="users"]`: users, `[data-count="migrations"]`: users,
+		`[data-count="meetings"]`: wantMeetings, `[data-count="notifications"]`: wantMails} {
+		if got := b.text(sel); got != fmt.Sprint(want) {
+			t.Errorf("%s: %q, want %d", sel, got, want)
+		}
+	}
+	if got := b.eval(`String(document.querySelectorAll("#impact-users tbody tr").length)`); got != fmt.Sprint(users) {
+		t.Errorf("%s rows in the per-user table, want %d", got, users)
+	}
+	if b.text("#impact-estimate") != "" {
+		t.Error("the counts are marked as estimates")
+	}
+	b.shot("preview-bridge-change")
+	after, err := st.DB.Events(ctx, tenant, "", 100)
+	if err != nil || len(after) != len(before) {
+		t.Errorf("the preview recorded events: %d, were %d (%v)", len(after), len(before), err)
+	}
+	if n, err := st.DB.CountStatusRecords(ctx, tenant, store.Filter{DryRun: true}); err != nil || n != 0 {
+		t.Errorf("the preview opened %d records (%v)", n, err)
+	}
+
+	// A notification budget: 0 is refused as the API refuses it, 500 is stored.
+	b.open("/console/t/" + tenant + "/settings")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#settings-form")), chromedp.SendKeys(chromedp.CSS("#s-budget"), "0"),
+		chromedp.Click(chromedp.CSS("#save-settings")), chromedp.WaitVisible(chromedp.CSS("#form-error")))
+	if got := b.text("#form-error"); got != "notificationBudgetPerHour: must be at least 1; use meetingMigrationEnabled to stop migrations" {
+		t.Errorf("budget 0: %q", got)
+	}
+	b.shot("settings-budget-refused")
+	b.eval(`(document.querySelector("#s-budget").value = "", "")`)
+	b.do(chromedp.SendKeys(chromedp.CSS("#s-budget"), "500"), chromedp.Click(chromedp.CSS("#save-settings")),
+		chromedp.WaitVisible(chromedp.CSS("#saved")))
+	if got := b.text(`td[data-setting="notificationBudgetPerHour"]`); got != "500" {
+		t.Errorf("the page shows the budget as %q", got)
+	}
+	b.shot("settings-saved")
+	tn, err := st.DB.Tenant(ctx, tenant)
+	if err != nil || tn.Settings.NotificationBudgetPerHour != 500 || tn.Settings.QuietPeriodSeconds != 600 || !tn.Settings.MeetingMigrationEnabled {
+		t.Errorf("stored settings: %+v, %v", tn.Settings, err)
+	}
 }

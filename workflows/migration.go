@@ -68,6 +68,8 @@ type execution struct {
 	triggers workflow.ReceiveChannel
 	cancels  workflow.ReceiveChannel
 	v1       bool // versionTriggerSemantics
+	v2       bool // versionServedTriggers (run.go)
+	last     *lastRun
 }
 
 // Migration is the per-user workflow. It waits for triggers, lets a quiet
@@ -87,6 +89,7 @@ func Migration(ctx workflow.Context, in Input) error {
 		return err
 	}
 	w.v1 = workflow.GetVersion(ctx, versionTriggerSemantics, workflow.DefaultVersion, 1) >= 1
+	w.v2 = w.v1 && workflow.GetVersion(ctx, versionServedTriggers, workflow.DefaultVersion, 1) >= 1
 	switch {
 	case in.Resume != nil && in.Resume.V1:
 		if err := w.resumeV1(ctx, *in.Resume); err != nil {
@@ -100,7 +103,13 @@ func Migration(ctx workflow.Context, in Input) error {
 	}
 	for {
 		w.drain()
+		if w.serve(ctx) {
+			continue // it waited on an activity: signals may have come
+		}
 		if len(w.pending) == 0 {
+			if w.lateCancel(ctx) {
+				continue
+			}
 			// Signal-with-start delivers the first trigger with the start, so
 			// an empty queue here means every trigger has been served.
 			return nil
@@ -111,6 +120,11 @@ func Migration(ctx workflow.Context, in Input) error {
 		w.setState(ctx, migration.StatePending, fmt.Sprintf("Waiting for a quiet period: %d trigger(s).", len(w.pending)))
 		w.quietPeriod(ctx)
 		w.drain()
+		if w.serve(ctx) && len(w.pending) == 0 {
+			// All served while waiting: nothing to run.
+			w.setState(ctx, migration.StateIdle, "Last run "+w.st.LastResult)
+			continue
+		}
 		run := w.run
 		if w.v1 {
 			w.recordTriggers(ctx)

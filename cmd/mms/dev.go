@@ -74,8 +74,8 @@ func devCommand() *cobra.Command {
 			fmt.Fprintf(out, "  Data         %s\n", cfg.DataDir)
 			fmt.Fprintf(out, "  Admin token  %s   (also in %s/admin-token)\n\n", st.AdminToken, cfg.DataDir)
 			self := os.Args[0]
-			fmt.Fprintf(out, "Try:  %s start --tenant contoso --user alice@contoso.com\n", self)
-			fmt.Fprintf(out, "      %s status --tenant contoso --user alice@contoso.com\n", self)
+			fmt.Fprintf(out, "Try:  %s start alice@contoso.com --tenant contoso\n", self)
+			fmt.Fprintf(out, "      %s status alice@contoso.com --tenant contoso\n", self)
 			fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
 			select {
 			case <-cmd.Context().Done():

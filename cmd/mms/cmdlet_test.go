@@ -9,12 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/openmms/mms/internal/devstack"
+	"github.com/openmms/mms/internal/embeddedtemporal"
+	"github.com/openmms/mms/internal/temporalclient"
 )
 
 // runRoot runs the whole mms command (newRoot, as main does) with args.
@@ -170,4 +173,90 @@ func TestHelpHasGroupsExamplesAndCompletions(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestTemporalAddressSpelling: --temporal-address is the Temporal address on
+// every command, the old spellings still set the same value, and `mms dev
+// --temporal-address` attaches to a running server instead of starting one.
+func TestTemporalAddressSpelling(t *testing.T) {
+	root := newRoot()
+	for _, tc := range []struct {
+		cmd, old string
+	}{{"temporal", "addr"}, {"dev", "temporal-addr"}} {
+		c, _, err := root.Find([]string{tc.cmd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Flags().Lookup("temporal-address") == nil {
+			t.Errorf("mms %s: no --temporal-address", tc.cmd)
+		}
+		if f := c.Flags().Lookup(tc.old); f == nil || !f.Hidden || f.Deprecated == "" {
+			t.Errorf("mms %s --%s: not a hidden deprecated alias", tc.cmd, tc.old)
+		}
+	}
+	for _, name := range []string{"worker", "api"} {
+		if c, _, _ := root.Find([]string{name}); c.Flags().Lookup("temporal-address") == nil {
+			t.Errorf("mms %s: no --temporal-address", name)
+		}
+	}
+	tc, _, _ := root.Find([]string{"temporal"})
+	if err := tc.ParseFlags([]string{"--addr", "127.0.0.1:17233"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := tc.Flags().GetString("temporal-address"); v != "127.0.0.1:17233" {
+		t.Errorf("mms temporal --addr set --temporal-address to %q", v)
+	}
+
+	// mms dev --temporal-address: attached, with no temporal.db of its own.
+	ctx := context.Background()
+	srv, err := embeddedtemporal.Start(ctx, embeddedtemporal.Options{DataDir: t.TempDir(), FrontendAddr: "127.0.0.1:0",
+		SearchAttributes: temporalclient.SearchAttributes, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	data := t.TempDir()
+	dev := newRoot()
+	var out syncBuffer
+	dev.SetOut(&out)
+	dev.SetErr(&out)
+	dev.SetArgs([]string{"dev", "--temporal-address", srv.FrontendAddr(), "--data-dir", data, "--api-addr", freeAddr(t),
+		"--ui-addr", "-", "--log-level", "warn"})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- dev.ExecuteContext(runCtx) }()
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), "Press Ctrl-C"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("mms dev did not get ready:\n%s", out.String())
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("mms dev: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), srv.FrontendAddr()+"   (namespace default, already running: attached)") {
+		t.Errorf("mms dev does not say it attached to %s:\n%s", srv.FrontendAddr(), out.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, "temporal.db")); !os.IsNotExist(err) {
+		t.Errorf("mms dev --temporal-address made a temporal.db (%v)", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -262,6 +263,10 @@ type FinishRunInput struct {
 	RunKey   string `json:"runKey,omitempty"`
 	// Message, when set, fails the run with it (blocked, or an error).
 	Message string `json:"message,omitempty"`
+	// Note is kept in LastMessage whatever the outcome (after the failure
+	// message when there is one): what the run did not act on, such as a
+	// cancel that arrived after its last page.
+	Note string `json:"note,omitempty"`
 }
 
 // FinishRun sets the final state: Failed when a message is given or any
@@ -295,6 +300,9 @@ func (a *Activities) FinishRun(ctx context.Context, in FinishRunInput) (store.St
 	case rec.FailedMeeting > 0:
 		state, msg = migration.StateFailed, fmt.Sprintf("%d of %d meetings failed; last error: %s",
 			rec.FailedMeeting, rec.TotalMeeting, rec.LastMessage)
+	}
+	if in.Note != "" {
+		msg = strings.TrimPrefix(msg+"; "+in.Note, "; ")
 	}
 	out, err := a.DB.FinishRun(ctx, rec.CorrelationID, state, msg)
 	if err != nil {
@@ -359,4 +367,68 @@ func (a *Activities) OpenPending(ctx context.Context, in OpenPendingInput) (stor
 		a.Instruments.Transition(ctx, a.logger(), in.TenantID, in.UserID, rec.CorrelationID, "", migration.StatePending, "")
 	}
 	return rec, err
+}
+
+// AmendRunInput amends the record of a run that has finished: the triggers
+// it served after it began, and a cancel that came too late to stop it.
+type AmendRunInput struct {
+	MigrationID string `json:"migrationId"`
+	TenantID    string `json:"tenantId"`
+	UserID      string `json:"userId"`
+	// Plan, when set, is the plan the run made: the triggers in Served
+	// count as served only while the user's profile and the tenant's
+	// settings the run used are unchanged.
+	Plan *RunPlan `json:"plan,omitempty"`
+	// TriggerCount and Message are the record's new trigger count and
+	// LastMessage (absolute: a retried attempt writes the same).
+	TriggerCount int    `json:"triggerCount"`
+	Message      string `json:"message"`
+	// Served are the Pending records of the served triggers, each with
+	// the number of its triggers served so far.
+	Served []store.Served `json:"served,omitempty"`
+}
+
+// AmendRun amends a finished run's record. It answers false, changing
+// nothing, when the run's plan no longer holds (the user's conferencing
+// profile or the tenant's block settings changed since the run read them):
+// the triggers then bring something new and get a run of their own.
+func (a *Activities) AmendRun(ctx context.Context, in AmendRunInput) (bool, error) {
+	ctx = observe(ctx, in.TenantID, in.UserID, in.MigrationID)
+	if in.Plan != nil {
+		same, err := a.planHolds(ctx, *in.Plan)
+		if err != nil || !same {
+			return false, err
+		}
+	}
+	return a.DB.AmendFinished(ctx, in.MigrationID, in.TriggerCount, in.Message, in.Served)
+}
+
+// planHolds says whether a run made with plan would be made the same way
+// now: same conferencing profile, same participant limit and language.
+func (a *Activities) planHolds(ctx context.Context, plan RunPlan) (bool, error) {
+	tenant, err := a.DB.Tenant(ctx, plan.TenantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if tenant.Settings.ParticipantLimit != plan.ParticipantLimit || tenant.Settings.DefaultLanguage != plan.DefaultLanguage {
+		return false, nil
+	}
+	user, err := a.DB.User(ctx, plan.TenantID, plan.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	var now meetingblock.Profile
+	if err := json.Unmarshal(user.Profile, &now); err != nil {
+		return false, nil
+	}
+	// ReplaceThirdParty is the run's decision, not the directory's.
+	was := plan.Profile
+	was.ReplaceThirdParty, now.ReplaceThirdParty = false, false
+	a1, err1 := json.Marshal(was)
+	a2, err2 := json.Marshal(now)
+	return err1 == nil && err2 == nil && string(a1) == string(a2), nil
 }

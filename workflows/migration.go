@@ -75,6 +75,8 @@ type execution struct {
 	cancels  workflow.ReceiveChannel
 	v1       bool // versionTriggerSemantics
 	flood    bool // versionFloodControl
+	v2       bool // versionServedTriggers (run.go)
+	last     *lastRun
 }
 
 // Migration is the per-user workflow. It waits for triggers, lets a quiet
@@ -97,6 +99,7 @@ func Migration(ctx workflow.Context, in Input) error {
 	if w.v1 {
 		w.flood = w.floodControl(ctx, in.Resume)
 	}
+	w.v2 = w.v1 && workflow.GetVersion(ctx, versionServedTriggers, workflow.DefaultVersion, 1) >= 1
 	switch {
 	case in.Resume != nil && in.Resume.V1:
 		if err := w.resumeV1(ctx, *in.Resume); err != nil {
@@ -110,7 +113,13 @@ func Migration(ctx workflow.Context, in Input) error {
 	}
 	for {
 		w.drain()
+		if w.serve(ctx) {
+			continue // it waited on an activity: signals may have come
+		}
 		if len(w.pending) == 0 {
+			if w.lateCancel(ctx) {
+				continue
+			}
 			// Signal-with-start delivers the first trigger with the start, so
 			// an empty queue here means every trigger has been served.
 			return nil
@@ -124,6 +133,11 @@ func Migration(ctx workflow.Context, in Input) error {
 			w.admit(ctx)
 		}
 		w.drain()
+		if w.serve(ctx) && len(w.pending) == 0 {
+			// All served while waiting: nothing to run.
+			w.setState(ctx, migration.StateIdle, "Last run "+w.st.LastResult)
+			continue
+		}
 		run := w.run
 		if w.v1 {
 			w.recordTriggers(ctx)

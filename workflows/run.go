@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/openmms/mms/activities"
 	"github.com/openmms/mms/internal/migration"
+	"github.com/openmms/mms/internal/store"
 )
 
 // versionTriggerSemantics (issue 16) changes how a run is made: triggers
@@ -21,6 +23,26 @@ import (
 // run takes, not only its pages. Executions recorded before it replay the
 // code they were recorded with (run, pages, retryFailed in migration.go).
 const versionTriggerSemantics = "trigger-semantics"
+
+// versionServedTriggers (issue 18) stops a finished run from being followed
+// by an empty one, and keeps a late cancel on the record:
+//   - a trigger that arrives once a run has begun is served by that run
+//     when it asks for nothing the run did not do (its meeting types are
+//     within the run's, it carries no change of its own to apply, it is no
+//     retry of failures) and the run's plan still holds (the profile and
+//     the tenant's block settings the run used are unchanged). Whether it
+//     came before the run read the calendar or after, a new run would read
+//     the same profile and write nothing: so the run's record counts it
+//     and says so, and its own Pending record, if it has one, is folded
+//     into the run's instead of becoming a run that updates nothing;
+//   - a cancel that arrives after the last page (or after the run
+//     finished, while the workflow still takes triggers) is written on the
+//     run's record: "cancel arrived after the last page".
+//
+// Only a run that Succeeded serves later triggers: after a failure, a new
+// trigger is a new chance. Executions recorded before the change replay
+// without either.
+const versionServedTriggers = "served-triggers"
 
 // The ways a run stops early; the run's record is finished with the reason.
 var (
@@ -45,6 +67,7 @@ type runner struct {
 	max       int
 	interval  time.Duration
 	retryOnly bool
+	cancelled bool // ended by a cancel (not merely one that came late)
 }
 
 func (w *execution) newRunner(key string, left time.Duration, retries int) *runner {
@@ -316,6 +339,7 @@ func (r *runner) end(ctx workflow.Context, err error) error {
 	var g gaveUp
 	switch {
 	case errors.Is(err, errCancelled):
+		r.cancelled = true
 		return r.finish(ctx, "cancelled by "+r.w.cancel.who())
 	case errors.Is(err, errExpired) && r.w.st.Retries == 0 && !r.retryOnly:
 		return r.finish(ctx, fmt.Sprintf("run deadline reached after %d pages: later meetings were not migrated; "+
@@ -336,11 +360,20 @@ func (r *runner) end(ctx workflow.Context, err error) error {
 // by the next run.
 func (r *runner) finish(ctx workflow.Context, msg string) error {
 	w := r.w
+	var note string
+	if w.v2 {
+		w.drain() // a cancel that came during the last page
+		if w.cancel != nil && !r.cancelled {
+			note = lateCancelNote(*w.cancel, msg == "")
+		}
+	}
 	w.cancel = nil // a cancel ends one run; later triggers start afresh
 	var rec struct {
-		State migration.State `json:"state"`
+		State        migration.State `json:"state"`
+		TriggerCount int             `json:"triggerCount"`
+		LastMessage  string          `json:"lastMessage"`
 	}
-	in := activities.FinishRunInput{MigrationID: r.plan.MigrationID, Message: msg}
+	in := activities.FinishRunInput{MigrationID: r.plan.MigrationID, Message: msg, Note: note}
 	if in.MigrationID == "" {
 		in.TenantID, in.UserID, in.RunKey = w.in.TenantID, w.in.UserID, r.key
 	}
@@ -361,8 +394,128 @@ func (r *runner) finish(ctx workflow.Context, msg string) error {
 	if msg != "" {
 		w.st.LastResult += ": " + msg
 	}
+	if w.v2 {
+		w.last = &lastRun{plan: r.plan, triggers: rec.TriggerCount, message: rec.LastMessage,
+			serves: rec.State == migration.StateSucceeded && r.plan.Blocked == "" && !r.plan.DryRun && !r.retryOnly}
+	}
 	w.setState(ctx, migration.StateIdle, "Last run "+w.st.LastResult)
 	return nil
+}
+
+// lastRun is the run this execution finished last, as its record stands.
+type lastRun struct {
+	plan     activities.RunPlan
+	serves   bool     // a full run that Succeeded: it can serve later triggers
+	triggers int      // its record's trigger count when it finished
+	message  string   // its record's LastMessage when it finished
+	notes    []string // cancels that came after it finished
+	served   int      // later triggers it served
+	records  []store.Served
+}
+
+// covers says whether the run did everything t asks for (versionServedTriggers).
+func (l *lastRun) covers(t migration.Trigger) bool {
+	if !l.serves || len(t.Event) > 0 || t.RetryFailedOf != "" || t.Validate() != nil {
+		return false
+	}
+	s := migration.Merge(t)
+	return migration.WidenSource(l.plan.SourceMeetingType, s.Source) == l.plan.SourceMeetingType &&
+		(s.Target != migration.TargetTeams || l.plan.TargetMeetingType == migration.TargetTeams) &&
+		(!s.ReplaceThirdParty || l.plan.Profile.ReplaceThirdParty || l.plan.KeepsThirdParty)
+}
+
+// text is the record's LastMessage with what came after the run.
+func (l *lastRun) text(served int) string {
+	var parts []string
+	if l.message != "" {
+		parts = append(parts, l.message)
+	}
+	parts = append(parts, l.notes...)
+	if served > 0 {
+		parts = append(parts, fmt.Sprintf("%d later trigger(s) served by this run: "+
+			"they asked for nothing it had not done, with the profile it used", served))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// serve takes out of the pending triggers those the last run served, and
+// counts them on its record (versionServedTriggers). When the run's plan no
+// longer holds, or cannot be checked, they stay pending and get a run.
+// It reports whether it waited on an activity (signals may have come).
+func (w *execution) serve(ctx workflow.Context) bool {
+	l := w.last
+	if !w.v2 || l == nil || len(w.pending) == 0 || w.in.DryRun {
+		return false
+	}
+	var served, rest []migration.Trigger
+	for _, t := range w.pending {
+		if l.covers(t) {
+			served = append(served, t)
+		} else {
+			rest = append(rest, t)
+		}
+	}
+	if len(served) == 0 {
+		return false
+	}
+	records, count := append([]store.Served(nil), l.records...), 0
+	for _, t := range served {
+		if t.Recorded == l.plan.MigrationID {
+			// Merged into the record before the run claimed it, its signal
+			// late: the record counts it already.
+			continue
+		}
+		if count++; t.Recorded == "" {
+			continue
+		}
+		i := slices.IndexFunc(records, func(s store.Served) bool { return s.ID == t.Recorded })
+		if i < 0 {
+			records, i = append(records, store.Served{ID: t.Recorded}), len(records)
+		}
+		records[i].Triggers++
+	}
+	plan := l.plan
+	in := activities.AmendRunInput{MigrationID: plan.MigrationID, TenantID: w.in.TenantID, UserID: w.in.UserID,
+		Plan: &plan, TriggerCount: l.triggers + l.served + count, Message: l.text(l.served + count),
+		Served: records}
+	var ok bool
+	if err := workflow.ExecuteActivity(shortOptions(ctx), acts.AmendRun, in).Get(ctx, &ok); err != nil || !ok {
+		l.serves = false // something changed since the run: what comes next gets a run
+		return true
+	}
+	l.served += count
+	l.records = records
+	w.pending = rest
+	return true
+}
+
+// lateCancel writes a cancel that found no run to stop on the record of
+// the run that had just finished (versionServedTriggers): the caller was
+// told 202, and the record says what became of it. It reports whether it
+// waited on an activity.
+func (w *execution) lateCancel(ctx workflow.Context) bool {
+	if !w.v2 || w.cancel == nil {
+		return false
+	}
+	c := *w.cancel
+	w.cancel = nil
+	l := w.last
+	if l == nil || l.plan.MigrationID == "" {
+		return false // no record to write on (the run's tenant does not exist)
+	}
+	l.notes = append(l.notes, lateCancelNote(c, true))
+	_ = workflow.ExecuteActivity(shortOptions(ctx), acts.AmendRun, activities.AmendRunInput{
+		MigrationID: l.plan.MigrationID, TenantID: w.in.TenantID, UserID: w.in.UserID,
+		TriggerCount: l.triggers + l.served, Message: l.text(l.served), Served: l.records}).Get(ctx, nil)
+	return true
+}
+
+// lateCancelNote is what a record says of a cancel that stopped nothing.
+func lateCancelNote(c Cancel, afterLastPage bool) string {
+	if afterLastPage {
+		return "cancel arrived after the last page, from " + c.who() + ": every meeting had already been processed"
+	}
+	return "cancel from " + c.who() + " arrived as the run was ending"
 }
 
 func (w *execution) count(pr activities.PageResult) {

@@ -30,10 +30,13 @@ func userAction(use, short, suffix, done string, body func() any, flags func(*co
 	var af apiFlags
 	var user string
 	cmd := &cobra.Command{
-		Use:   use,
+		Use:   use + " USER",
 		Short: short,
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := userArg(cmd, args, &user); err != nil {
+				return err
+			}
 			if err := af.check(); err != nil {
 				return err
 			}
@@ -53,7 +56,7 @@ func userAction(use, short, suffix, done string, body func() any, flags func(*co
 		},
 	}
 	af.register(cmd)
-	cmd.Flags().StringVar(&user, "user", "", "whose migration (required)")
+	cmd.Flags().StringVar(&user, "user", "", "whose migration (or as the argument; --identity)")
 	if flags != nil {
 		flags(cmd)
 	}
@@ -78,10 +81,16 @@ func startCommand() *cobra.Command {
 	var req api.StartRequest
 	var quiet int
 	cmd := &cobra.Command{
-		Use:   "start",
+		Use:   "start USER",
 		Short: "Start a migration of a user's meetings (Start-CsExMeetingMigration)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := userArg(cmd, args, &req.User); err != nil {
+				return err
+			}
+			if req.User == "" {
+				return errors.New("the user: give it as the argument (-Identity) or with --user")
+			}
 			if err := af.check(); err != nil {
 				return err
 			}
@@ -103,10 +112,11 @@ func startCommand() *cobra.Command {
 		},
 	}
 	af.register(cmd)
-	cmd.Flags().StringVar(&req.User, "user", "", "the organizer whose meetings to migrate (required)")
-	_ = cmd.MarkFlagRequired("user")
-	cmd.Flags().StringVar((*string)(&req.SourceMeetingType), "source", "All", "meetings to migrate: All, SfB or Teams")
-	cmd.Flags().StringVar((*string)(&req.TargetMeetingType), "target", "Current", "Current keeps each meeting's kind; Teams converts to Teams")
+	cmd.Flags().StringVar(&req.User, "user", "", "the organizer whose meetings to migrate (or as the argument; --identity)")
+	cmd.Flags().StringVar((*string)(&req.SourceMeetingType), "source", "All", "meetings to migrate: All, SfB or Teams (--source-meeting-type)")
+	cmd.Flags().StringVar((*string)(&req.TargetMeetingType), "target", "Current", "Current keeps each meeting's kind; Teams converts to Teams (--target-meeting-type)")
+	completeValues(cmd, "source", "All", "SfB", "Teams")
+	completeValues(cmd, "target", "Current", "Teams")
 	cmd.Flags().IntVar(&quiet, "quiet-period", 0, "seconds to wait for further changes before running")
 	cmd.Flags().BoolVar(&req.DryRun, "dry-run", false, "compute each meeting's outcome and diff, changing nothing")
 	return cmd
@@ -149,11 +159,14 @@ func statusCommand() *cobra.Command {
 	var interval time.Duration
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "status [--summary | --user U [--watch [--interval 1s]]]",
+		Use:   "status [USER [--watch [--interval 1s]] | --summary]",
 		Short: "Show migration status records (Get-CsMeetingMigrationStatus); --watch follows one to its end",
 		Long:  statusLong,
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := userArg(cmd, args, &user); err != nil {
+				return err
+			}
 			if watch && user == "" {
 				return errors.New("--watch: needs --user")
 			}
@@ -288,12 +301,14 @@ func statusCommand() *cobra.Command {
 		},
 	}
 	af.register(cmd)
-	cmd.Flags().StringVar(&user, "user", "", "one user's latest record with per-meeting results")
+	cmd.Flags().StringVar(&user, "user", "", "one user's latest record with per-meeting results (or as the argument; --identity)")
 	cmd.Flags().StringVar(&state, "state", "", "Pending, InProgress, Failed or Succeeded")
 	cmd.Flags().StringVar(&typ, "type", "", "migration type: SfbToTeams, TeamsToTeams, ToSameType or AllToTeams")
-	cmd.Flags().StringVar(&start, "start", "", "records created or modified from this time (RFC 3339)")
-	cmd.Flags().StringVar(&end, "end", "", "records created or modified before this time (RFC 3339)")
-	cmd.Flags().BoolVar(&summary, "summary", false, "each state with its user count (-SummaryOnly)")
+	cmd.Flags().StringVar(&start, "start", "", "records created or modified from this time (RFC 3339; --start-time)")
+	cmd.Flags().StringVar(&end, "end", "", "records created or modified before this time (RFC 3339; --end-time)")
+	cmd.Flags().BoolVar(&summary, "summary", false, "each state with its user count (--summary-only, -SummaryOnly)")
+	completeValues(cmd, "state", states()...)
+	completeValues(cmd, "type", types()...)
 	cmd.Flags().StringVar(&correlationID, "correlation-id", "", "with --user: that record (a dry run's, say) instead of the latest")
 	cmd.Flags().BoolVar(&watch, "watch", false, "with --user: follow the migration until it is Succeeded (exit 0) or Failed (exit 4)")
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "with --watch: how often to poll")

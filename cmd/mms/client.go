@@ -22,12 +22,14 @@ import (
 
 // apiFlags locate the API and the credentials for the admin verbs.
 type apiFlags struct {
-	url, token, dataDir, tenant, output string
+	url, token, dataDir, tenant, output, profile string
 	// outputs are the -o values the verb supports; the first is the default.
 	outputs []string
+	cmd     *cobra.Command
 }
 
 func (a *apiFlags) register(cmd *cobra.Command) {
+	a.cmd = cmd
 	f := cmd.Flags()
 	f.StringVar(&a.url, "api-url", env("MMS_API_URL", "http://127.0.0.1:8080"), "API base URL (MMS_API_URL)")
 	f.StringVar(&a.token, "token", "", "API token (default: MMS_TOKEN, then <data-dir>/admin-token)")
@@ -37,6 +39,30 @@ func (a *apiFlags) register(cmd *cobra.Command) {
 		a.outputs = []string{"table", "json"}
 	}
 	f.StringVarP(&a.output, "output", "o", a.outputs[0], "output: "+strings.Join(a.outputs, ", "))
+	f.StringVar(&a.profile, "profile", "", "CLI profile for the API URL, token and tenant (MMS_PROFILE; default: the current one, see mms profile)")
+	completeValues(cmd, "output", a.outputs...)
+}
+
+// fromProfile fills what neither a flag nor its MMS_* variable gave from
+// the active profile.
+func (a *apiFlags) fromProfile() error {
+	p, err := activeProfile(a.profile)
+	if err != nil {
+		return err
+	}
+	given := func(flag, variable string) bool {
+		return (a.cmd != nil && a.cmd.Flags().Changed(flag)) || os.Getenv(variable) != ""
+	}
+	if p.APIURL != "" && !given("api-url", "MMS_API_URL") {
+		a.url = p.APIURL
+	}
+	if p.Tenant != "" && !given("tenant", "MMS_TENANT") {
+		a.tenant = p.Tenant
+	}
+	if p.Token != "" && !given("token", "MMS_TOKEN") {
+		a.token = p.Token
+	}
+	return nil
 }
 
 // tenantPath is the API path of the tenant's resource.
@@ -49,8 +75,11 @@ func (a *apiFlags) tenantPath(parts ...string) string {
 }
 
 func (a *apiFlags) check() error {
+	if err := a.fromProfile(); err != nil {
+		return err
+	}
 	if a.tenant == "" {
-		return errors.New("--tenant: required (or set MMS_TENANT)")
+		return errors.New("--tenant: required (or set MMS_TENANT, or a profile's tenant)")
 	}
 	if !slices.Contains(a.outputs, a.output) {
 		return fmt.Errorf("--output: %q is not one of %s", a.output, strings.Join(a.outputs, ", "))

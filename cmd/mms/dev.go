@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -23,6 +24,7 @@ func init() { extraServiceCommands = append(extraServiceCommands, devCommand) }
 func devCommand() *cobra.Command {
 	var cfg devstack.Config
 	var calendarsFile string
+	var tlsFlags frontendTLS
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run everything on this machine: Temporal server and Web UI, worker, API, sandbox (or emulated Graph) calendars",
@@ -32,7 +34,10 @@ func devCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg.Logger, cfg.SeedDemo = log, true
+			cfg.Logger, cfg.SeedDemo, cfg.TemporalTLS = log, true, tlsFlags.tls()
+			if cfg.AttachTemporal != "" && cfg.TemporalTLS != nil {
+				return errors.New("--temporal-tls-*: they serve the embedded frontend; with --temporal-address, TEMPORAL_TLS_* say how to reach the running one")
+			}
 			if calendarsFile != "" {
 				c, err := router.Load(calendarsFile)
 				if err != nil {
@@ -58,7 +63,11 @@ func devCommand() *cobra.Command {
 			if st.UIURL != "" {
 				fmt.Fprintf(out, "  Temporal UI  %s/namespaces/%s/workflows\n", st.UIURL, devstack.Namespace)
 			}
-			fmt.Fprintf(out, "  Temporal     %s   (namespace %s)\n", st.Temporal.FrontendAddr(), devstack.Namespace)
+			if st.Temporal != nil {
+				fmt.Fprintf(out, "  Temporal     %s   (namespace %s)\n", st.TemporalAddr, st.Namespace)
+			} else {
+				fmt.Fprintf(out, "  Temporal     %s   (namespace %s, already running: attached)\n", st.TemporalAddr, st.Namespace)
+			}
 			if st.EmulatorURL != "" {
 				fmt.Fprintf(out, "  Graph        %s   (emulator: the demo tenants' mailboxes, %s per call)\n",
 					graphtest.GraphURL(st.EmulatorURL), cfg.GraphLatency)
@@ -66,8 +75,8 @@ func devCommand() *cobra.Command {
 			fmt.Fprintf(out, "  Data         %s\n", cfg.DataDir)
 			fmt.Fprintf(out, "  Admin token  %s   (also in %s/admin-token)\n\n", st.AdminToken, cfg.DataDir)
 			self := os.Args[0]
-			fmt.Fprintf(out, "Try:  %s start --tenant contoso --user alice@contoso.com\n", self)
-			fmt.Fprintf(out, "      %s status --tenant contoso --user alice@contoso.com\n", self)
+			fmt.Fprintf(out, "Try:  %s start alice@contoso.com --tenant contoso\n", self)
+			fmt.Fprintf(out, "      %s status alice@contoso.com --tenant contoso\n", self)
 			fmt.Fprintf(out, "Press Ctrl-C to stop.\n")
 			select {
 			case <-cmd.Context().Done():
@@ -86,7 +95,17 @@ func devCommand() *cobra.Command {
 	f.StringVar(&cfg.Database, "database", env("MMS_DATABASE", ""),
 		"service database: a SQLite file path or a postgres:// URL (default <data-dir>/mms.db) (MMS_DATABASE)")
 	f.StringVar(&cfg.APIAddr, "api-addr", env("MMS_API_ADDR", "127.0.0.1:8080"), "HTTP API address (MMS_API_ADDR)")
-	f.StringVar(&cfg.TemporalAddr, "temporal-addr", env("MMS_TEMPORAL_ADDR", "127.0.0.1:7233"), "Temporal frontend address (MMS_TEMPORAL_ADDR)")
+	// --temporal-address names the Temporal to use, as on every command
+	// (issue 19): given, the stack attaches to that running server instead
+	// of starting its own. The embedded server's own listen address is
+	// --temporal-listen (old spelling: --temporal-addr, MMS_TEMPORAL_ADDR).
+	f.StringVar(&cfg.AttachTemporal, "temporal-address", env("TEMPORAL_ADDRESS", ""),
+		"use the Temporal already running at this host:port (a `temporal server start-dev`, say) instead of starting one (TEMPORAL_ADDRESS)")
+	f.StringVar(&cfg.AttachNamespace, "namespace", env("TEMPORAL_NAMESPACE", ""), "with --temporal-address: its namespace (default: default) (TEMPORAL_NAMESPACE)")
+	f.StringVar(&cfg.TemporalAddr, "temporal-listen", env("MMS_TEMPORAL_ADDR", "127.0.0.1:7233"), "address the embedded Temporal frontend listens on")
+	withEnv(cmd, "temporal-listen", "MMS_TEMPORAL_LISTEN")
+	deprecatedAlias(cmd, "temporal-addr", "temporal-listen", &cfg.TemporalAddr)
+	bindFrontendTLS(cmd, &tlsFlags)
 	f.StringVar(&cfg.UIAddr, "ui-addr", env("MMS_UI_ADDR", "127.0.0.1:8233"), `Temporal Web UI address, "-" for none (MMS_UI_ADDR)`)
 	bindUI(cmd, &cfg.UIWriteActions, &cfg.UIHosts)
 	f.StringVar(&cfg.Calendar, "calendar", env("MMS_CALENDAR", devstack.CalendarSandbox),

@@ -179,3 +179,12 @@ func escLines(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// deprecatedAlias registers old as a hidden, deprecated spelling of the
+// string flag bound to v (cobra prints the deprecation when it is used).
+func deprecatedAlias(cmd *cobra.Command, old, now string, v *string) {
+	f := cmd.Flags()
+	f.StringVar(v, old, *v, "deprecated: use --"+now)
+	_ = f.MarkHidden(old)
+	_ = f.MarkDeprecated(old, "use --"+now)
+}

@@ -46,7 +46,11 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().String("log-format", env("MMS_LOG_FORMAT", "text"), "log format: text or json (MMS_LOG_FORMAT)")
 	root.AddCommand(serviceCommands()...)
 	root.AddCommand(adminCommands()...)
-	root.AddCommand(sandboxCommand(), previewCommand(), versionCommand())
+	root.AddCommand(sandboxCommand(), previewCommand(), versionCommand(), profileCommand())
+	// The cmdlets' parameter names are flag aliases on every command.
+	root.SetGlobalNormalizationFunc(cmdletNames)
+	groupCommands(root)
+	addExamples(root)
 	return root
 }
 

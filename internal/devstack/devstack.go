@@ -43,7 +43,16 @@ type Config struct {
 	Database     string
 	APIAddr      string // default 127.0.0.1:8080
 	TemporalAddr string // default 127.0.0.1:7233
-	UIAddr       string // default 127.0.0.1:8233; "-" for no UI
+	// TemporalTLS serves the embedded frontend over TLS (see embeddedtemporal.FrontendTLS);
+	// the stack's own worker and API then dial it with the server's client TLS.
+	TemporalTLS *embeddedtemporal.FrontendTLS
+	// AttachTemporal, when set, is the address of a Temporal that is already running (a
+	// `temporal server start-dev`, say): the stack uses it, in AttachNamespace (default
+	// "default"), instead of starting its own server and UI. TLS and an API key come from
+	// the TEMPORAL_* environment, as for `mms worker`.
+	AttachTemporal  string
+	AttachNamespace string
+	UIAddr          string // default 127.0.0.1:8233; "-" for no UI
 	// UIWriteActions and UIHosts: see embeddedtemporal.Options (the UI is read-only by default).
 	UIWriteActions bool
 	UIHosts        []string
@@ -78,10 +87,15 @@ type Config struct {
 
 // Stack is a running service.
 type Stack struct {
-	Temporal *embeddedtemporal.Server
-	DB       *store.DB
-	Client   client.Client
-	Sandbox  *sandbox.Backend
+	// Temporal is the embedded server (nil when the stack attached to one
+	// that was running: Config.AttachTemporal); TemporalAddr and Namespace
+	// are where the stack's worker and API work, either way.
+	Temporal     *embeddedtemporal.Server
+	TemporalAddr string
+	Namespace    string
+	DB           *store.DB
+	Client       client.Client
+	Sandbox      *sandbox.Backend
 	// Calendar routes each tenant to its back end.
 	Calendar *router.Router
 	// Emulator and EmulatorURL: the Graph emulator, with CalendarGraphEmulator.
@@ -137,12 +151,21 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if uiAddr == "-" {
 		uiAddr = ""
 	}
-	if s.Temporal, err = embeddedtemporal.Start(ctx, embeddedtemporal.Options{DataDir: cfg.DataDir, FrontendAddr: cfg.TemporalAddr,
-		UIAddr: uiAddr, UIWriteActions: cfg.UIWriteActions, UIHosts: cfg.UIHosts, Namespace: Namespace, SearchAttributes: temporalclient.SearchAttributes,
-		Logger: cfg.Logger}); err != nil {
-		return nil, err
+	temporalCfg := temporalclient.Config{Address: cfg.AttachTemporal, Namespace: cfg.AttachNamespace, RegisterSearchAttributes: true}
+	if cfg.AttachTemporal == "" {
+		if s.Temporal, err = embeddedtemporal.Start(ctx, embeddedtemporal.Options{DataDir: cfg.DataDir, FrontendAddr: cfg.TemporalAddr,
+			UIAddr: uiAddr, UIWriteActions: cfg.UIWriteActions, UIHosts: cfg.UIHosts, Namespace: Namespace, SearchAttributes: temporalclient.SearchAttributes,
+			FrontendTLS: cfg.TemporalTLS, Logger: cfg.Logger}); err != nil {
+			return nil, err
+		}
+		s.UIURL = s.Temporal.UIURL()
+		temporalCfg = temporalclient.Config{Address: s.Temporal.FrontendAddr(), Namespace: Namespace, TLS: s.Temporal.ClientTLS()}
 	}
-	s.UIURL = s.Temporal.UIURL()
+	s.TemporalAddr, s.Namespace = temporalCfg.Address, temporalCfg.Namespace
+	if s.Namespace == "" {
+		s.Namespace = Namespace
+		temporalCfg.Namespace = Namespace
+	}
 	if s.Sandbox, err = sandbox.In(ctx, s.DB); err != nil {
 		return nil, err
 	}
@@ -166,7 +189,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	// this stack's server, database, routes and telemetry.
 	sc := cfg.Service
 	sc.Worker, sc.API = !cfg.NoWorker, true
-	sc.Temporal = temporalclient.Config{Address: s.Temporal.FrontendAddr(), Namespace: Namespace}
+	sc.Temporal = temporalCfg
 	sc.DB, sc.Routes, sc.Logger, sc.Telemetry = s.DB, &routes, cfg.Logger, tel
 	sc.APIAddr, sc.MetricsAddr = ln.Addr().String(), "" // metrics at <api>/metrics
 	if s.Service, err = service.Build(ctx, sc); err != nil {

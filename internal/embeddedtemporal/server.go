@@ -36,6 +36,7 @@ import (
 	"go.temporal.io/server/common/membership/static"
 	"go.temporal.io/server/common/primitives"
 	"go.temporal.io/server/temporal"
+	"google.golang.org/grpc"
 )
 
 const (
@@ -88,6 +89,10 @@ type Options struct {
 	SearchAttributes map[string]enumspb.IndexedValueType
 	// FrontendTLS serves the gRPC frontend over TLS; nil serves plain gRPC (one machine only).
 	FrontendTLS *FrontendTLS
+	// FrontendInterceptors run on every frontend gRPC call, after the server's own: a check
+	// of the caller's metadata (an organisation's API-key gate, or a test that proves what a
+	// client sends, such as its API key in "authorization: Bearer ...").
+	FrontendInterceptors []grpc.UnaryServerInterceptor
 	// Logger receives the server's own logs at LogLevel and above. nil means slog.Default().
 	Logger *slog.Logger
 	// LogLevel is the minimum level of server logs passed to Logger. The zero value means
@@ -116,6 +121,7 @@ type Server struct {
 	frontendAddr string
 	uiURL        string
 	namespace    string
+	clientTLS    *tls.Config
 
 	srv      temporal.Server
 	ui       *http.Server
@@ -134,6 +140,17 @@ func (s *Server) UIURL() string { return s.uiURL }
 
 // Namespace is the namespace Start created or found.
 func (s *Server) Namespace() string { return s.namespace }
+
+// ClientTLS is the TLS configuration of the server's own clients (the CA that signed the
+// frontend's certificate, and the client certificate with mutual TLS); nil when the
+// frontend is plain gRPC. A client in the same process (`mms dev`'s worker and API) dials
+// with it.
+func (s *Server) ClientTLS() *tls.Config {
+	if s.clientTLS == nil {
+		return nil
+	}
+	return s.clientTLS.Clone()
+}
 
 // Start starts the server and returns once the frontend answers, with the namespace and the
 // search attributes in place, and the UI (if any) listening. Errors are one sentence naming the
@@ -273,6 +290,9 @@ func Start(ctx context.Context, o Options) (_ *Server, retErr error) {
 		}
 	}
 	opts, err := serverOptions(cfg, front, internalPorts, logger)
+	if err == nil && len(o.FrontendInterceptors) > 0 {
+		opts = append(opts, temporal.WithChainedFrontendGrpcInterceptors(o.FrontendInterceptors...))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -295,6 +315,7 @@ func Start(ctx context.Context, o Options) (_ *Server, retErr error) {
 	s := &Server{
 		frontendAddr: front.dialAddr(),
 		namespace:    o.Namespace,
+		clientTLS:    clientTLS,
 		srv:          srv,
 		release:      release,
 		logger:       own,

@@ -346,7 +346,7 @@ func (c *cluster) logs(r *dockertest.Resource, n int) string {
 
 func (c *cluster) startTemporal() {
 	c.temporal = c.run("temporal", []string{"7233/tcp"}, []string{c.tempDir + ":/data"}, nil,
-		"temporal", "--data-dir", "/data", "--addr", "0.0.0.0:7233", "--log-level", "warn")
+		"temporal", "--data-dir", "/data", "--temporal-address", "0.0.0.0:7233", "--log-level", "warn")
 	c.waitLog(c.temporal, "temporal ready", 1, time.Minute)
 }
 

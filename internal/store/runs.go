@@ -66,3 +66,51 @@ func (s *DB) SetEventReason(ctx context.Context, tenantID, id, userID, reason st
 		reason, tenantID, id, userID)
 	return err
 }
+
+// Served is a Pending record some of whose triggers a finished run served,
+// and how many of them it served in all.
+type Served struct {
+	ID       string `json:"id"`
+	Triggers int    `json:"triggers"`
+}
+
+// AmendFinished rewrites what a finished run's record says once the run is
+// over: its trigger count and LastMessage (absolute values, so a retried
+// call writes the same). Each Pending record in served whose every trigger
+// the run served is folded into it: removed, its events pointed at the run,
+// since no run of its own will ever claim it and an empty run would be the
+// record the status shows first. A Pending record holding a trigger the run
+// did not serve is left to the run that will serve it. It reports whether
+// the record was finished (an open one is not amended).
+func (s *DB) AmendFinished(ctx context.Context, id string, triggerCount int, message string, served []Served) (bool, error) {
+	amended := false
+	err := InTx(ctx, s.sql, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE migrations SET trigger_count = ?, last_message = ?
+			WHERE id = ? AND state IN (?, ?)`, triggerCount, message, id, migration.StateSucceeded, migration.StateFailed)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		amended = true
+		for _, p := range served {
+			// The count in the condition makes the check and the removal
+			// one step: a trigger merged meanwhile keeps the record.
+			res, err := tx.ExecContext(ctx, `DELETE FROM migrations WHERE id = ? AND state = ? AND dry_run = 0
+				AND trigger_count <= ?`, p.ID, migration.StatePending, p.Triggers)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				if _, err := tx.ExecContext(ctx, `UPDATE events SET correlation_id = ? WHERE correlation_id = ?`, id, p.ID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return amended, err
+}

@@ -6,6 +6,7 @@ package temporalclient
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -32,6 +33,9 @@ type Config struct {
 	// RegisterSearchAttributes adds the workflow's search attributes to the
 	// namespace when missing (workers do; needs operator rights).
 	RegisterSearchAttributes bool
+	// TLS, when set, replaces the TLS settings of the environment: a
+	// client in the process of the embedded server it dials (`mms dev`).
+	TLS *tls.Config
 	// TracerProvider and MeterProvider for the SDK's tracing interceptor
 	// and metrics; nil takes the global ones.
 	TracerProvider trace.TracerProvider
@@ -50,6 +54,9 @@ func Dial(ctx context.Context, cfg Config, logger *slog.Logger) (client.Client, 
 	}
 	if cfg.Namespace != "" {
 		opts.Namespace = cfg.Namespace
+	}
+	if cfg.TLS != nil {
+		opts.ConnectionOptions.TLS = cfg.TLS
 	}
 	if opts.HostPort == "" {
 		opts.HostPort = client.DefaultHostPort

@@ -14,14 +14,20 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/openmms/mms/internal/embeddedtemporal"
+	"github.com/openmms/mms/internal/service"
 	"github.com/openmms/mms/internal/temporalclient"
+	"github.com/openmms/mms/workflows"
 )
 
 // writeCert writes a certificate (and its key) signed by parent/parentKey, or self-signed
@@ -126,5 +132,99 @@ func TestDialMutualTLS(t *testing.T) {
 	if c, err := temporalclient.Dial(short, temporalclient.Config{}, logger); err == nil {
 		c.Close()
 		t.Fatal("a plain-text client reached the TLS frontend")
+	}
+}
+
+// TestWorkerAndAPISendTheAPIKey: `mms worker` and `mms api` (service.Build, as the commands
+// build them) dial a TLS frontend with TEMPORAL_API_KEY, and every call they make carries it
+// as "authorization: Bearer <key>", which is how Temporal Cloud and a cluster's claim mapper
+// read an API key. The embedded server's frontend interceptor sees what arrives.
+func TestWorkerAndAPISendTheAPIKey(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	ca, caKey := writeCert(t, dir, "ca", &x509.Certificate{SerialNumber: big.NewInt(1),
+		Subject: pkix.Name{CommonName: "mms test CA"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil, nil)
+	writeCert(t, dir, "server", &x509.Certificate{SerialNumber: big.NewInt(2),
+		Subject: pkix.Name{CommonName: "temporal"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, ca, caKey)
+	f := func(name string) string { return filepath.Join(dir, name) }
+
+	const key = "mms-test-api-key-7f3a"
+	var mu sync.Mutex
+	seen := map[string][]string{} // method -> authorization values, calls on the mms task queue only
+	watch := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+		md, _ := metadata.FromIncomingContext(ctx)
+		mine := false
+		switch r := req.(type) {
+		case *workflowservice.PollWorkflowTaskQueueRequest:
+			mine = r.GetTaskQueue().GetName() == workflows.TaskQueue
+		case *workflowservice.PollActivityTaskQueueRequest:
+			mine = r.GetTaskQueue().GetName() == workflows.TaskQueue
+		case *operatorservice.ListSearchAttributesRequest:
+			mine = true // only mms asks for them here
+		}
+		if mine {
+			mu.Lock()
+			seen[info.FullMethod] = append(seen[info.FullMethod], md.Get("authorization")...)
+			mu.Unlock()
+		}
+		return next(ctx, req)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := embeddedtemporal.Start(context.Background(), embeddedtemporal.Options{
+		DataDir: t.TempDir(), FrontendAddr: "127.0.0.1:0", Logger: logger,
+		FrontendTLS:          &embeddedtemporal.FrontendTLS{CertFile: f("server.pem"), KeyFile: f("server-key.pem"), CAFile: f("ca.pem")},
+		FrontendInterceptors: []grpc.UnaryServerInterceptor{watch},
+	})
+	if err != nil {
+		t.Fatalf("Start with a TLS frontend: %v", err)
+	}
+	defer srv.Stop()
+
+	t.Setenv("TEMPORAL_ADDRESS", srv.FrontendAddr())
+	t.Setenv("TEMPORAL_NAMESPACE", srv.Namespace())
+	t.Setenv("TEMPORAL_TLS_SERVER_CA_CERT_PATH", f("ca.pem"))
+	t.Setenv("TEMPORAL_API_KEY", key)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	svc, err := service.Build(ctx, service.Config{Worker: true, API: true, ServiceName: "mms-test",
+		Database: filepath.Join(t.TempDir(), "mms.db"), APIAddr: "127.0.0.1:0", Logger: logger,
+		Temporal: temporalclient.Config{RegisterSearchAttributes: true}})
+	if err != nil {
+		t.Fatalf("build the worker and the API with an API key over TLS: %v", err)
+	}
+	defer svc.Close(context.Background())
+	if err := svc.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/temporal.api.operatorservice.v1.OperatorService/ListSearchAttributes",
+		"/temporal.api.workflowservice.v1.WorkflowService/PollWorkflowTaskQueue",
+		"/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue"}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		mu.Lock()
+		n := 0
+		for _, m := range want {
+			if len(seen[m]) > 0 {
+				n++
+			}
+		}
+		mu.Unlock()
+		if n == len(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("calls seen: %v, want each of %v", seen, want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, m := range want {
+		for _, v := range seen[m] {
+			if v != "Bearer "+key {
+				t.Errorf("%s: authorization %q, want the API key as a bearer token", m, v)
+			}
+		}
 	}
 }

@@ -20,10 +20,14 @@ const (
 	RoleOperator = "operator" // start, cancel, read
 	RoleReader   = "reader"   // read
 	RoleUpstream = "upstream" // post change events only
+	// RoleServiceAdmin runs the service: it creates and deletes tenants,
+	// and may do what an admin does in every tenant. It is never bound to
+	// one tenant.
+	RoleServiceAdmin = "service-admin"
 )
 
 // Roles lists the roles, most powerful first.
-var Roles = []string{RoleAdmin, RoleOperator, RoleReader, RoleUpstream}
+var Roles = []string{RoleServiceAdmin, RoleAdmin, RoleOperator, RoleReader, RoleUpstream}
 
 // Token is an API credential. An empty TenantID may act on every tenant.
 type Token struct {
@@ -53,6 +57,9 @@ func (s *DB) ImportToken(ctx context.Context, name, tenantID, role, secret strin
 	}
 	if !slices.Contains(Roles, role) {
 		return fmt.Errorf("token role: must be one of %v, not %q", Roles, role)
+	}
+	if role == RoleServiceAdmin && tenantID != "" {
+		return errors.New("token role: a service-admin token is not bound to a tenant (no tenant)")
 	}
 	var tenant any
 	if tenantID != "" {

@@ -1,0 +1,34 @@
+package sandbox
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/openmms/mms/internal/store"
+)
+
+// store.SandboxTables must name every sandbox table keyed by tenant, or
+// deleting a tenant would leave its calendars behind.
+func TestStoreKnowsEveryTenantTable(t *testing.T) {
+	be, _ := newBackend(t)
+	rows, err := be.db.QueryContext(context.Background(),
+		`SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c
+		 WHERE m.type = 'table' AND m.name LIKE 'sandbox\_%' ESCAPE '\' AND c.name = 'tenant_id' ORDER BY m.name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+	}
+	want := slices.Sorted(slices.Values(store.SandboxTables))
+	if !slices.Equal(tables, want) {
+		t.Fatalf("sandbox tables with tenant_id: %v; store.SandboxTables: %v", tables, want)
+	}
+}

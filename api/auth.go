@@ -66,10 +66,13 @@ func quote(s string) string { return `"` + s + `"` }
 
 // Who may do what.
 var (
-	readers   = []string{store.RoleAdmin, store.RoleOperator, store.RoleReader}
-	operators = []string{store.RoleAdmin, store.RoleOperator}
-	admins    = []string{store.RoleAdmin}
-	upstreams = []string{store.RoleAdmin, store.RoleUpstream}
+	readers   = []string{store.RoleServiceAdmin, store.RoleAdmin, store.RoleOperator, store.RoleReader}
+	operators = []string{store.RoleServiceAdmin, store.RoleAdmin, store.RoleOperator}
+	admins    = []string{store.RoleServiceAdmin, store.RoleAdmin}
+	upstreams = []string{store.RoleServiceAdmin, store.RoleAdmin, store.RoleUpstream}
+	// serviceAdmins create and delete tenants: a tenant's own admin may
+	// not delete it, nor make another.
+	serviceAdmins = []string{store.RoleServiceAdmin}
 )
 
 // allow lets through tokens with one of the roles.

@@ -90,6 +90,8 @@ func (s *Server) fail(c *gin.Context, err error) {
 		abort(c, http.StatusNotFound, "not_found", e.Message)
 	case intake.ErrConflict:
 		abort(c, http.StatusConflict, e.Code, e.Message)
+	case intake.ErrTooLarge:
+		abort(c, http.StatusRequestEntityTooLarge, "too_large", e.Message)
 	case intake.ErrUnavailable:
 		abort(c, http.StatusServiceUnavailable, "unavailable", e.Message)
 	default:

@@ -36,7 +36,9 @@ const Namespace = "default"
 
 // Config says where everything listens and lives.
 type Config struct {
-	DataDir      string // default ./.mms
+	DataDir string // default ./.mms
+	// Database is the service database (default <DataDir>/mms.db).
+	Database     string
 	APIAddr      string // default 127.0.0.1:8080
 	TemporalAddr string // default 127.0.0.1:7233
 	UIAddr       string // default 127.0.0.1:8233; "-" for no UI
@@ -134,7 +136,11 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 		return nil, err
 	}
 	s.UIURL = s.Temporal.UIURL()
-	if s.DB, err = store.Open(ctx, filepath.Join(cfg.DataDir, "mms.db")); err != nil {
+	database := cfg.Database
+	if database == "" {
+		database = filepath.Join(cfg.DataDir, "mms.db")
+	}
+	if s.DB, err = store.Open(ctx, database); err != nil {
 		return nil, err
 	}
 	if s.Sandbox, err = sandbox.In(ctx, s.DB); err != nil {

@@ -25,6 +25,10 @@ type apiFlags struct {
 	url, token, dataDir, tenant, output string
 	// outputs are the -o values the verb supports; the first is the default.
 	outputs []string
+	// timeout bounds one request (0: 30 s). An import hands off a
+	// migration per triggering row and a tenant delete waits for runs to
+	// stop: they take longer.
+	timeout time.Duration
 }
 
 func (a *apiFlags) register(cmd *cobra.Command) {
@@ -149,7 +153,11 @@ func (a *apiFlags) exchange(ctx context.Context, method, path string, body any) 
 	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
 	req.Header.Set("Content-Type", contentType)
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	timeout := a.timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,11 +18,17 @@ import (
 	"github.com/openmms/mms/internal/store"
 )
 
+// longRequest bounds the requests that do much on the server: an import of
+// up to 10,000 rows, each maybe handed to Temporal, and a tenant delete that
+// waits for its runs to stop.
+const longRequest = 10 * time.Minute
+
 // tenantCommand manages the tenants an instance serves (a service-admin
 // token: mms token create --role service-admin).
 func tenantCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "tenant", Short: "Create, list and delete tenants (needs a service-admin token)"}
-	var createAF, listAF, deleteAF apiFlags
+	var createAF, listAF apiFlags
+	deleteAF := apiFlags{timeout: longRequest}
 	var name string
 	create := &cobra.Command{
 		Use:   "create ID",
@@ -98,7 +105,7 @@ func tenantCommand() *cobra.Command {
 // userCommand holds the verbs on a tenant's directory of users.
 func userCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "user", Short: "The tenant's directory of users and their conferencing profiles"}
-	af := apiFlags{}
+	af := apiFlags{timeout: longRequest}
 	var dryRun bool
 	imp := &cobra.Command{
 		Use:   "import FILE",

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -120,8 +121,20 @@ func (s *Service) ImportUsers(ctx context.Context, tenantID, requester string, f
 		}
 		return result, nil
 	}
-	return s.handOffImport(ctx, tenant, requester, result, written)
+	// The import is committed: its hand-offs go on if the caller goes away
+	// (a client timing out on a large file), or its events would wait,
+	// unlinked, for someone to post them again.
+	deadline := time.Now().Add(handOffBudget)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	hctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancel()
+	return s.handOffImport(hctx, tenant, requester, result, written)
 }
+
+// handOffBudget bounds the hand-offs of one import after its commit.
+const handOffBudget = 10 * time.Minute
 
 // planImport decides every entry against the stored directory: what is
 // created, what changes, and the events of each change.
@@ -323,6 +336,12 @@ func (s *Service) handOffImport(ctx context.Context, tenant store.Tenant, reques
 	for _, u := range written {
 		for i, ev := range u.Events {
 			if !ev.Triggered {
+				continue
+			}
+			if firstErr != nil {
+				// Temporal refused one: the rest would wait out the same
+				// timeout each. They stay recorded, to be posted again.
+				failed++
 				continue
 			}
 			ev.Reason = "directory import: " + ev.Reason

@@ -66,10 +66,11 @@ func quote(s string) string { return `"` + s + `"` }
 
 // Who may do what: the store's one role table, which the console reads too.
 var (
-	readers   = store.RolesFor(store.PermRead)
-	operators = store.RolesFor(store.PermOperate)
-	admins    = store.RolesFor(store.PermAdminister)
-	upstreams = store.RolesFor(store.PermPostEvents)
+	readers       = store.RolesFor(store.PermRead)
+	operators     = store.RolesFor(store.PermOperate)
+	admins        = store.RolesFor(store.PermAdminister)
+	upstreams     = store.RolesFor(store.PermPostEvents)
+	serviceAdmins = store.RolesFor(store.PermManageTenants)
 )
 
 // allow lets through tokens with one of the roles.

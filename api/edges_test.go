@@ -26,7 +26,7 @@ func TestEveryTenantRouteIsIsolated(t *testing.T) {
 		if !strings.HasPrefix(r.Path, "/v1/tenants/:tenant") {
 			continue
 		}
-		path := strings.NewReplacer(":tenant", "fabrikam", ":user", "admin@fabrikam.com").Replace(r.Path)
+		path := strings.NewReplacer(":tenant", "fabrikam", ":user", "admin@fabrikam.com", `\:`, ":").Replace(r.Path)
 		body := `{"user":"admin@fabrikam.com","type":"sipAddressChanged","profile":{"meetingType":"Teams"}}`
 		code, got := call(t, r.Method, srv.URL+path, contoso, body)
 		missing := strings.Replace(path, "fabrikam", "nonexistent", 1)

@@ -83,6 +83,8 @@ func (s *Server) fail(c *gin.Context, err error) {
 		abort(c, http.StatusNotFound, "not_found", e.Message)
 	case intake.ErrConflict:
 		abortList(c, http.StatusConflict, e.Code, e.Message)
+	case intake.ErrTooLarge:
+		abort(c, http.StatusRequestEntityTooLarge, "too_large", e.Message)
 	case intake.ErrUnavailable:
 		abort(c, http.StatusServiceUnavailable, "unavailable", e.Message)
 	default:

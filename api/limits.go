@@ -20,7 +20,8 @@ const (
 	// a connection that stalls on purpose.
 	DefaultBodyTimeout = 30 * time.Second
 	// DefaultPreviewBodyTimeout is longer: a preview body may be
-	// MaxPreviewBytes (see preview.go).
+	// MaxPreviewBytes (see preview.go), a directory import
+	// directory.MaxBytes; both get it.
 	DefaultPreviewBodyTimeout = 2 * time.Minute
 	// DefaultMaxRequestsPerClient is how many requests one remote IP may
 	// have in flight at once. The probe's 32 concurrent clients from one
@@ -36,7 +37,7 @@ const (
 func bodyDeadline(d, preview time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		d := d
-		if c.Request.URL.Path == "/v1/preview" {
+		if c.Request.URL.Path == "/v1/preview" || strings.HasSuffix(c.Request.URL.Path, "/users:import") {
 			d = preview
 		}
 		if d > 0 {

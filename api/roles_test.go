@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,14 +16,24 @@ func TestRoles(t *testing.T) {
 	ctx := context.Background()
 	tokens := map[string]string{}
 	for _, r := range store.Roles {
-		tokens[r], _ = db.CreateToken(ctx, r+"-token", "contoso", r)
+		tenant := "contoso"
+		if r == store.RoleServiceAdmin {
+			tenant = "" // bound to no tenant, by definition
+		}
+		var err error
+		if tokens[r], err = db.CreateToken(ctx, r+"-token", tenant, r); err != nil {
+			t.Fatal(err)
+		}
 	}
-	all := store.Roles
+	all := slices.Clone(store.Roles)
+	slices.Reverse(all) // service-admin, the most powerful, last
 	for _, rt := range []struct {
 		method, path string
 		allowed      []string
 	}{
 		{"GET", "/v1/tenants", readers},
+		{"POST", "/v1/tenants", serviceAdmins},
+		{"POST", "/v1/tenants/contoso/users:import", admins},
 		{"POST", "/v1/preview", readers},
 		{"GET", "/v1/tenants/contoso/users", readers},
 		{"PUT", "/v1/tenants/contoso/users/x@contoso.com", admins},
@@ -38,6 +49,8 @@ func TestRoles(t *testing.T) {
 		{"POST", "/v1/tenants/contoso/migrations/x@contoso.com/retry-failed", operators},
 		{"POST", "/v1/tenants/contoso/events", upstreams},
 		{"GET", "/v1/tenants/contoso/events", readers},
+		// Last, and service-admin last of the roles: it deletes contoso.
+		{"DELETE", "/v1/tenants/contoso", serviceAdmins},
 	} {
 		for _, role := range all {
 			// An invalid body: allowed roles get past the role check to a 400

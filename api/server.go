@@ -59,6 +59,8 @@ type Server struct {
 	// MaxPreviews bounds the previews running at once in this process;
 	// beyond it the answer is 429 (0: DefaultMaxPreviews).
 	MaxPreviews int
+	// TenantCancelWait: see DefaultTenantCancelWait (0: that).
+	TenantCancelWait time.Duration
 }
 
 // Handler returns the API's routes.
@@ -117,6 +119,14 @@ func (s *Server) Handler() http.Handler {
 	v1 := r.Group("/v1", s.authenticate, noEmptyQuery)
 	v1.POST("/preview", allow(readers), s.previewSlots(), s.preview) // has its own, larger body limit
 	v1.GET("/tenants", allow(readers), limitBody, s.listTenants)
+	v1.POST("/tenants", allow(serviceAdmins), limitBody, s.createTenant)
+	// tenantAccess first: to a tenant-bound token another tenant answers
+	// as a missing one, here too.
+	v1.DELETE("/tenants/:tenant", limitBody, s.tenantAccess, allow(serviceAdmins), s.deleteTenant)
+	// A directory file has its own, larger bound (directory.MaxBytes), so
+	// this route is outside limitBody. The colon is escaped: gin reads an
+	// unescaped one as the start of a parameter.
+	v1.Group("/tenants/:tenant", s.tenantAccess).POST(`/users\:import`, allow(admins), s.importUsers)
 	t := v1.Group("/tenants/:tenant", limitBody, s.tenantAccess)
 	t.GET("/users", allow(readers), s.listUsers)
 	t.PUT("/users/:user", allow(admins), userParam, s.putUser)

@@ -22,7 +22,7 @@ import (
 
 func adminCommands() []*cobra.Command {
 	return []*cobra.Command{startCommand(), statusCommand(), cancelCommand(), retryCommand(),
-		configCommand(), eventCommand()}
+		configCommand(), eventCommand(), tenantCommand(), userCommand()}
 }
 
 // userAction is a verb that POSTs to one of a user's migration routes.

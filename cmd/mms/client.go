@@ -26,6 +26,10 @@ type apiFlags struct {
 	// outputs are the -o values the verb supports; the first is the default.
 	outputs []string
 	cmd     *cobra.Command
+	// timeout bounds one request (0: 30 s). An import hands off a
+	// migration per triggering row and a tenant delete waits for runs to
+	// stop: they take longer.
+	timeout time.Duration
 }
 
 func (a *apiFlags) register(cmd *cobra.Command) {
@@ -81,6 +85,11 @@ func (a *apiFlags) check() error {
 	if a.tenant == "" {
 		return errors.New("--tenant: required (or set MMS_TENANT, or a profile's tenant)")
 	}
+	return a.checkAuth()
+}
+
+// checkAuth is check for the verbs that name no tenant (mms tenant ...).
+func (a *apiFlags) checkAuth() error {
 	if !slices.Contains(a.outputs, a.output) {
 		return fmt.Errorf("--output: %q is not one of %s", a.output, strings.Join(a.outputs, ", "))
 	}
@@ -146,11 +155,21 @@ func (a *apiFlags) sendContext(ctx context.Context, method, path string, body an
 	return raw, err
 }
 
+// rawBody is a request body sent as it is (a directory file), not encoded
+// as JSON.
+type rawBody []byte
+
 // exchange is sendContext that also returns the answer's headers (a CSV
 // listing's paging travels in them).
 func (a *apiFlags) exchange(ctx context.Context, method, path string, body any) ([]byte, http.Header, error) {
 	var rd io.Reader
-	if body != nil {
+	contentType := "application/json"
+	if file, ok := body.(rawBody); ok {
+		rd = bytes.NewReader(file)
+		if t := bytes.TrimLeft(file, " \t\r\n\xef\xbb\xbf"); len(t) == 0 || (t[0] != '[' && t[0] != '{') {
+			contentType = "text/csv"
+		}
+	} else if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
 			return nil, nil, err
@@ -162,8 +181,12 @@ func (a *apiFlags) exchange(ctx context.Context, method, path string, body any) 
 		return nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	req.Header.Set("Content-Type", contentType)
+	timeout := a.timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()

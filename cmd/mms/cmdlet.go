@@ -27,7 +27,7 @@ var commandGroups = map[string]string{
 	"dev": groupService, "worker": groupService, "api": groupService, "temporal": groupService, "token": groupService,
 	"start": groupMigrations, "status": groupMigrations, "cancel": groupMigrations, "retry": groupMigrations,
 	"event":  groupMigrations,
-	"config": groupConfig, "profile": groupConfig,
+	"config": groupConfig, "profile": groupConfig, "tenant": groupConfig, "user": groupConfig,
 	"preview": groupTools, "sandbox": groupTools, "bench": groupTools, "version": groupTools,
 }
 
@@ -115,6 +115,18 @@ var examples = map[string]string{
   MMS_DATABASE=/var/lib/mms/mms.db TEMPORAL_API_KEY=... mms api`,
 	"mms temporal": `  mms temporal --data-dir /data --temporal-address 0.0.0.0:7233
   mms temporal --temporal-tls-cert server.pem --temporal-tls-key server-key.pem --temporal-tls-ca ca.pem`,
+	"mms tenant": `  mms tenant create contoso --display-name "Contoso"
+  mms tenant list
+  mms tenant delete contoso`,
+	"mms tenant create": `  mms token create --name ops --role service-admin   # a token bound to no tenant
+  mms tenant create contoso --display-name "Contoso"`,
+	"mms tenant list": `  mms tenant list
+  mms tenant list --api-url https://mms.example.com`,
+	"mms tenant delete": `  mms tenant delete contoso   # cancels its running migrations, then purges its data`,
+	"mms user":          `  mms user import users.csv --tenant contoso --dry-run`,
+	"mms user import": `  # In Teams PowerShell: Get-CsOnlineDialInConferencingUser | Export-Csv users.csv
+  mms user import users.csv --tenant contoso --dry-run   # what would change, per row
+  mms user import users.csv --tenant contoso`,
 	"mms version": `  mms version
   mms version --verbose   # the build, and how many TLS trust roots (the embedded bundle in a FROM scratch image)`,
 	"mms token": `  mms token create --name ops --role operator`,

@@ -153,7 +153,7 @@ func tokenCommand() *cobra.Command {
 		cmd.AddCommand(c)
 	}
 	create.Flags().StringVar(&name, "name", "admin", "a name for the token, shown in status records")
-	create.Flags().StringVar(&role, "role", store.RoleAdmin, "admin, operator (start, cancel, read), reader, or upstream (post events only)")
+	create.Flags().StringVar(&role, "role", store.RoleAdmin, "service-admin (create and delete tenants, and all an admin does; no --tenant), admin, operator (start, cancel, read), reader, or upstream (post events only)")
 	revoke.Flags().StringVar(&name, "name", "", "the token's name (required)")
 	_ = revoke.MarkFlagRequired("name")
 	revoke.Flags().BoolVar(&allTenants, "all-tenants", false, "revoke the tokens with this name in every tenant, and the tokens bound to none")

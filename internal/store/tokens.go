@@ -20,10 +20,14 @@ const (
 	RoleOperator = "operator" // start, cancel, read
 	RoleReader   = "reader"   // read
 	RoleUpstream = "upstream" // post change events only
+	// RoleServiceAdmin runs the service: it creates and deletes tenants,
+	// and may do what an admin does in every tenant. It is never bound to
+	// one tenant.
+	RoleServiceAdmin = "service-admin"
 )
 
 // Roles lists the roles, most powerful first.
-var Roles = []string{RoleAdmin, RoleOperator, RoleReader, RoleUpstream}
+var Roles = []string{RoleServiceAdmin, RoleAdmin, RoleOperator, RoleReader, RoleUpstream}
 
 // Permission is something a token may be allowed to do.
 type Permission string
@@ -34,16 +38,20 @@ const (
 	PermOperate    Permission = "operate"     // start, dry run, cancel, retry failed
 	PermAdminister Permission = "administer"  // change settings and users
 	PermPostEvents Permission = "post events" // post change events
+	// PermManageTenants creates and deletes tenants: a tenant's own admin
+	// may not delete it, nor make another.
+	PermManageTenants Permission = "manage tenants"
 )
 
 // permissions is the one role table: the API's routes and the console's
 // buttons both read it, so a button is shown exactly when its request would
 // be allowed.
 var permissions = map[Permission][]string{
-	PermRead:       {RoleAdmin, RoleOperator, RoleReader},
-	PermOperate:    {RoleAdmin, RoleOperator},
-	PermAdminister: {RoleAdmin},
-	PermPostEvents: {RoleAdmin, RoleUpstream},
+	PermRead:          {RoleServiceAdmin, RoleAdmin, RoleOperator, RoleReader},
+	PermOperate:       {RoleServiceAdmin, RoleAdmin, RoleOperator},
+	PermAdminister:    {RoleServiceAdmin, RoleAdmin},
+	PermPostEvents:    {RoleServiceAdmin, RoleAdmin, RoleUpstream},
+	PermManageTenants: {RoleServiceAdmin},
 }
 
 // RolesFor lists the roles holding the permission (a copy).
@@ -77,6 +85,9 @@ func (s *DB) ImportToken(ctx context.Context, name, tenantID, role, secret strin
 	}
 	if !slices.Contains(Roles, role) {
 		return fmt.Errorf("token role: must be one of %v, not %q", Roles, role)
+	}
+	if role == RoleServiceAdmin && tenantID != "" {
+		return errors.New("token role: a service-admin token is not bound to a tenant (no tenant)")
 	}
 	var tenant any
 	if tenantID != "" {

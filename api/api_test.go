@@ -54,9 +54,18 @@ func newAPIWith(t testing.TB, set func(*Server)) (*httptest.Server, *store.DB) {
 // call sends a request with an optional bearer token and body.
 func call(t *testing.T, method, url, token, body string) (int, string) {
 	t.Helper()
+	return callAs(t, method, url, token, "", body)
+}
+
+// callAs is call with the body's Content-Type ("" sends none).
+func callAs(t *testing.T, method, url, token, contentType, body string) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -8,9 +8,10 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/openmms/mms/internal/cputime"
 
 	"github.com/openmms/mms/internal/intake"
 	"github.com/openmms/mms/internal/migration"
@@ -124,15 +125,6 @@ func benchConsole(b *testing.B) (*Console, string, string) {
 	return c, token, dry.CorrelationID
 }
 
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkPages renders each console page over 100,000 records, through
 // the console's handler with a signed-in cookie (no network).
 func BenchmarkPages(b *testing.B) {
@@ -152,7 +144,7 @@ func BenchmarkPages(b *testing.B) {
 		b.Run(p.name, func(b *testing.B) {
 			req := httptest.NewRequest("GET", p.path, nil)
 			req.AddCookie(&http.Cookie{Name: tokenCookie, Value: token})
-			cpu := cpuTime()
+			cpu := cputime.Process()
 			for b.Loop() {
 				w := httptest.NewRecorder()
 				c.ServeHTTP(w, req)
@@ -162,7 +154,7 @@ func BenchmarkPages(b *testing.B) {
 			}
 			// The process's CPU time per page: on a shared machine the
 			// wall time also counts the waits for a core, which this does not.
-			b.ReportMetric(float64((cpuTime()-cpu).Milliseconds())/float64(b.N), "cpu-ms/op")
+			b.ReportMetric(float64((cputime.Process()-cpu).Milliseconds())/float64(b.N), "cpu-ms/op")
 		})
 	}
 }

@@ -2,19 +2,13 @@ package devstack
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/openmms/mms/internal/tlstest"
 
 	"github.com/openmms/mms/internal/embeddedtemporal"
 	"github.com/openmms/mms/internal/migration"
@@ -79,17 +73,7 @@ func TestAttachToRunningTemporal(t *testing.T) {
 func TestStackOnTLSFrontend(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	now := time.Now()
-	ca, caKey := writeCert(t, dir, "ca", &x509.Certificate{SerialNumber: big.NewInt(1),
-		Subject: pkix.Name{CommonName: "mms dev CA"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil, nil)
-	writeCert(t, dir, "server", &x509.Certificate{SerialNumber: big.NewInt(2),
-		Subject: pkix.Name{CommonName: "temporal"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, ca, caKey)
-	writeCert(t, dir, "client", &x509.Certificate{SerialNumber: big.NewInt(3),
-		Subject: pkix.Name{CommonName: "mms-dev"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, ca, caKey)
+	tlstest.WriteFiles(t, dir)
 	f := func(name string) string { return filepath.Join(dir, name) }
 	st := startStack(t, Config{DataDir: t.TempDir(), APIAddr: "127.0.0.1:0", TemporalAddr: "127.0.0.1:0", UIAddr: "-",
 		TemporalTLS: &embeddedtemporal.FrontendTLS{CertFile: f("server.pem"), KeyFile: f("server-key.pem"), CAFile: f("ca.pem"),
@@ -109,35 +93,4 @@ func TestStackOnTLSFrontend(t *testing.T) {
 		plain.Close()
 		t.Fatal("a plain-gRPC client reached the TLS frontend")
 	}
-}
-
-// writeCert writes a certificate (and its key) signed by parent, or self-signed when parent
-// is nil, to dir/name.pem and dir/name-key.pem.
-func writeCert(t *testing.T, dir, name string, tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for file, b := range map[string]*pem.Block{name + ".pem": {Type: "CERTIFICATE", Bytes: der}, name + "-key.pem": {Type: "EC PRIVATE KEY", Bytes: keyDER}} {
-		if err := os.WriteFile(filepath.Join(dir, file), pem.EncodeToMemory(b), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openmms/mms/internal/cputime"
+
 	"github.com/openmms/mms/internal/migration"
 )
 
@@ -32,11 +34,11 @@ func benchReplace(b *testing.B, file string, f Format, size int) {
 	}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		Replace(body, f, p, migration.TargetCurrent)
 	}
-	reportCPU(b, cpuTime()-cpu0, len(body))
+	reportCPU(b, cputime.Process()-cpu0, len(body))
 }
 
 // reportCPU reports the CPU time per operation and the throughput it

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openmms/mms/internal/cputime"
+
 	"github.com/openmms/mms/internal/calendar"
 	"github.com/openmms/mms/internal/calendar/graph/graphtest"
 	"github.com/openmms/mms/internal/meetingblock"
@@ -77,7 +79,7 @@ func BenchmarkMigratePage(b *testing.B) {
 	before := e.b.Stats()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	i := 1
 	for b.Loop() {
@@ -85,7 +87,7 @@ func BenchmarkMigratePage(b *testing.B) {
 		i++
 	}
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Process() - cpu0
 	runtime.ReadMemStats(&ms1)
 	after := e.b.Stats()
 	reqs := float64(after.Requests() - before.Requests())

@@ -60,7 +60,14 @@ func TestStalledBodyIsCutOff(t *testing.T) {
 func TestPerClientLimit(t *testing.T) {
 	srv, db := newAPIWith(t, func(s *Server) { s.MaxRequestsPerClient = 2; s.BodyTimeout = time.Minute })
 	admin, _ := db.CreateToken(context.Background(), "admin", "", store.RoleAdmin)
-	a, b := stall(t, srv.URL, admin), stall(t, srv.URL, admin)
+	// The two stalled requests are opened one after the other: opened in
+	// the same instant, the second was sometimes not handed to a handler
+	// within 10 s in runs on PostgreSQL (noted in the issue 18 closing note;
+	// the limiter itself counts whatever reaches it).
+	a := stall(t, srv.URL, admin)
+	time.Sleep(100 * time.Millisecond)
+	b := stall(t, srv.URL, admin)
+	time.Sleep(100 * time.Millisecond)
 	until := func(want int) *http.Response {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {

@@ -5,9 +5,13 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
@@ -202,17 +206,49 @@ func userParam(c *gin.Context) {
 // noEmptyQuery refuses a query parameter given with an empty value
 // ("?state="): the handlers read an empty value as a missing one, which
 // the OpenAPI document does not allow, and a client that sends one most
-// likely meant something it did not say.
+// likely meant something it did not say. It also refuses a path or query
+// value that is not printable UTF-8: no ID or filter mms keeps holds one,
+// and PostgreSQL would refuse a NUL byte in a lookup with an error that is
+// not the client's to retry (issue 18, probe on PostgreSQL).
 func noEmptyQuery(c *gin.Context) {
+	for _, p := range c.Params {
+		msg := unprintable(p.Value)
+		switch {
+		case msg == "":
+		case p.Key == "tenant":
+			// Every tenant route answers 404 for a tenant that does not
+			// exist, and none with such a name can.
+			abort(c, http.StatusNotFound, "not_found", "tenant: "+msg+", so there is no such tenant")
+			return
+		default:
+			badRequest(c, p.Key+": "+msg)
+			return
+		}
+	}
 	for key, values := range c.Request.URL.Query() {
 		for _, v := range values {
 			if v == "" {
 				badRequest(c, key+": empty; leave the parameter out for its default")
 				return
 			}
+			if msg := unprintable(v); msg != "" {
+				badRequest(c, key+": "+msg)
+				return
+			}
 		}
 	}
 	c.Next()
+}
+
+// unprintable says why s is not printable UTF-8, or "" if it is.
+func unprintable(s string) string {
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8"
+	}
+	if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
+		return fmt.Sprintf("must be printable: control character %U at byte %d", []rune(s[i:])[0], i)
+	}
+	return ""
 }
 
 func limitBody(c *gin.Context) {

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/openmms/mms/internal/meetingblock"
@@ -288,6 +289,9 @@ func cmdletEntry(r record, row, line int, where string) (Entry, error) {
 	if len(e.DisplayName) > 256 {
 		return e, bad("DisplayName", "at most 256 bytes")
 	}
+	if strings.IndexFunc(e.DisplayName, unicode.IsControl) >= 0 {
+		return e, bad("DisplayName", "must be printable: no control characters")
+	}
 	field := func(col string, phone bool) (*string, error) {
 		v, ok := r[col]
 		if !ok {
@@ -512,6 +516,9 @@ func mmsEntry(raw json.RawMessage, row int, where string) (Entry, error) {
 	}
 	if len(u.DisplayName) > 256 {
 		return Entry{}, bad("displayName", "at most 256 bytes")
+	}
+	if strings.IndexFunc(u.DisplayName, unicode.IsControl) >= 0 {
+		return Entry{}, bad("displayName", "must be printable: no control characters")
 	}
 	if err := u.Profile.Validate(); err != nil {
 		first := strings.SplitN(err.Error(), "\n", 2)[0]

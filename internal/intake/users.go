@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
+	"unicode"
 
 	"github.com/openmms/mms/internal/meetingblock"
 	"github.com/openmms/mms/internal/migration"
@@ -40,6 +42,10 @@ func (s *Service) PutUser(ctx context.Context, tenantID, userID, requester, disp
 		return UserChange{}, invalid("profile", "required")
 	case len(displayName) > MaxDisplayName:
 		return UserChange{}, invalid("displayName", "at most %d characters", MaxDisplayName)
+	case strings.IndexFunc(displayName, unicode.IsControl) >= 0:
+		// A name is shown in tables, CSV and the console: a control
+		// character there only ever hides or forges what is shown.
+		return UserChange{}, invalid("displayName", "must be printable: no control characters")
 	}
 	if err := profile.Validate(); err != nil {
 		return UserChange{}, invalidErr("profile", errors.New("profile."+err.Error()))

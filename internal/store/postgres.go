@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -217,19 +218,50 @@ func (d rebindDriver) Open(name string) (driver.Conn, error) {
 type rebindConn struct{ *stdlib.Conn }
 
 func (c rebindConn) Prepare(query string) (driver.Stmt, error) {
-	return c.Conn.Prepare(Rebind(query))
+	st, err := c.Conn.Prepare(Rebind(query))
+	return textStmt{st}, err
 }
 
 func (c rebindConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(ctx, Rebind(query))
+	st, err := c.Conn.PrepareContext(ctx, Rebind(query))
+	return textStmt{st}, err
 }
 
 func (c rebindConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return c.Conn.ExecContext(ctx, Rebind(query), args)
+	return c.Conn.ExecContext(ctx, Rebind(query), pgText(args))
 }
 
 func (c rebindConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.Conn.QueryContext(ctx, Rebind(query), args)
+	return c.Conn.QueryContext(ctx, Rebind(query), pgText(args))
+}
+
+// textStmt is pgx's prepared statement with its text arguments made
+// storable (pgText).
+type textStmt struct{ driver.Stmt }
+
+func (s textStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, pgText(args))
+}
+
+func (s textStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, pgText(args))
+}
+
+// pgText makes text arguments storable in PostgreSQL, whose text type
+// refuses a NUL byte and invalid UTF-8 (SQLSTATE 22021) where SQLite takes
+// them. Such text comes from outside: a meeting subject from a calendar,
+// an error message from a back end, a display name. Refusing it would fail
+// the whole write (a page of results, a record's last message) on one
+// engine only, and retrying could not help; each such byte is stored as
+// U+FFFD instead. The edges refuse these bytes where the value is a key
+// (user, tenant and event IDs), so no two keys become one.
+func pgText(args []driver.NamedValue) []driver.NamedValue {
+	for i, a := range args {
+		if s, ok := a.Value.(string); ok && (strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s)) {
+			args[i].Value = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+		}
+	}
+	return args
 }
 
 // Rebind turns the `?` placeholders of query into PostgreSQL's $1, $2...,

@@ -75,6 +75,11 @@ func TestEndToEndEveryDemoUserIsAFixedPoint(t *testing.T) {
 			before, _ := st.Sandbox.Meetings(ctx, "contoso", user)
 			for _, body := range runs.again {
 				d2 := c.migrate(user, body)
+				if d2.CorrelationID == d.CorrelationID {
+					// Served by the first run (no run of its own): what it
+					// would have done is checked from the sandbox below.
+					continue
+				}
 				if d2.InvitesUpdate != 0 || d2.FailedMeeting != 0 && user != "carol@contoso.com" {
 					t.Errorf("%s %s, then %v: %+v; want nothing updated, nobody notified", user, runs.name, body, d2.StatusRecord)
 				}

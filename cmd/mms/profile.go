@@ -190,12 +190,9 @@ the user's configuration directory (` + "`mms profile list`" + ` prints its path
 		Short: "Make a profile the current one",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, path, err := loadProfiles()
+			p, path, err := loadProfile(args[0])
 			if err != nil {
 				return err
-			}
-			if _, ok := p.Profiles[args[0]]; !ok {
-				return fmt.Errorf("profile %q: not in %s", args[0], path)
 			}
 			p.Current = args[0]
 			if err := p.save(path); err != nil {
@@ -210,12 +207,9 @@ the user's configuration directory (` + "`mms profile list`" + ` prints its path
 		Short: "Delete a profile",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, path, err := loadProfiles()
+			p, path, err := loadProfile(args[0])
 			if err != nil {
 				return err
-			}
-			if _, ok := p.Profiles[args[0]]; !ok {
-				return fmt.Errorf("profile %q: not in %s", args[0], path)
 			}
 			delete(p.Profiles, args[0])
 			if p.Current == args[0] {
@@ -241,4 +235,17 @@ the user's configuration directory (` + "`mms profile list`" + ` prints its path
 	}
 	cmd.AddCommand(set, list, use, del)
 	return cmd
+}
+
+// loadProfile loads the profiles file, refusing a name it does not hold
+// (for the verbs that act on one existing profile: use, delete).
+func loadProfile(name string) (profiles, string, error) {
+	p, path, err := loadProfiles()
+	if err != nil {
+		return p, path, err
+	}
+	if _, ok := p.Profiles[name]; !ok {
+		return p, path, fmt.Errorf("profile %q: not in %s", name, path)
+	}
+	return p, path, nil
 }
